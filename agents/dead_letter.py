@@ -1,0 +1,36 @@
+"""A record a stage cannot read becomes a dead letter with the reason (pure)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import orjson
+from pydantic import ValidationError
+
+from agents.decision import Count, Decision, Emit
+from agents.records import SourceRef, describe
+from streams.ids import IdFactory
+from streams.models.errors import SEVERITY, OutreachErrorRaised
+
+
+def dead_letter(
+    stage: str, raw: bytes, source: SourceRef, exc: Exception, now: datetime, ids: IdFactory
+) -> Decision[None]:
+    try:
+        record: object = orjson.loads(raw)
+        code = "DLQ-INVALID-EVENT"
+    except orjson.JSONDecodeError:
+        record = raw[:2000].decode("utf-8", "replace")
+        code = "DLQ-MALFORMED"
+    reason = describe(exc) if isinstance(exc, ValidationError) else f"not valid JSON: {exc}"
+    subject = f"{source.topic}/{source.partition}/{source.offset}"
+    event = OutreachErrorRaised(
+        event_id=ids.event_id("dead-letter", source.topic, source.partition, source.offset),
+        occurred_at=now, correlation_id=f"record:{subject}",
+        process_id=ids.process_id("campaign", now, subject), code=code,  # type: ignore[arg-type]
+        severity=SEVERITY[code], stage=stage, reason=reason, source_topic=source.topic,
+        source_partition=source.partition, source_offset=source.offset, subject_id=subject,
+        record=record,
+    )
+    return Decision(None, (Emit("errors", subject, event),),
+                    (Count("dead_letters_total", (("stage", stage), ("code", code))),))

@@ -1,0 +1,116 @@
+"""The gate verdict of one lead: BIT score bands and the golden rule (SPEC §3).
+
+Pure: `gate_lead` is what the gate agent runs and what `outreach-hub gate explain` prints.
+"""
+
+from __future__ import annotations
+
+from streams.models.gate import GateErrorCode, GateVerdict, Strategy, Tier, Verdict
+from streams.models.lead_batch import Enrichment
+
+from agents.gate.policy import GatePolicy
+
+# Machine-readable reason codes (SPEC §3). Golden rule first, then the score.
+MISSING_ENRICHMENT = "missing_enrichment"
+MISSING_COMPANY_SOV_ID = "missing_company_sov_id"
+MISSING_DOMAIN = "missing_domain"
+DOMAIN_UNVERIFIED = "domain_unverified"
+MISSING_EMAIL_PATTERN = "missing_email_pattern"
+LIFECYCLE_UNKNOWN = "lifecycle_unknown"
+LIFECYCLE_BELOW_TARGETABLE = "lifecycle_below_targetable"
+MISSING_CONTACT_EMAIL = "missing_contact_email"
+EMAIL_UNVERIFIED = "email_unverified"
+BIT_SCORE_MISSING = "bit_score_missing"
+BIT_BELOW_THRESHOLD = "bit_below_threshold"
+
+CONTACT_REASONS = frozenset({MISSING_CONTACT_EMAIL, EMAIL_UNVERIFIED})
+
+
+def tier_for(score: float | None, policy: GatePolicy) -> Tier | None:
+    if score is None:
+        return None
+    if score < policy.warm_from:
+        return "SUSPECT"
+    if score < policy.hot_from:
+        return "WARM"
+    if score < policy.burning_from:
+        return "HOT"
+    return "BURNING"
+
+
+def golden_rule_breaches(
+    enrichment: Enrichment | None, policy: GatePolicy, fallback_lifecycle: str | None = None
+) -> tuple[str, ...]:
+    """Why the golden rule (seed 001) forbids outreach, empty when it holds.
+
+    No outreach without company_sov_id, a verified domain AND an email_pattern; lifecycle must
+    be >= TARGETABLE (a value outside the configured order counts as below, as `lifecycle_unknown`);
+    the contact needs a verified email.
+    """
+    if enrichment is None:
+        return (MISSING_ENRICHMENT, MISSING_COMPANY_SOV_ID, MISSING_DOMAIN, MISSING_EMAIL_PATTERN,
+                LIFECYCLE_UNKNOWN, MISSING_CONTACT_EMAIL)
+    reasons: list[str] = []
+    if not enrichment.company_sov_id:
+        reasons.append(MISSING_COMPANY_SOV_ID)
+    if not enrichment.domain:
+        reasons.append(MISSING_DOMAIN)
+    elif not enrichment.domain_verified:
+        reasons.append(DOMAIN_UNVERIFIED)
+    if not enrichment.email_pattern:
+        reasons.append(MISSING_EMAIL_PATTERN)
+    lifecycle = enrichment.lifecycle_state or fallback_lifecycle
+    if lifecycle not in policy.lifecycle_order:
+        reasons.append(LIFECYCLE_UNKNOWN)
+    elif policy.lifecycle_order.index(lifecycle) < policy.lifecycle_order.index(
+        policy.min_lifecycle
+    ):
+        reasons.append(LIFECYCLE_BELOW_TARGETABLE)
+    contact = enrichment.contact
+    if contact is None or not contact.email:
+        reasons.append(MISSING_CONTACT_EMAIL)
+    elif not contact.email_verified:
+        reasons.append(EMAIL_UNVERIFIED)
+    return tuple(reasons)
+
+
+def gate_lead(
+    enrichment: Enrichment | None,
+    score: float | None,
+    policy: GatePolicy,
+    fallback_lifecycle: str | None = None,
+) -> GateVerdict:
+    """The verdict for one lead given its company's latest BIT score (None: no score known)."""
+    tier = tier_for(score, policy)
+    breaches = golden_rule_breaches(enrichment, policy, fallback_lifecycle)
+    score_reasons: tuple[str, ...] = ()
+    if score is None:
+        score_reasons = (BIT_SCORE_MISSING,)
+    elif score < policy.hot_from:
+        score_reasons = (BIT_BELOW_THRESHOLD,)
+
+    verdict: Verdict
+    strategy: Strategy | None = None
+    error: GateErrorCode | None = None
+    if breaches:
+        # A broken golden rule blocks whatever the score; OUT-002 names a contact problem,
+        # otherwise a score that also blocks personal outreach records OUT-001.
+        verdict = "BLOCKED"
+        if CONTACT_REASONS.intersection(breaches):
+            error = "OUT-002"
+        elif score_reasons:
+            error = "OUT-001"
+    elif score is None:
+        verdict, error = "BLOCKED", "OUT-001"
+    elif tier == "SUSPECT":
+        verdict, error = "DO_NOT_CONTACT", "OUT-001"
+    elif tier == "WARM":
+        verdict, strategy, error = "CONTENT_ONLY", "NEWSLETTER_CONTENT", "OUT-001"
+    elif tier == "HOT":
+        verdict, strategy = "ALLOW", "PERSONALIZED_EMAIL"
+    else:
+        verdict, strategy = "ALLOW", "PHONE_AND_EMAIL"
+    return GateVerdict(
+        verdict=verdict, tier=tier, strategy=strategy, reasons=breaches + score_reasons,
+        error_code=error,
+    )

@@ -1,0 +1,1 @@
+"""Intake of Social XPress lead-card batches (seed 003)."""

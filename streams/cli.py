@@ -1,0 +1,200 @@
+"""`outreach-hub`: run, administer and explain the hub. Bad input exits 2 with the reason."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+from pydantic import ValidationError
+
+from agents.records import describe
+from streams.exceptions import HubError, InvalidInput
+from streams.settings import Settings
+
+EXIT_INVALID = 2
+
+
+def _read_json(path: str | None, *, allow_yaml: bool = False) -> Any:
+    try:
+        data = sys.stdin.buffer.read() if path in (None, "-") else Path(path).read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        if allow_yaml:
+            try:
+                return yaml.safe_load(data)
+            except yaml.YAMLError:
+                pass
+        raise InvalidInput(f"input is not valid JSON: {exc}") from exc
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.buffer.write(orjson.dumps(obj, option=orjson.OPT_INDENT_2) + b"\n")
+    sys.stdout.flush()
+
+
+def cmd_gate_explain(args: argparse.Namespace, settings: Settings) -> int:
+    from agents.gate.explain import explain
+
+    _print_json(explain(_read_json(args.input), settings.gate).model_dump(mode="json"))
+    return 0
+
+
+def cmd_schemas(args: argparse.Namespace, settings: Settings) -> int:
+    from streams import schemas
+
+    if args.check:
+        stale = schemas.drift()
+        for name in stale:
+            print(f"schema out of date: schemas/{name}", file=sys.stderr)
+        return 1 if stale else 0
+    for name in schemas.generate():
+        print(f"wrote schemas/{name}")
+    return 0
+
+
+def _bootstrap(settings: Settings) -> str:
+    if not settings.kafka_bootstrap:
+        raise InvalidInput("set OUTREACH_KAFKA_BOOTSTRAP (printed by `outreach-hub up`)")
+    return settings.kafka_bootstrap
+
+
+def cmd_topics_create(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.admin import create_topics
+    from streams.topics import load_catalog
+
+    catalog = load_catalog(partitions_override=settings.topic_partitions)
+    for name, outcome in asyncio.run(create_topics(_bootstrap(settings), catalog)).items():
+        print(f"{outcome:8} {name}")
+    return 0
+
+
+def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.admin import messages_from, produce, resolve_topic
+    from streams.topics import load_catalog
+
+    spec = resolve_topic(load_catalog(), args.topic)
+    messages = messages_from(_read_json(args.file), spec, args.key)
+    sent = asyncio.run(produce(_bootstrap(settings), spec.name, messages))
+    print(f"published {sent} message(s) to {spec.name}")
+    return 0
+
+
+def cmd_db_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncpg
+
+    from streams.sink.migrate import migrate
+
+    if settings.database_url is None:
+        raise InvalidInput("set OUTREACH_DATABASE_URL")
+
+    async def run() -> list[str]:
+        conn = await asyncpg.connect(settings.database_url.get_secret_value())  # type: ignore[union-attr]
+        try:
+            return await migrate(conn)
+        finally:
+            await conn.close()
+
+    applied = asyncio.run(run())
+    print("applied: " + (", ".join(applied) if applied else "nothing, up to date"))
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.runtime import configured_infrastructure, run_worker
+
+    run_worker(settings, *configured_infrastructure(settings))
+    return 0
+
+
+def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.runtime import configured_infrastructure, run_worker, up
+
+    if settings.embedded:
+        up(settings)
+    else:
+        run_worker(settings, *configured_infrastructure(settings))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.demo import run_demo
+
+    return run_demo(settings, cards=args.cards, companies=args.companies, timeout=args.timeout)
+
+
+def cmd_sequencer_decide(args: argparse.Namespace, settings: Settings) -> int:
+    from agents.sequencer.harness import run_case
+
+    document = _read_json(args.input, allow_yaml=True)
+    if isinstance(document, dict) and "inputs" in document:
+        document = document["inputs"]  # a whole harness case is accepted too
+    _print_json(run_case(document))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="outreach-hub", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="embedded broker + PostgreSQL + worker, in the foreground"
+                   ).set_defaults(func=cmd_up)
+    sub.add_parser("worker", help="the worker against OUTREACH_KAFKA_BOOTSTRAP / _DATABASE_URL"
+                   ).set_defaults(func=cmd_worker)
+    topics = sub.add_parser("topics").add_subparsers(dest="topics_command", required=True)
+    topics.add_parser("create", help="create every topics.yaml topic (idempotent)"
+                      ).set_defaults(func=cmd_topics_create)
+    produce = sub.add_parser("produce", help="publish a JSON file (an array is many messages)")
+    produce.add_argument("topic")
+    produce.add_argument("file")
+    produce.add_argument("--key")
+    produce.set_defaults(func=cmd_produce)
+    db = sub.add_parser("db").add_subparsers(dest="db_command", required=True)
+    db.add_parser("migrate").set_defaults(func=cmd_db_migrate)
+    schemas = sub.add_parser("schemas").add_subparsers(dest="schemas_command", required=True)
+    generate = schemas.add_parser("generate", help="write schemas/*.json from the models")
+    generate.add_argument("--check", action="store_true", help="exit 1 when a file is stale")
+    generate.set_defaults(func=cmd_schemas)
+    gate = sub.add_parser("gate").add_subparsers(dest="gate_command", required=True)
+    explain = gate.add_parser("explain", help="the gate verdict of one lead card and score")
+    explain.add_argument("--input")
+    explain.set_defaults(func=cmd_gate_explain)
+    sequencer = sub.add_parser("sequencer").add_subparsers(dest="sequencer_command",
+                                                           required=True)
+    decide = sequencer.add_parser("decide", help="one sequencer decision (seed 002 inputs)")
+    decide.add_argument("--input")
+    decide.set_defaults(func=cmd_sequencer_decide)
+    demo = sub.add_parser("demo", help="run the hub on the embedded pair with a sample batch")
+    demo.add_argument("--cards", type=int, default=200)
+    demo.add_argument("--companies", type=int, default=12)
+    demo.add_argument("--timeout", type=float, default=180.0)
+    demo.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    try:
+        settings = Settings.from_env()
+        return int(args.func(args, settings))
+    except ValidationError as exc:
+        print(f"error: invalid input: {describe(exc)}", file=sys.stderr)
+        return EXIT_INVALID
+    except HubError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""pydantic v2 contracts of every topic (SPEC §2). Frozen; events in the past tense."""
+
+from streams.models.base import HubEvent
+from streams.models.bit_score import BitScoreEvaluated
+from streams.models.campaign import CampaignCommand, CampaignStateChanged
+from streams.models.engagement import EngagementRecorded, EngagementSignalled, ProviderEventNormalized
+from streams.models.errors import OutreachErrorRaised
+from streams.models.gate import GateVerdict, LeadGated, WaitingLeadsExpiryDue
+from streams.models.intake import BatchAudited, LeadCardReceived
+from streams.models.lead_batch import Contact, Enrichment, LeadBatchEnvelope, LeadCard
+from streams.models.send import SendRecorded, TouchRequested
+
+# Name used in topics.yaml `value:` -> model. The schema file is schemas/<name>.json.
+MODELS: dict[str, type] = {
+    "LeadBatchEnvelope": LeadBatchEnvelope,
+    "LeadCard": LeadCard,
+    "BitScoreEvaluated": BitScoreEvaluated,
+    "LeadCardReceived": LeadCardReceived,
+    "BatchAudited": BatchAudited,
+    "LeadGated": LeadGated,
+    "WaitingLeadsExpiryDue": WaitingLeadsExpiryDue,
+    "CampaignCommand": CampaignCommand,
+    "CampaignStateChanged": CampaignStateChanged,
+    "TouchRequested": TouchRequested,
+    "SendRecorded": SendRecorded,
+    "ProviderEventNormalized": ProviderEventNormalized,
+    "EngagementRecorded": EngagementRecorded,
+    "EngagementSignalled": EngagementSignalled,
+    "OutreachErrorRaised": OutreachErrorRaised,
+}
+
+__all__ = [
+    "MODELS",
+    "BatchAudited",
+    "BitScoreEvaluated",
+    "CampaignCommand",
+    "CampaignStateChanged",
+    "Contact",
+    "EngagementRecorded",
+    "EngagementSignalled",
+    "Enrichment",
+    "GateVerdict",
+    "HubEvent",
+    "LeadBatchEnvelope",
+    "LeadCard",
+    "LeadCardReceived",
+    "LeadGated",
+    "OutreachErrorRaised",
+    "ProviderEventNormalized",
+    "SendRecorded",
+    "TouchRequested",
+    "WaitingLeadsExpiryDue",
+]

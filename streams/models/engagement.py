@@ -1,0 +1,46 @@
+"""Normalized provider events, engagement records and CL engagement signals."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from streams.models.base import AwareDatetime, Frozen, HubEvent
+
+EngagementType = Literal[
+    "delivered", "opened", "clicked", "replied", "auto_replied", "bounced", "complained",
+    "unsubscribed", "meeting_booked",
+]
+SignalName = Literal["engaged", "replied", "meeting_booked", "unsubscribed", "bounced"]
+
+
+class ProviderEventNormalized(Frozen):
+    """The hub's own normalized form of one provider webhook event."""
+
+    provider: str
+    provider_event_id: str
+    type: EngagementType
+    bounce_kind: Literal["hard", "soft"] | None = None
+    provider_message_id: str | None = None
+    occurred_at: AwareDatetime
+    aggregate_id: str | None = None
+    idempotency_key: str | None = None
+
+
+class EngagementRecorded(HubEvent):
+    aggregate_id: str
+    contact_key: str
+    campaign_id: str | None = None
+    provider: str
+    provider_event_id: str
+    type: EngagementType
+    bounce_kind: Literal["hard", "soft"] | None = None
+    provider_message_id: str | None = None
+
+
+class EngagementSignalled(HubEvent):
+    """What CL reads to decide lifecycle. The hub signals; CL decides."""
+
+    company_sov_id: str
+    signal: SignalName
+    aggregate_id: str | None = None
+    campaign_id: str | None = None

@@ -1,0 +1,84 @@
+"""Running the hub: `worker` against configured infrastructure, `up` on the embedded pair."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import asyncpg
+
+from streams.admin import create_topics
+from streams.embedded import EmbeddedBroker, EmbeddedPostgres, mask_url
+from streams.exceptions import ConfigurationError
+from streams.settings import Settings
+from streams.sink.migrate import migrate
+from streams.topics import load_catalog
+
+log = logging.getLogger(__name__)
+
+
+async def prepare(settings: Settings, bootstrap: str, database_url: str) -> None:
+    """Topics from topics.yaml and database migrations; both idempotent, safe on every start."""
+    catalog = load_catalog(partitions_override=settings.topic_partitions)
+    await create_topics(bootstrap, catalog)
+    conn = await asyncpg.connect(database_url)
+    try:
+        applied = await migrate(conn)
+    finally:
+        await conn.close()
+    if applied:
+        log.info("migrations applied: %s", ", ".join(applied))
+
+
+def run_worker(settings: Settings, bootstrap: str, database_url: str) -> None:
+    """Prepare, then run the Faust worker in the foreground until SIGINT / SIGTERM."""
+    import faust
+
+    from streams.app import create_app
+
+    started = time.monotonic()
+    asyncio.run(prepare(settings, bootstrap, database_url))
+    hub = create_app(settings, bootstrap, database_url)
+    log.info("worker prepared in %.2fs", time.monotonic() - started)
+    worker = faust.Worker(hub.app, loglevel=settings.log_level, quiet=True)
+    try:
+        worker.execute_from_commandline()
+    except SystemExit:
+        pass
+
+
+def configured_infrastructure(settings: Settings) -> tuple[str, str]:
+    if settings.kafka_bootstrap is None or settings.database_url is None:
+        raise ConfigurationError(
+            "`worker` needs OUTREACH_KAFKA_BOOTSTRAP and OUTREACH_DATABASE_URL; "
+            "`outreach-hub up` runs the embedded broker and PostgreSQL instead"
+        )
+    return settings.kafka_bootstrap, settings.database_url.get_secret_value()
+
+
+@contextmanager
+def embedded_pair(settings: Settings) -> Iterator[tuple[str, str]]:
+    """Start Tansu and PostgreSQL on loopback; stop both, in order, on the way out."""
+    data = settings.data_dir
+    broker = EmbeddedBroker(log_path=data / "tansu.log").start()
+    try:
+        pg = EmbeddedPostgres(data / "pgdata").start()
+        try:
+            yield broker.bootstrap, pg.url
+        finally:
+            pg.stop()
+    finally:
+        broker.stop()
+
+
+def up(settings: Settings) -> None:
+    with embedded_pair(settings) as (bootstrap, database_url):
+        print(f"kafka bootstrap: {bootstrap}", file=sys.stderr, flush=True)
+        print(f"database url:    {mask_url(database_url)}", file=sys.stderr, flush=True)
+        print(f"metrics:         http://{settings.web_host}:{settings.web_port}/metrics",
+              file=sys.stderr, flush=True)
+        run_worker(settings, bootstrap, database_url)

@@ -1,0 +1,59 @@
+"""Settings from the environment (prefix OUTREACH_). With neither OUTREACH_KAFKA_BOOTSTRAP nor
+OUTREACH_DATABASE_URL set, `outreach-hub up` runs the embedded pair."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from agents.gate.policy import GatePolicy
+from streams.exceptions import ConfigurationError
+
+PREFIX = "OUTREACH_"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    app_id: str = "outreach-hub"
+    kafka_bootstrap: str | None = None
+    database_url: SecretStr | None = None
+    data_dir: Path = Path(".var")
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=6066, ge=0, le=65535)
+    # A consumer group forms only after the rebalance timeout on Tansu: keep it short there.
+    rebalance_timeout_s: float = 3.0
+    session_timeout_s: float = 6.0
+    heartbeat_interval_s: float = 1.0
+    topic_partitions: int | None = None  # overrides topics.yaml (tests use fewer partitions)
+    sink_batch_size: int = Field(default=500, ge=1)
+    sink_batch_seconds: float = Field(default=0.2, gt=0)
+    gate_expiry_check_seconds: float = Field(default=5.0, gt=0)
+    clock_speed: float = Field(default=1.0, gt=0)  # >1 runs the hub's clock accelerated
+    log_level: str = "info"
+    gate: GatePolicy = GatePolicy()
+
+    @property
+    def embedded(self) -> bool:
+        return self.kafka_bootstrap is None and self.database_url is None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        gate: dict[str, object] = {}
+        for name, field in cls.model_fields.items():
+            raw = env.get(PREFIX + name.upper())
+            if raw is not None and name != "gate":
+                values[name] = raw
+        for name in GatePolicy.model_fields:
+            raw = env.get(f"{PREFIX}GATE_{name.upper()}")
+            if raw is not None:
+                gate[name] = raw.split(",") if name == "lifecycle_order" else raw
+        try:
+            return cls.model_validate({**values, "gate": GatePolicy.model_validate(gate)})
+        except ValidationError as exc:
+            raise ConfigurationError(f"invalid settings: {exc}") from exc

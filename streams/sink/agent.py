@@ -1,0 +1,71 @@
+"""Postgres sink shell: batches of hub events from their topics -> one idempotent write each.
+
+Offsets advance only after the batch is in PostgreSQL; a failed write is retried with backoff
+(the stream waits, nothing is skipped). A record that does not decode becomes an error row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from agents.dead_letter import dead_letter
+from agents.records import SourceRef
+from streams import codec, metrics
+from streams.app import Hub
+from streams.ids import STABLE_IDS
+from streams.models import MODELS
+
+log = logging.getLogger(__name__)
+
+SUNK_TOPICS = ("audit", "lead_cards", "gate_verdicts", "errors", "campaign_events",
+               "send_events", "engagement_events")
+
+
+def register(hub: Hub) -> None:
+    models: dict[str, type[BaseModel]] = {
+        hub.catalog[alias].name: MODELS[hub.catalog[alias].value] for alias in SUNK_TOPICS
+    }
+    channel = hub.app.topic(*models, key_serializer="raw", value_serializer="raw")
+    settings = hub.settings
+
+    @hub.app.agent(channel, name="postgres-sink")
+    async def postgres_sink(stream: Any) -> None:
+        async for events in stream.take_events(settings.sink_batch_size,
+                                               within=settings.sink_batch_seconds):
+            batch = [_decode(hub, models, e) for e in events]
+            await _write_until_done(hub, batch)
+
+
+def _decode(hub: Hub, models: dict[str, type[BaseModel]], event: Any) -> BaseModel:
+    msg = event.message
+    try:
+        return models[msg.topic].model_validate(codec.loads(event.value))
+    except (ValidationError, ValueError) as exc:
+        source = SourceRef(msg.topic, msg.partition, msg.offset)
+        log.warning("sink input unreadable, stored as an error row: %s", source)
+        return dead_letter("postgres-sink", event.value, source, exc, hub.clock.now(),
+                           STABLE_IDS).emits[0].event
+
+
+async def _write_until_done(hub: Hub, batch: list[BaseModel]) -> None:
+    delay = 0.5
+    while True:
+        started = time.perf_counter()
+        try:
+            sink = await hub.sink()
+            written = await sink.write(batch)
+        except Exception as exc:  # the database is down or refused: wait and retry the batch
+            metrics.SINK_FAILURES.inc()
+            log.error("postgres sink write failed (%s: %s); retrying in %.1fs",
+                      type(exc).__name__, str(exc)[:200], delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+            continue
+        metrics.SINK_BATCH_SECONDS.observe(time.perf_counter() - started)
+        metrics.COUNTERS["sink_rows_total"].inc(written)
+        return

