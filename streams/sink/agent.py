@@ -11,6 +11,7 @@ import logging
 import time
 from typing import Any
 
+import asyncpg
 from pydantic import BaseModel, ValidationError
 
 from agents.dead_letter import dead_letter
@@ -19,6 +20,7 @@ from streams import codec, metrics
 from streams.app import Hub
 from streams.ids import STABLE_IDS
 from streams.models import MODELS
+from streams.sink.exceptions import SinkWriteError
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +54,46 @@ def _decode(hub: Hub, models: dict[str, type[BaseModel]], event: Any) -> BaseMod
                            STABLE_IDS).emits[0].event
 
 
+def _refused_for_its_data(exc: BaseException) -> bool:
+    """PostgreSQL will refuse this row every time (bad value, broken constraint): retrying the
+    batch would stall the sink forever, so such rows are set aside as error rows instead."""
+    cause = exc.__cause__ if isinstance(exc, SinkWriteError) else exc
+    return isinstance(cause, asyncpg.DataError | asyncpg.IntegrityConstraintViolationError)
+
+
+async def _set_aside_refused(hub: Hub, batch: list[BaseModel]) -> int:
+    """Write the batch one event at a time; each refused event becomes an error row."""
+    sink = await hub.sink()
+    written = 0
+    for event in batch:
+        try:
+            written += await sink.write([event])
+        except SinkWriteError as exc:
+            if not _refused_for_its_data(exc):
+                raise
+            source = SourceRef("postgres-sink", 0, 0)
+            log.error("postgres refused one %s event; stored as an error row: %s",
+                      type(event).__name__, exc.table)
+            error = dead_letter("postgres-sink", codec.dumps(event), source, exc,
+                                hub.clock.now(), STABLE_IDS).emits[0].event
+            written += await sink.write([error.model_copy(update={
+                "event_id": STABLE_IDS.event_id("refused", getattr(event, "event_id", "")),
+                "reason": f"PostgreSQL refused the row: {exc}"})])
+    return written
+
+
 async def _write_until_done(hub: Hub, batch: list[BaseModel]) -> None:
     delay = 0.5
     while True:
         started = time.perf_counter()
         try:
             sink = await hub.sink()
-            written = await sink.write(batch)
+            try:
+                written = await sink.write(batch)
+            except SinkWriteError as exc:
+                if not _refused_for_its_data(exc):
+                    raise
+                written = await _set_aside_refused(hub, batch)
         except Exception as exc:  # the database is down or refused: wait and retry the batch
             metrics.SINK_FAILURES.inc()
             log.error("postgres sink write failed (%s: %s); retrying in %.1fs",
