@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from agents.decision import Count, Decision, Emit
 from agents.records import SourceRef, describe
 from streams.ids import IdFactory
-from streams.models.errors import SEVERITY, OutreachErrorRaised
+from streams.models.errors import SEVERITY, DeadLetterCode, OutreachErrorRaised
 
 
 def dead_letter(
@@ -18,7 +18,7 @@ def dead_letter(
 ) -> Decision[None]:
     try:
         record: object = orjson.loads(raw)
-        code = "DLQ-INVALID-EVENT"
+        code: DeadLetterCode = "DLQ-INVALID-EVENT"
     except orjson.JSONDecodeError:
         record = raw[:2000].decode("utf-8", "replace")
         code = "DLQ-MALFORMED"
@@ -26,11 +26,21 @@ def dead_letter(
     subject = f"{source.topic}/{source.partition}/{source.offset}"
     event = OutreachErrorRaised(
         event_id=ids.event_id("dead-letter", source.topic, source.partition, source.offset),
-        occurred_at=now, correlation_id=f"record:{subject}",
-        process_id=ids.process_id("campaign", now, subject), code=code,  # type: ignore[arg-type]
-        severity=SEVERITY[code], stage=stage, reason=reason, source_topic=source.topic,
-        source_partition=source.partition, source_offset=source.offset, subject_id=subject,
+        occurred_at=now,
+        correlation_id=f"record:{subject}",
+        process_id=ids.process_id("campaign", now, subject),
+        code=code,
+        severity=SEVERITY[code],
+        stage=stage,
+        reason=reason,
+        source_topic=source.topic,
+        source_partition=source.partition,
+        source_offset=source.offset,
+        subject_id=subject,
         record=record,
     )
-    return Decision(None, (Emit("errors", subject, event),),
-                    (Count("dead_letters_total", (("stage", stage), ("code", code))),))
+    return Decision(
+        None,
+        (Emit("errors", subject, event),),
+        (Count("dead_letters_total", (("stage", stage), ("code", code))),),
+    )

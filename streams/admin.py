@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from streams.exceptions import TopicNotDeclared
 from streams.topics import TopicCatalog, TopicSpec
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,9 @@ async def create_topics(bootstrap: str, specs: Iterable[TopicSpec]) -> dict[str,
             if spec.name in existing:
                 outcome[spec.name] = "exists"
                 continue
-            topic = NewTopic(spec.name, spec.partitions, spec.replication_factor,
-                             topic_configs=spec.config())
+            topic = NewTopic(
+                spec.name, spec.partitions, spec.replication_factor, topic_configs=spec.config()
+            )
             try:
                 response = await admin.create_topics([topic])
             except TopicAlreadyExistsError:
@@ -55,9 +57,7 @@ def messages_from(document: Any, spec: TopicSpec, key: str | None) -> list[tuple
     return out
 
 
-async def produce(
-    bootstrap: str, topic: str, messages: Sequence[tuple[bytes, bytes]]
-) -> int:
+async def produce(bootstrap: str, topic: str, messages: Sequence[tuple[bytes, bytes]]) -> int:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     await producer.start()
     try:
@@ -72,5 +72,5 @@ async def produce(
 def resolve_topic(catalog: TopicCatalog, name_or_alias: str) -> TopicSpec:
     try:
         return catalog[name_or_alias]
-    except KeyError:
+    except TopicNotDeclared:
         return catalog.by_name(name_or_alias)

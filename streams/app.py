@@ -34,8 +34,11 @@ class Hub:
         if alias not in self.topics:
             spec = self.catalog[alias]
             self.topics[alias] = self.app.topic(
-                spec.name, key_serializer="raw", value_serializer="raw",
-                partitions=spec.partitions, replicas=spec.replication_factor,
+                spec.name,
+                key_serializer="raw",
+                value_serializer="raw",
+                partitions=spec.partitions,
+                replicas=spec.replication_factor,
                 # The topics are created by `outreach-hub topics create` with topics.yaml's
                 # configs; Faust must not create them with its own defaults.
                 internal=False,
@@ -78,8 +81,13 @@ def create_app(
         consumer_auto_offset_reset="earliest",
         topic_disable_leader=False,
     )
-    hub = Hub(app=app, settings=settings, catalog=catalog, clock=clock or Clock(settings.clock_speed),
-              database_url=database_url)
+    hub = Hub(
+        app=app,
+        settings=settings,
+        catalog=catalog,
+        clock=clock or Clock(settings.clock_speed),
+        database_url=database_url,
+    )
 
     # Import here: each stage module registers its agent on this hub.
     from agents.gate import agent as gate_agent

@@ -77,6 +77,13 @@ def cmd_topics_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_topics_table(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.topics import load_catalog, markdown_table
+
+    print(markdown_table(load_catalog()))
+    return 0
+
+
 def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
     from streams.admin import messages_from, produce, resolve_topic
     from streams.topics import load_catalog
@@ -111,18 +118,15 @@ def cmd_db_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from streams.runtime import configured_infrastructure, run_worker
 
-    run_worker(settings, *configured_infrastructure(settings))
-    return 0
+    return run_worker(settings, *configured_infrastructure(settings))
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     from streams.runtime import configured_infrastructure, run_worker, up
 
     if settings.embedded:
-        up(settings)
-    else:
-        run_worker(settings, *configured_infrastructure(settings))
-    return 0
+        return up(settings)
+    return run_worker(settings, *configured_infrastructure(settings))
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -144,13 +148,19 @@ def cmd_sequencer_decide(args: argparse.Namespace, settings: Settings) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="outreach-hub", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="embedded broker + PostgreSQL + worker, in the foreground"
-                   ).set_defaults(func=cmd_up)
-    sub.add_parser("worker", help="the worker against OUTREACH_KAFKA_BOOTSTRAP / _DATABASE_URL"
-                   ).set_defaults(func=cmd_worker)
+    sub.add_parser(
+        "up", help="embedded broker + PostgreSQL + worker, in the foreground"
+    ).set_defaults(func=cmd_up)
+    sub.add_parser(
+        "worker", help="the worker against OUTREACH_KAFKA_BOOTSTRAP / _DATABASE_URL"
+    ).set_defaults(func=cmd_worker)
     topics = sub.add_parser("topics").add_subparsers(dest="topics_command", required=True)
-    topics.add_parser("create", help="create every topics.yaml topic (idempotent)"
-                      ).set_defaults(func=cmd_topics_create)
+    topics.add_parser("create", help="create every topics.yaml topic (idempotent)").set_defaults(
+        func=cmd_topics_create
+    )
+    topics.add_parser("table", help="the README's topics table, from topics.yaml").set_defaults(
+        func=cmd_topics_table
+    )
     produce = sub.add_parser("produce", help="publish a JSON file (an array is many messages)")
     produce.add_argument("topic")
     produce.add_argument("file")
@@ -166,8 +176,7 @@ def parser() -> argparse.ArgumentParser:
     explain = gate.add_parser("explain", help="the gate verdict of one lead card and score")
     explain.add_argument("--input")
     explain.set_defaults(func=cmd_gate_explain)
-    sequencer = sub.add_parser("sequencer").add_subparsers(dest="sequencer_command",
-                                                           required=True)
+    sequencer = sub.add_parser("sequencer").add_subparsers(dest="sequencer_command", required=True)
     decide = sequencer.add_parser("decide", help="one sequencer decision (seed 002 inputs)")
     decide.add_argument("--input")
     decide.set_defaults(func=cmd_sequencer_decide)

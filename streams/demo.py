@@ -4,74 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import time
-import urllib.request
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import asyncpg
 import orjson
 
 from streams import sample
 from streams.admin import produce
-from streams.embedded import free_port, mask_url
+from streams.embedded import mask_url
+from streams.process import WorkerProcess
 from streams.runtime import embedded_pair, prepare
 from streams.settings import Settings
 from streams.topics import load_catalog
-
-
-@dataclass
-class WorkerProcess:
-    """A hub worker in a child process, as an operator would run it."""
-
-    proc: subprocess.Popen[bytes]
-    web_port: int
-    log_path: Path
-
-    @classmethod
-    def start(cls, bootstrap: str, database_url: str, log_path: Path,
-              extra_env: dict[str, str] | None = None) -> WorkerProcess:
-        port = free_port()
-        env = {**os.environ, "OUTREACH_KAFKA_BOOTSTRAP": bootstrap,
-               "OUTREACH_DATABASE_URL": database_url, "OUTREACH_WEB_PORT": str(port),
-               **(extra_env or {})}
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        out = log_path.open("wb")
-        proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env,
-                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        return cls(proc, port, log_path)
-
-    def health(self) -> dict[str, object] | None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/health", timeout=1) as r:
-                return dict(orjson.loads(r.read()))
-        except Exception:
-            return None
-
-    def wait_ready(self, timeout: float) -> float:
-        started = time.monotonic()
-        while time.monotonic() - started < timeout:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"worker exited with {self.proc.returncode}; see {self.log_path}")
-            body = self.health()
-            if body and body.get("status") == "ok":
-                return time.monotonic() - started
-            time.sleep(0.25)
-        raise TimeoutError(f"worker not ready after {timeout}s; see {self.log_path}")
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        return self.proc.returncode
-
 
 SUMMARY_QUERIES = {
     "audit": "SELECT status, count(*) FROM outreach.audit_log GROUP BY 1 ORDER BY 1",
@@ -81,7 +26,8 @@ SUMMARY_QUERIES = {
           SELECT DISTINCT ON (lead_id, batch_id) verdict, tier FROM outreach.gate_verdicts
           ORDER BY lead_id, batch_id, occurred_at DESC) latest
         GROUP BY 1, 2 ORDER BY 1, 2""",
-    "errors": "SELECT code, severity, count(*) FROM outreach.outreach_errors GROUP BY 1, 2 ORDER BY 1",
+    "errors": "SELECT code, severity, count(*) FROM outreach.outreach_errors "
+    "GROUP BY 1, 2 ORDER BY 1",
 }
 
 
@@ -124,37 +70,67 @@ def run_demo(settings: Settings, cards: int, companies: int, timeout: float) -> 
         print(f"  kafka bootstrap {bootstrap}, database {mask_url(url)}")
         asyncio.run(prepare(settings, bootstrap, url))
         worker = WorkerProcess.start(
-            bootstrap, url, settings.data_dir / "demo-worker.log",
-            {"OUTREACH_GATE_MAX_WAIT_SECONDS": "5", "OUTREACH_GATE_EXPIRY_CHECK_SECONDS": "1",
-             "OUTREACH_APP_ID": f"outreach-demo-{os.getpid()}"})
+            bootstrap,
+            url,
+            settings.data_dir / "demo-worker.log",
+            {
+                "OUTREACH_GATE_MAX_WAIT_SECONDS": "5",
+                "OUTREACH_GATE_EXPIRY_CHECK_SECONDS": "1",
+                "OUTREACH_APP_ID": f"outreach-demo-{os.getpid()}",
+            },
+        )
         try:
             print("  waiting for the worker to join its consumer group...", flush=True)
             joined = worker.wait_ready(120)
             print(f"  worker joined its group in {joined:.1f}s")
             t = catalog
-            asyncio.run(produce(bootstrap, t["bit_scores"].name,
-                                [(s["company_sov_id"].encode(), orjson.dumps(s)) for s in early]))
-            asyncio.run(produce(bootstrap, t["lead_batches"].name, [
-                (b"broken-1", b'{"batch_id": "broken-1", "records": [ not json'),
-                (batch["batch_id"].encode(), orjson.dumps(batch)),
-                (b"sxp_v9", orjson.dumps({**batch, "batch_id": "sxp_v9", "schema_version": "v9"})),
-            ]))
-            print(f"  published {len(early)} BIT scores, 1 good batch, 1 malformed message, "
-                  "1 batch of an unknown schema_version")
+            asyncio.run(
+                produce(
+                    bootstrap,
+                    t["bit_scores"].name,
+                    [(s["company_sov_id"].encode(), orjson.dumps(s)) for s in early],
+                )
+            )
+            asyncio.run(
+                produce(
+                    bootstrap,
+                    t["lead_batches"].name,
+                    [
+                        (b"broken-1", b'{"batch_id": "broken-1", "records": [ not json'),
+                        (batch["batch_id"].encode(), orjson.dumps(batch)),
+                        (
+                            b"sxp_v9",
+                            orjson.dumps({**batch, "batch_id": "sxp_v9", "schema_version": "v9"}),
+                        ),
+                    ],
+                )
+            )
+            print(
+                f"  published {len(early)} BIT scores, 1 good batch, 1 malformed message, "
+                "1 batch of an unknown schema_version"
+            )
             sent_late = False
             last_seen = (-1, -1)
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
-                gated = asyncio.run(_count(url, "SELECT count(DISTINCT lead_id) FROM "
-                                                "outreach.gate_verdicts"))
+                gated = asyncio.run(
+                    _count(url, "SELECT count(DISTINCT lead_id) FROM outreach.gate_verdicts")
+                )
                 audits = asyncio.run(_count(url, "SELECT count(*) FROM outreach.audit_log"))
                 if (audits, gated) != last_seen:
-                    print(f"  progress: audit rows {audits}/3, leads gated {gated}/{forwarded}",
-                          flush=True)
+                    print(
+                        f"  progress: audit rows {audits}/3, leads gated {gated}/{forwarded}",
+                        flush=True,
+                    )
                     last_seen = (audits, gated)
                 if not sent_late and audits >= 1:
-                    asyncio.run(produce(bootstrap, t["bit_scores"].name, [
-                        (s["company_sov_id"].encode(), orjson.dumps(s)) for s in late]))
+                    asyncio.run(
+                        produce(
+                            bootstrap,
+                            t["bit_scores"].name,
+                            [(s["company_sov_id"].encode(), orjson.dumps(s)) for s in late],
+                        )
+                    )
                     sent_late = True
                 if gated >= forwarded and audits >= 3:
                     break

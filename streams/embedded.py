@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,9 +68,19 @@ class EmbeddedBroker:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             out = self.log_path.open("ab")
         self._proc = subprocess.Popen(
-            [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                binary,
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C reaches the hub, which then stops the broker in order
         )
         _wait_for_port(self.host, self.port, 15.0, self._proc)
@@ -101,7 +112,8 @@ class EmbeddedPostgres:
     _server: Any = field(default=None, init=False, repr=False)
 
     def start(self) -> EmbeddedPostgres:
-        os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+        # pgserver keeps a lock file under the user's runtime dir; give it a private one.
+        os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="outreach-run-"))
         try:
             import pgserver
 
@@ -131,7 +143,9 @@ class EmbeddedPostgres:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.stop()

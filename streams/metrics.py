@@ -11,30 +11,41 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 
 COUNTERS: dict[str, Counter] = {
     "intake_batches_total": Counter(
-        "outreach_intake_batches_total", "Lead batches by outcome", ["outcome"], registry=REGISTRY),
+        "outreach_intake_batches_total", "Lead batches by outcome", ["outcome"], registry=REGISTRY
+    ),
     "intake_cards_total": Counter(
-        "outreach_intake_cards_total", "Lead cards by disposition", ["disposition"],
-        registry=REGISTRY),
+        "outreach_intake_cards_total",
+        "Lead cards by disposition",
+        ["disposition"],
+        registry=REGISTRY,
+    ),
     "gate_verdicts_total": Counter(
-        "outreach_gate_verdicts_total", "Gate verdicts", ["verdict", "tier"], registry=REGISTRY),
+        "outreach_gate_verdicts_total", "Gate verdicts", ["verdict", "tier"], registry=REGISTRY
+    ),
     "gate_leads_waiting_total": Counter(
-        "outreach_gate_leads_waited_total", "Leads that waited for a BIT score",
-        registry=REGISTRY),
+        "outreach_gate_leads_waited_total", "Leads that waited for a BIT score", registry=REGISTRY
+    ),
     "gate_scores_ignored_total": Counter(
-        "outreach_gate_scores_ignored_total", "BIT scores older than the one held",
-        registry=REGISTRY),
+        "outreach_gate_scores_ignored_total",
+        "BIT scores older than the one held",
+        registry=REGISTRY,
+    ),
     "dead_letters_total": Counter(
-        "outreach_dead_letters_total", "Records dead-lettered", ["stage", "code"],
-        registry=REGISTRY),
+        "outreach_dead_letters_total", "Records dead-lettered", ["stage", "code"], registry=REGISTRY
+    ),
     "sink_rows_total": Counter(
-        "outreach_sink_rows_total", "Rows newly written to PostgreSQL", registry=REGISTRY),
+        "outreach_sink_rows_total", "Rows newly written to PostgreSQL", registry=REGISTRY
+    ),
     "events_emitted_total": Counter(
-        "outreach_events_emitted_total", "Events emitted", ["topic"], registry=REGISTRY),
+        "outreach_events_emitted_total", "Events emitted", ["topic"], registry=REGISTRY
+    ),
 }
 SINK_BATCH_SECONDS = Histogram(
-    "outreach_sink_batch_seconds", "Time to write one batch to PostgreSQL", registry=REGISTRY)
+    "outreach_sink_batch_seconds", "Time to write one batch to PostgreSQL", registry=REGISTRY
+)
 SINK_FAILURES = Counter(
-    "outreach_sink_failures_total", "Failed PostgreSQL batch writes (retried)", registry=REGISTRY)
+    "outreach_sink_failures_total", "Failed PostgreSQL batch writes (retried)", registry=REGISTRY
+)
 UP = Gauge("outreach_worker_up", "1 while the worker runs", registry=REGISTRY)
 
 

@@ -34,21 +34,26 @@ async def prepare(settings: Settings, bootstrap: str, database_url: str) -> None
         log.info("migrations applied: %s", ", ".join(applied))
 
 
-def run_worker(settings: Settings, bootstrap: str, database_url: str) -> None:
-    """Prepare, then run the Faust worker in the foreground until SIGINT / SIGTERM."""
+def run_worker(settings: Settings, bootstrap: str, database_url: str) -> int:
+    """Prepare, then run the Faust worker in the foreground until SIGINT / SIGTERM.
+
+    Returns the worker's exit code: 0 after a clean stop, non-zero when it crashed.
+    """
     import faust
 
     from streams.app import create_app
 
     started = time.monotonic()
+    (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     asyncio.run(prepare(settings, bootstrap, database_url))
     hub = create_app(settings, bootstrap, database_url)
     log.info("worker prepared in %.2fs", time.monotonic() - started)
     worker = faust.Worker(hub.app, loglevel=settings.log_level, quiet=True)
     try:
         worker.execute_from_commandline()
-    except SystemExit:
-        pass
+    except SystemExit as exc:  # mode's worker always leaves through SystemExit
+        return exc.code if isinstance(exc.code, int) else 1
+    return 0
 
 
 def configured_infrastructure(settings: Settings) -> tuple[str, str]:
@@ -75,10 +80,13 @@ def embedded_pair(settings: Settings) -> Iterator[tuple[str, str]]:
         broker.stop()
 
 
-def up(settings: Settings) -> None:
+def up(settings: Settings) -> int:
     with embedded_pair(settings) as (bootstrap, database_url):
         print(f"kafka bootstrap: {bootstrap}", file=sys.stderr, flush=True)
         print(f"database url:    {mask_url(database_url)}", file=sys.stderr, flush=True)
-        print(f"metrics:         http://{settings.web_host}:{settings.web_port}/metrics",
-              file=sys.stderr, flush=True)
-        run_worker(settings, bootstrap, database_url)
+        print(
+            f"metrics:         http://{settings.web_host}:{settings.web_port}/metrics",
+            file=sys.stderr,
+            flush=True,
+        )
+        return run_worker(settings, bootstrap, database_url)

@@ -34,7 +34,10 @@ def generate(directory: Path = SCHEMA_DIR) -> list[str]:
 def drift(directory: Path = SCHEMA_DIR) -> list[str]:
     """Files that differ from what the models generate (missing ones included)."""
     rendered = render()
-    stale = [f for f, text in rendered.items()
-             if not (directory / f).exists() or (directory / f).read_text() != text]
+    stale = [
+        f
+        for f, text in rendered.items()
+        if not (directory / f).exists() or (directory / f).read_text() != text
+    ]
     extra = [p.name for p in directory.glob("*.json") if p.name not in rendered]
     return sorted(stale + extra)

@@ -45,7 +45,7 @@ class Settings(BaseModel):
         env = os.environ if env is None else env
         values: dict[str, object] = {}
         gate: dict[str, object] = {}
-        for name, field in cls.model_fields.items():
+        for name in cls.model_fields:
             raw = env.get(PREFIX + name.upper())
             if raw is not None and name != "gate":
                 values[name] = raw

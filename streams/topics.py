@@ -48,7 +48,9 @@ class TopicCatalog:
         try:
             return self._specs[alias]
         except KeyError:
-            raise TopicNotDeclared(f"topic alias {alias!r} is not declared in topics.yaml") from None
+            raise TopicNotDeclared(
+                f"topic alias {alias!r} is not declared in topics.yaml"
+            ) from None
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self._specs.values())
@@ -85,7 +87,9 @@ def parse_catalog(document: object, partitions_override: int | None = None) -> T
     for spec in specs.values():
         for other in spec.copartitioned_with:
             if other not in specs:
-                raise ConfigurationError(f"topics.yaml: {spec.alias} copartitioned with unknown {other}")
+                raise ConfigurationError(
+                    f"topics.yaml: {spec.alias} copartitioned with unknown {other}"
+                )
             if specs[other].partitions != spec.partitions:
                 raise ConfigurationError(
                     f"topics.yaml: {spec.name} and {specs[other].name} are joined on one key "
@@ -101,3 +105,19 @@ def load_catalog(path: Path = TOPICS_FILE, partitions_override: int | None = Non
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigurationError(f"cannot read {path}: {exc}") from exc
     return parse_catalog(document, partitions_override)
+
+
+def markdown_table(catalog: TopicCatalog) -> str:
+    """The README's topics table, rendered from topics.yaml (a test keeps the README current)."""
+    lines = [
+        "| topic | key | value (schema) | partitions | cleanup / retention | from → to |",
+        "|---|---|---|---|---|---|",
+    ]
+    for spec in catalog:
+        retention = "forever" if spec.retention_ms < 0 else f"{spec.retention_ms // 86_400_000} d"
+        lines.append(
+            f"| `{spec.name}` | {spec.key} | [{spec.value}]({spec.schema_file}) | "
+            f"{spec.partitions} | {spec.cleanup_policy} / {retention} | "
+            f"{', '.join(spec.producers)} → {', '.join(spec.consumers)} |"
+        )
+    return "\n".join(lines)

@@ -23,8 +23,11 @@ def register(hub: Hub) -> None:
         assigned = len(app.assignor.assigned_actives())
         rebalancing = bool(app.rebalancing)
         ok = assigned > 0 and not rebalancing
-        body = {"status": "ok" if ok else "starting", "assigned_partitions": assigned,
-                "rebalancing": rebalancing}
+        body = {
+            "status": "ok" if ok else "starting",
+            "assigned_partitions": assigned,
+            "rebalancing": rebalancing,
+        }
         return web.json(body, status=200 if ok else 503)
 
     @app.page("/live")

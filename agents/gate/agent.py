@@ -45,8 +45,11 @@ def register(hub: Hub) -> None:
             company = getattr(parsed, "company_sov_id", None) or getattr(parsed, "lead_id", "")
             key = company
             raw_state = companies.get(key)
-            state = (CompanyGateState.model_validate(raw_state) if raw_state
-                     else CompanyGateState(company_sov_id=company))
+            state = (
+                CompanyGateState.model_validate(raw_state)
+                if raw_state
+                else CompanyGateState(company_sov_id=company)
+            )
             decision = decide(state, parsed, now, policy, STABLE_IDS)  # type: ignore[arg-type]
             await carry_out(hub, decision)
             if decision.state is not state:

@@ -10,6 +10,9 @@ from datetime import datetime, timedelta
 
 from pydantic import Field
 
+from agents.decision import Count, Decision, Emit
+from agents.gate.policy import GatePolicy
+from agents.gate.rules import gate_lead
 from streams.ids import IdFactory
 from streams.models.base import AwareDatetime, Frozen
 from streams.models.bit_score import BitScoreEvaluated
@@ -17,10 +20,6 @@ from streams.models.errors import SEVERITY, OutreachErrorRaised
 from streams.models.gate import GateVerdict, LeadGated, WaitingLeadsExpiryDue
 from streams.models.intake import LeadCardReceived
 from streams.models.lead_batch import Enrichment
-
-from agents.decision import Count, Decision, Emit
-from agents.gate.policy import GatePolicy
-from agents.gate.rules import gate_lead
 
 
 class PendingLead(Frozen):
@@ -42,8 +41,9 @@ class CompanyGateState(Frozen):
     gated: tuple[PendingLead, ...] = Field(default=(), description="recent, for re-gating")
 
     def knows(self, lead_id: str, batch_id: str) -> bool:
-        return any(p.lead_id == lead_id and p.batch_id == batch_id
-                   for p in (*self.waiting, *self.gated))
+        return any(
+            p.lead_id == lead_id and p.batch_id == batch_id for p in (*self.waiting, *self.gated)
+        )
 
 
 GateInput = LeadCardReceived | BitScoreEvaluated | WaitingLeadsExpiryDue
@@ -67,27 +67,38 @@ def expiry_due(state: CompanyGateState, now: datetime, policy: GatePolicy) -> bo
 
 
 def _on_lead(
-    state: CompanyGateState, card: LeadCardReceived, now: datetime, policy: GatePolicy,
+    state: CompanyGateState,
+    card: LeadCardReceived,
+    now: datetime,
+    policy: GatePolicy,
     ids: IdFactory,
 ) -> GateDecision:
     if card.disposition != "FORWARDED" or state.knows(card.lead_id, card.batch_id):
         return Decision(state)  # not executable, or a redelivery: nothing new to decide
-    enrichment = Enrichment.model_validate(card.card["enrichment"]) if card.card.get(
-        "enrichment") else None
+    enrichment = (
+        Enrichment.model_validate(card.card["enrichment"]) if card.card.get("enrichment") else None
+    )
     pending = PendingLead(
-        lead_id=card.lead_id, batch_id=card.batch_id, correlation_id=card.correlation_id,
-        enrichment=enrichment, received_at=now,
+        lead_id=card.lead_id,
+        batch_id=card.batch_id,
+        correlation_id=card.correlation_id,
+        enrichment=enrichment,
+        received_at=now,
     )
     if state.score is None:
         waiting = state.model_copy(
-            update={"waiting": (*state.waiting, pending), "version": state.version + 1})
+            update={"waiting": (*state.waiting, pending), "version": state.version + 1}
+        )
         return Decision(waiting, effects=(Count("gate_leads_waiting_total"),))
     gated, emits, effects = _gate(pending, state.score, now, policy, ids)
-    return Decision(_remember(state, (gated,), policy), emits, effects)
+    return Decision(_remember(state, (gated,), policy), tuple(emits), tuple(effects))
 
 
 def _on_score(
-    state: CompanyGateState, score: BitScoreEvaluated, now: datetime, policy: GatePolicy,
+    state: CompanyGateState,
+    score: BitScoreEvaluated,
+    now: datetime,
+    policy: GatePolicy,
     ids: IdFactory,
 ) -> GateDecision:
     if state.score is not None and score.evaluated_at <= state.score.evaluated_at:
@@ -120,16 +131,26 @@ def _on_expiry_due(
         emits += e
         effects += f
     still = tuple(p for p in state.waiting if p not in expired)
-    return Decision(_remember(state.model_copy(update={"waiting": still}), tuple(released), policy),
-                    tuple(emits), tuple(effects))
+    return Decision(
+        _remember(state.model_copy(update={"waiting": still}), tuple(released), policy),
+        tuple(emits),
+        tuple(effects),
+    )
 
 
 def _gate(
-    pending: PendingLead, score: BitScoreEvaluated | None, now: datetime, policy: GatePolicy,
+    pending: PendingLead,
+    score: BitScoreEvaluated | None,
+    now: datetime,
+    policy: GatePolicy,
     ids: IdFactory,
 ) -> tuple[PendingLead, list[Emit], list[Count]]:
-    verdict = gate_lead(pending.enrichment, score.bit_score if score else None, policy,
-                        fallback_lifecycle=score.lifecycle_state if score else None)
+    verdict = gate_lead(
+        pending.enrichment,
+        score.bit_score if score else None,
+        policy,
+        fallback_lifecycle=score.lifecycle_state if score else None,
+    )
     gated = pending.model_copy(update={"last_verdict": verdict})
     if pending.last_verdict == verdict:
         return gated, [], []  # a newer score that changes nothing emits nothing
@@ -137,33 +158,55 @@ def _gate(
     key = company or pending.lead_id
     scored_at = score.evaluated_at if score else None
     correlation = score.correlation_id if score else pending.correlation_id
-    process_id = ids.process_id("campaign", scored_at or pending.received_at, pending.lead_id,
-                                pending.batch_id)
+    process_id = ids.process_id(
+        "campaign", scored_at or pending.received_at, pending.lead_id, pending.batch_id
+    )
     contact = pending.enrichment.contact if pending.enrichment else None
     event = LeadGated(
         event_id=ids.event_id("lead-gated", pending.lead_id, pending.batch_id, scored_at),
-        occurred_at=now, correlation_id=correlation, process_id=process_id,
-        lead_id=pending.lead_id, batch_id=pending.batch_id, company_sov_id=company,
-        bit_score=score.bit_score if score else None, score_evaluated_at=scored_at,
-        verdict=verdict.verdict, tier=verdict.tier, strategy=verdict.strategy,
-        reasons=verdict.reasons, error_code=verdict.error_code,
+        occurred_at=now,
+        correlation_id=correlation,
+        process_id=process_id,
+        lead_id=pending.lead_id,
+        batch_id=pending.batch_id,
+        company_sov_id=company,
+        bit_score=score.bit_score if score else None,
+        score_evaluated_at=scored_at,
+        verdict=verdict.verdict,
+        tier=verdict.tier,
+        strategy=verdict.strategy,
+        reasons=verdict.reasons,
+        error_code=verdict.error_code,
         company_name=pending.enrichment.company_name if pending.enrichment else None,
-        domain=pending.enrichment.domain if pending.enrichment else None, contact=contact,
+        domain=pending.enrichment.domain if pending.enrichment else None,
+        contact=contact,
     )
     emits = [Emit("gate_verdicts", key, event)]
     if verdict.error_code is not None:
         error = OutreachErrorRaised(
-            event_id=ids.event_id("gate-error", event.event_id), occurred_at=now,
-            correlation_id=correlation, process_id=process_id, code=verdict.error_code,
-            severity=SEVERITY[verdict.error_code], stage="gate",
-            reason=f"{verdict.verdict}: {', '.join(verdict.reasons)}", subject_id=pending.lead_id,
-            record={"lead_id": pending.lead_id, "batch_id": pending.batch_id,
-                    "company_sov_id": company, "bit_score": event.bit_score,
-                    "reasons": list(verdict.reasons)},
+            event_id=ids.event_id("gate-error", event.event_id),
+            occurred_at=now,
+            correlation_id=correlation,
+            process_id=process_id,
+            code=verdict.error_code,
+            severity=SEVERITY[verdict.error_code],
+            stage="gate",
+            reason=f"{verdict.verdict}: {', '.join(verdict.reasons)}",
+            subject_id=pending.lead_id,
+            record={
+                "lead_id": pending.lead_id,
+                "batch_id": pending.batch_id,
+                "company_sov_id": company,
+                "bit_score": event.bit_score,
+                "reasons": list(verdict.reasons),
+            },
         )
         emits.append(Emit("errors", key, error))
-    counts = [Count("gate_verdicts_total", (("verdict", verdict.verdict),
-                                            ("tier", verdict.tier or "none")))]
+    counts = [
+        Count(
+            "gate_verdicts_total", (("verdict", verdict.verdict), ("tier", verdict.tier or "none"))
+        )
+    ]
     return gated, emits, counts
 
 

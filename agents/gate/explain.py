@@ -4,24 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from agents.gate.policy import GatePolicy
+from agents.gate.rules import gate_lead
 from streams.exceptions import InvalidInput
 from streams.models.bit_score import BitScoreEvaluated
 from streams.models.gate import GateVerdict
 from streams.models.lead_batch import LeadCard
 
-from agents.gate.policy import GatePolicy
-from agents.gate.rules import gate_lead
-
 
 def explain(document: Any, policy: GatePolicy) -> GateVerdict:
     """Reads {"lead_card": {...}, "bit_score": {...} | null}; raises on anything else."""
     if not isinstance(document, dict) or "lead_card" not in document:
-        raise InvalidInput('expected a JSON object {"lead_card": {...}, "bit_score": {...} or null}')
+        raise InvalidInput(
+            'expected a JSON object {"lead_card": {...}, "bit_score": {...} or null}'
+        )
     unknown = set(document) - {"lead_card", "bit_score"}
     if unknown:
         raise InvalidInput(f"unexpected field(s): {', '.join(sorted(unknown))}")
     card = LeadCard.model_validate(document["lead_card"])
     raw_score = document.get("bit_score")
     score = BitScoreEvaluated.model_validate(raw_score) if raw_score is not None else None
-    return gate_lead(card.enrichment, score.bit_score if score else None, policy,
-                     fallback_lifecycle=score.lifecycle_state if score else None)
+    return gate_lead(
+        card.enrichment,
+        score.bit_score if score else None,
+        policy,
+        fallback_lifecycle=score.lifecycle_state if score else None,
+    )

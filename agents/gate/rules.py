@@ -5,10 +5,9 @@ Pure: `gate_lead` is what the gate agent runs and what `outreach-hub gate explai
 
 from __future__ import annotations
 
+from agents.gate.policy import GatePolicy
 from streams.models.gate import GateErrorCode, GateVerdict, Strategy, Tier, Verdict
 from streams.models.lead_batch import Enrichment
-
-from agents.gate.policy import GatePolicy
 
 # Machine-readable reason codes (SPEC §3). Golden rule first, then the score.
 MISSING_ENRICHMENT = "missing_enrichment"
@@ -48,8 +47,14 @@ def golden_rule_breaches(
     the contact needs a verified email.
     """
     if enrichment is None:
-        return (MISSING_ENRICHMENT, MISSING_COMPANY_SOV_ID, MISSING_DOMAIN, MISSING_EMAIL_PATTERN,
-                LIFECYCLE_UNKNOWN, MISSING_CONTACT_EMAIL)
+        return (
+            MISSING_ENRICHMENT,
+            MISSING_COMPANY_SOV_ID,
+            MISSING_DOMAIN,
+            MISSING_EMAIL_PATTERN,
+            LIFECYCLE_UNKNOWN,
+            MISSING_CONTACT_EMAIL,
+        )
     reasons: list[str] = []
     if not enrichment.company_sov_id:
         reasons.append(MISSING_COMPANY_SOV_ID)
@@ -111,6 +116,9 @@ def gate_lead(
     else:
         verdict, strategy = "ALLOW", "PHONE_AND_EMAIL"
     return GateVerdict(
-        verdict=verdict, tier=tier, strategy=strategy, reasons=breaches + score_reasons,
+        verdict=verdict,
+        tier=tier,
+        strategy=strategy,
+        reasons=breaches + score_reasons,
         error_code=error,
     )

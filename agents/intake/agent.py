@@ -5,12 +5,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from agents.intake.core import (
+    ACCEPTED_SCHEMA_VERSIONS,
+    ParsedBatch,
+    SeenBatch,
+    decide,
+    read_batch,
+)
+from agents.records import SourceRef
 from streams.app import Hub
 from streams.ids import STABLE_IDS
 from streams.interpreter import carry_out
-
-from agents.intake.core import ACCEPTED_SCHEMA_VERSIONS, SeenBatch, decide, read_batch
-from agents.records import SourceRef
 
 log = logging.getLogger(__name__)
 
@@ -27,17 +32,20 @@ def register(hub: Hub) -> None:
             source = SourceRef(msg.topic, msg.partition, msg.offset)
             now = hub.clock.now()
             parsed = read_batch(event.value, source, now, STABLE_IDS, ACCEPTED_SCHEMA_VERSIONS)
-            if not hasattr(parsed, "envelope"):
-                log.warning("lead batch dead-lettered topic=%s partition=%s offset=%s",
-                            msg.topic, msg.partition, msg.offset)
-                await carry_out(hub, parsed)  # type: ignore[arg-type]
+            if not isinstance(parsed, ParsedBatch):
+                log.warning(
+                    "lead batch dead-lettered topic=%s partition=%s offset=%s",
+                    msg.topic,
+                    msg.partition,
+                    msg.offset,
+                )
+                await carry_out(hub, parsed)
                 continue
-            key = parsed.envelope.batch_id  # type: ignore[union-attr]
+            key = parsed.envelope.batch_id
             raw_seen = seen_batches.get(key)
             seen = SeenBatch.model_validate(raw_seen) if raw_seen else None
-            decision = decide(seen, parsed, source, now, STABLE_IDS)  # type: ignore[arg-type]
+            decision = decide(seen, parsed, source, now, STABLE_IDS)
             await carry_out(hub, decision)
             if decision.state is not None and decision.state != seen:
                 seen_batches[key] = decision.state.model_dump(mode="json")
-            log.info("lead batch processed batch_id=%s emits=%d", key,
-                     len(decision.emits))
+            log.info("lead batch processed batch_id=%s emits=%d", key, len(decision.emits))

@@ -183,8 +183,14 @@ def decide(
 
     def outcome(kind: DecisionKind, last_index: int = 0, **fields: object) -> DecisionOutcome:
         return DecisionOutcome.model_validate(
-            {"kind": kind, "aggregate_id": aggregate_id, "idempotency_key": idempotency_key,
-             "decided_at": now, "last_touch_index": last_index, **fields}
+            {
+                "kind": kind,
+                "aggregate_id": aggregate_id,
+                "idempotency_key": idempotency_key,
+                "decided_at": now,
+                "last_touch_index": last_index,
+                **fields,
+            }
         )
 
     def fail(reason: FailureReason, message: str, **versions: int | None) -> SequencerDecision:
@@ -192,45 +198,69 @@ def decide(
         return SequencerDecision(outcome=outcome("failure", escalation=esc))
 
     if projection is None:
-        return fail("projection_missing", "no sequence state for the aggregate; an agent must "
-                    "enrol or repair it before any touch is decided")
+        return fail(
+            "projection_missing",
+            "no sequence state for the aggregate; an agent must "
+            "enrol or repair it before any touch is decided",
+        )
     if aggregate_id is None:
         aggregate_id = projection.aggregate_id
     elif aggregate_id != projection.aggregate_id:
-        return fail("aggregate_mismatch", f"asked about {aggregate_id!r} but the projection is "
-                    f"of {projection.aggregate_id!r}")
+        return fail(
+            "aggregate_mismatch",
+            f"asked about {aggregate_id!r} but the projection is of {projection.aggregate_id!r}",
+        )
 
     earlier = projection.applied_keys.get(idempotency_key)
     if earlier is not None:
         return _replay(earlier, fail)
 
     if expected_version != projection.version:
-        return fail("version_conflict", f"expected_version {expected_version} but the projection "
-                    f"is at version {projection.version}; re-read and decide again",
-                    expected_version=expected_version, actual_version=projection.version)
+        return fail(
+            "version_conflict",
+            f"expected_version {expected_version} but the projection "
+            f"is at version {projection.version}; re-read and decide again",
+            expected_version=expected_version,
+            actual_version=projection.version,
+        )
 
     fold = projection.fold
     last = fold.last_touch_index
     if current_touch_index is not None and current_touch_index != last:
         # The caller and the store disagree about what was already sent: guessing either way
         # risks a duplicate or a skipped touch, so a person (agent) looks at it.
-        return fail("touch_index_mismatch", f"current_touch_index {current_touch_index} but the "
-                    f"projection's last touch is {last}")
+        return fail(
+            "touch_index_mismatch",
+            f"current_touch_index {current_touch_index} but the projection's last touch is {last}",
+        )
 
-    def append(kind: DecisionKind, type_: AppendType, *, touch_index: int | None = None,
-               reason: str | None = None, **fields: object) -> SequencerDecision:
+    def append(
+        kind: DecisionKind,
+        type_: AppendType,
+        *,
+        touch_index: int | None = None,
+        reason: str | None = None,
+        **fields: object,
+    ) -> SequencerDecision:
         decided = outcome(kind, last, **fields)
         event = AppendEvent(
-            aggregate_id=projection.aggregate_id, type=type_, expected_version=expected_version,
-            version=expected_version + 1, idempotency_key=idempotency_key, occurred_at=now,
-            touch_index=touch_index, reason=reason, decision=decided,
+            aggregate_id=projection.aggregate_id,
+            type=type_,
+            expected_version=expected_version,
+            version=expected_version + 1,
+            idempotency_key=idempotency_key,
+            occurred_at=now,
+            touch_index=touch_index,
+            reason=reason,
+            decision=decided,
         )
         return SequencerDecision(outcome=decided, append_event=event)
 
     # Already terminal: report it, append nothing (a second stop/complete record is noise).
     terminal = min(
         (e for e in (fold.stop_recorded, fold.completion_recorded) if e is not None),
-        key=lambda e: projection.events.index(e), default=None,
+        key=lambda e: projection.events.index(e),
+        default=None,
     )
     if terminal is not None:
         if terminal is fold.completion_recorded:
@@ -239,8 +269,11 @@ def decide(
         return SequencerDecision(outcome=outcome("stop", last, stop_state=state))
 
     if fold.stopped_by is not None:
-        state = StopState(reason=fold.stopped_by.type, stopped_at=fold.stopped_by.occurred_at,
-                          last_touch_index=last)
+        state = StopState(
+            reason=fold.stopped_by.type,
+            stopped_at=fold.stopped_by.occurred_at,
+            last_touch_index=last,
+        )
         return append("stop", "sequence_stopped", reason=state.reason, stop_state=state)
 
     if last >= len(definition.touches):
@@ -251,8 +284,13 @@ def decide(
         return SequencerDecision(outcome=outcome("wait", last, wait_until=when, wait_reason=why))
 
     touch = definition.touch(last + 1)
-    packet = NextTouchPacket(aggregate_id=projection.aggregate_id, touch=touch,
-                             contact_ref=contact_ref, idempotency_key=idempotency_key, due_at=now)
+    packet = NextTouchPacket(
+        aggregate_id=projection.aggregate_id,
+        touch=touch,
+        contact_ref=contact_ref,
+        idempotency_key=idempotency_key,
+        due_at=now,
+    )
     return append("next_touch", "touch_requested", touch_index=touch.index, next_touch=packet)
 
 
@@ -261,19 +299,27 @@ def _recorded_stop(record: SequenceEventRecord, last_touch_index: int) -> StopSt
     recorded = (record.decision or {}).get("stop_state")
     if recorded is not None:
         return StopState.model_validate(recorded)
-    return StopState(reason=record.reason or "stopped", stopped_at=record.occurred_at,
-                     last_touch_index=last_touch_index)
+    return StopState(
+        reason=record.reason or "stopped",
+        stopped_at=record.occurred_at,
+        last_touch_index=last_touch_index,
+    )
 
 
 def _replay(earlier: SequenceEventRecord, fail: _Fail) -> SequencerDecision:
     if earlier.decision is None:
-        return fail("idempotency_key_conflict", f"idempotency key was already used by a "
-                    f"{earlier.type!r} append this sequencer did not decide")
+        return fail(
+            "idempotency_key_conflict",
+            f"idempotency key was already used by a "
+            f"{earlier.type!r} append this sequencer did not decide",
+        )
     try:
         recorded = DecisionOutcome.model_validate(earlier.decision)
     except ValidationError as exc:
-        return fail("idempotency_key_conflict", f"the decision recorded under this key is "
-                    f"unreadable: {exc.error_count()} error(s)")
+        return fail(
+            "idempotency_key_conflict",
+            f"the decision recorded under this key is unreadable: {exc.error_count()} error(s)",
+        )
     return SequencerDecision(outcome=recorded, replayed=True)
 
 

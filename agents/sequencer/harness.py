@@ -131,9 +131,9 @@ def render(decision: SequencerDecision, store_id: str) -> dict[str, Any]:
         "disposition": "escalated" if failed else "closed",
         "reason_code": out.escalation.reason if out.escalation else "process_closed",
     }
-    summary = out.model_dump(
-        mode="json", exclude={"next_touch", "stop_state", "escalation"}
-    ) | {"replayed": decision.replayed}
+    summary = out.model_dump(mode="json", exclude={"next_touch", "stop_state", "escalation"}) | {
+        "replayed": decision.replayed
+    }
     append = None
     if decision.append_event is not None:
         append = {"store_id": store_id} | decision.append_event.model_dump(mode="json")

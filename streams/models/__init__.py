@@ -3,7 +3,11 @@
 from streams.models.base import HubEvent
 from streams.models.bit_score import BitScoreEvaluated
 from streams.models.campaign import CampaignCommand, CampaignStateChanged
-from streams.models.engagement import EngagementRecorded, EngagementSignalled, ProviderEventNormalized
+from streams.models.engagement import (
+    EngagementRecorded,
+    EngagementSignalled,
+    ProviderEventNormalized,
+)
 from streams.models.errors import OutreachErrorRaised
 from streams.models.gate import GateVerdict, LeadGated, WaitingLeadsExpiryDue
 from streams.models.intake import BatchAudited, LeadCardReceived

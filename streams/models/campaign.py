@@ -1,4 +1,4 @@
-"""Campaign commands (imperative) and campaign state transitions (past tense). SPEC §3 "Campaigns"."""
+"""Campaign commands (imperative) and state transitions (past tense). SPEC §3 "Campaigns"."""
 
 from __future__ import annotations
 
@@ -10,8 +10,16 @@ from streams.models.base import AwareDatetime, Frozen, HubEvent
 from streams.models.gate import Tier
 
 CampaignState = Literal[
-    "requested", "draft", "scheduled", "active", "paused", "completed", "cancelled", "rejected",
-    "expired", "failed",
+    "requested",
+    "draft",
+    "scheduled",
+    "active",
+    "paused",
+    "completed",
+    "cancelled",
+    "rejected",
+    "expired",
+    "failed",
 ]
 CommandName = Literal["request", "approve", "reject", "ask", "pause", "resume", "cancel"]
 

@@ -7,8 +7,15 @@ from typing import Literal
 from streams.models.base import AwareDatetime, Frozen, HubEvent
 
 EngagementType = Literal[
-    "delivered", "opened", "clicked", "replied", "auto_replied", "bounced", "complained",
-    "unsubscribed", "meeting_booked",
+    "delivered",
+    "opened",
+    "clicked",
+    "replied",
+    "auto_replied",
+    "bounced",
+    "complained",
+    "unsubscribed",
+    "meeting_booked",
 ]
 SignalName = Literal["engaged", "replied", "meeting_booked", "unsubscribed", "bounced"]
 

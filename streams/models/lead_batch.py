@@ -1,4 +1,4 @@
-"""Social XPress lead-card batch handoff (seed 003 §3–§5, SPEC §3 "Lead batches")."""
+"""Social XPress lead-card batch handoff (seed 003 §3-§5, SPEC §3 "Lead batches")."""
 
 from __future__ import annotations
 

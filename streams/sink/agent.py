@@ -24,8 +24,15 @@ from streams.sink.exceptions import SinkWriteError
 
 log = logging.getLogger(__name__)
 
-SUNK_TOPICS = ("audit", "lead_cards", "gate_verdicts", "errors", "campaign_events",
-               "send_events", "engagement_events")
+SUNK_TOPICS = (
+    "audit",
+    "lead_cards",
+    "gate_verdicts",
+    "errors",
+    "campaign_events",
+    "send_events",
+    "engagement_events",
+)
 
 
 def register(hub: Hub) -> None:
@@ -37,8 +44,9 @@ def register(hub: Hub) -> None:
 
     @hub.app.agent(channel, name="postgres-sink")
     async def postgres_sink(stream: Any) -> None:
-        async for events in stream.take_events(settings.sink_batch_size,
-                                               within=settings.sink_batch_seconds):
+        async for events in stream.take_events(
+            settings.sink_batch_size, within=settings.sink_batch_seconds
+        ):
             batch = [_decode(hub, models, e) for e in events]
             await _write_until_done(hub, batch)
 
@@ -50,8 +58,11 @@ def _decode(hub: Hub, models: dict[str, type[BaseModel]], event: Any) -> BaseMod
     except (ValidationError, ValueError) as exc:
         source = SourceRef(msg.topic, msg.partition, msg.offset)
         log.warning("sink input unreadable, stored as an error row: %s", source)
-        return dead_letter("postgres-sink", event.value, source, exc, hub.clock.now(),
-                           STABLE_IDS).emits[0].event
+        return (
+            dead_letter("postgres-sink", event.value, source, exc, hub.clock.now(), STABLE_IDS)
+            .emits[0]
+            .event
+        )
 
 
 def _refused_for_its_data(exc: BaseException) -> bool:
@@ -72,13 +83,30 @@ async def _set_aside_refused(hub: Hub, batch: list[BaseModel]) -> int:
             if not _refused_for_its_data(exc):
                 raise
             source = SourceRef("postgres-sink", 0, 0)
-            log.error("postgres refused one %s event; stored as an error row: %s",
-                      type(event).__name__, exc.table)
-            error = dead_letter("postgres-sink", codec.dumps(event), source, exc,
-                                hub.clock.now(), STABLE_IDS).emits[0].event
-            written += await sink.write([error.model_copy(update={
-                "event_id": STABLE_IDS.event_id("refused", getattr(event, "event_id", "")),
-                "reason": f"PostgreSQL refused the row: {exc}"})])
+            log.error(
+                "postgres refused one %s event; stored as an error row: %s",
+                type(event).__name__,
+                exc.table,
+            )
+            error = (
+                dead_letter(
+                    "postgres-sink", codec.dumps(event), source, exc, hub.clock.now(), STABLE_IDS
+                )
+                .emits[0]
+                .event
+            )
+            written += await sink.write(
+                [
+                    error.model_copy(
+                        update={
+                            "event_id": STABLE_IDS.event_id(
+                                "refused", getattr(event, "event_id", "")
+                            ),
+                            "reason": f"PostgreSQL refused the row: {exc}",
+                        }
+                    )
+                ]
+            )
     return written
 
 
@@ -96,8 +124,12 @@ async def _write_until_done(hub: Hub, batch: list[BaseModel]) -> None:
                 written = await _set_aside_refused(hub, batch)
         except Exception as exc:  # the database is down or refused: wait and retry the batch
             metrics.SINK_FAILURES.inc()
-            log.error("postgres sink write failed (%s: %s); retrying in %.1fs",
-                      type(exc).__name__, str(exc)[:200], delay)
+            log.error(
+                "postgres sink write failed (%s: %s); retrying in %.1fs",
+                type(exc).__name__,
+                str(exc)[:200],
+                delay,
+            )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
             continue

@@ -62,7 +62,9 @@ class PostgresSink:
     @classmethod
     async def connect(cls, dsn: str, min_size: int = 1, max_size: int = 4) -> PostgresSink:
         pool = await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size,
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
             server_settings={"application_name": "outreach-hub-sink"},
         )
         return cls(pool)
@@ -84,11 +86,15 @@ class PostgresSink:
         if not events:
             return 0
         planned = plan(events)
-        message_ids = sorted({
-            row["provider_message_id"]
-            for table, rows in planned if table.name in ("send_log", "engagement_events")
-            for row in rows if row["provider_message_id"] is not None
-        })
+        message_ids = sorted(
+            {
+                row["provider_message_id"]
+                for table, rows in planned
+                if table.name in ("send_log", "engagement_events")
+                for row in rows
+                if row["provider_message_id"] is not None
+            }
+        )
         for attempt in range(1, _ATTEMPTS + 1):
             try:
                 counts = await self._write_once(planned, message_ids)
@@ -103,8 +109,9 @@ class PostgresSink:
         log.debug("wrote batch of %d events: %s", len(events), counts)
         return sum(counts.values())
 
-    async def _write_once(self, planned: list[tuple[Table, list[Row]]],
-                          message_ids: list[str]) -> dict[str, int]:
+    async def _write_once(
+        self, planned: list[tuple[Table, list[Row]]], message_ids: list[str]
+    ) -> dict[str, int]:
         counts: dict[str, int] = {}
         async with self._pool.acquire() as conn, conn.transaction():
             for table, rows in planned:

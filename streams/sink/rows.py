@@ -92,22 +92,38 @@ def _cols(spec: str) -> tuple[Column, ...]:
 
 def _audit(e: BatchAudited) -> Row:
     return {
-        "event_id": e.event_id, "batch_id": e.batch_id, "schema_version": e.schema_version,
-        "target": e.target, "received_at": e.received_at, "checksum": e.checksum,
-        "status": e.status, "reason": e.reason, "cards_total": e.cards_total,
-        "cards_forwarded": e.cards_forwarded, "cards_not_forwarded": e.cards_not_forwarded,
-        "cards_rejected": e.cards_rejected, "correlation_id": e.correlation_id,
-        "process_id": e.process_id, "occurred_at": e.occurred_at,
+        "event_id": e.event_id,
+        "batch_id": e.batch_id,
+        "schema_version": e.schema_version,
+        "target": e.target,
+        "received_at": e.received_at,
+        "checksum": e.checksum,
+        "status": e.status,
+        "reason": e.reason,
+        "cards_total": e.cards_total,
+        "cards_forwarded": e.cards_forwarded,
+        "cards_not_forwarded": e.cards_not_forwarded,
+        "cards_rejected": e.cards_rejected,
+        "correlation_id": e.correlation_id,
+        "process_id": e.process_id,
+        "occurred_at": e.occurred_at,
     }
 
 
 def _card(e: LeadCardReceived) -> Row:
     return {
-        "batch_id": e.batch_id, "lead_id": e.lead_id, "event_id": e.event_id,
-        "schema_version": e.schema_version, "company_sov_id": e.company_sov_id,
-        "enrichment_status": e.enrichment_status, "disposition": e.disposition,
-        "reason": e.reason, "checksum": e.checksum, "card": to_json(e.card),
-        "correlation_id": e.correlation_id, "process_id": e.process_id,
+        "batch_id": e.batch_id,
+        "lead_id": e.lead_id,
+        "event_id": e.event_id,
+        "schema_version": e.schema_version,
+        "company_sov_id": e.company_sov_id,
+        "enrichment_status": e.enrichment_status,
+        "disposition": e.disposition,
+        "reason": e.reason,
+        "checksum": e.checksum,
+        "card": to_json(e.card),
+        "correlation_id": e.correlation_id,
+        "process_id": e.process_id,
         "received_at": e.occurred_at,
     }
 
@@ -115,40 +131,64 @@ def _card(e: LeadCardReceived) -> Row:
 def _verdict(e: LeadGated) -> Row:
     # company_name, domain and contact are left out on purpose: lead_cards already holds them.
     return {
-        "event_id": e.event_id, "lead_id": e.lead_id, "batch_id": e.batch_id,
-        "company_sov_id": e.company_sov_id, "bit_score": e.bit_score,
-        "score_evaluated_at": e.score_evaluated_at, "verdict": e.verdict, "tier": e.tier,
-        "strategy": e.strategy, "reasons": to_json(list(e.reasons)), "error_code": e.error_code,
-        "correlation_id": e.correlation_id, "process_id": e.process_id,
+        "event_id": e.event_id,
+        "lead_id": e.lead_id,
+        "batch_id": e.batch_id,
+        "company_sov_id": e.company_sov_id,
+        "bit_score": e.bit_score,
+        "score_evaluated_at": e.score_evaluated_at,
+        "verdict": e.verdict,
+        "tier": e.tier,
+        "strategy": e.strategy,
+        "reasons": to_json(list(e.reasons)),
+        "error_code": e.error_code,
+        "correlation_id": e.correlation_id,
+        "process_id": e.process_id,
         "occurred_at": e.occurred_at,
     }
 
 
 def _error(e: OutreachErrorRaised) -> Row:
     return {
-        "event_id": e.event_id, "code": e.code, "severity": e.severity, "stage": e.stage,
-        "reason": _without_nul(e.reason), "source_topic": e.source_topic,
-        "source_partition": e.source_partition, "source_offset": e.source_offset,
+        "event_id": e.event_id,
+        "code": e.code,
+        "severity": e.severity,
+        "stage": e.stage,
+        "reason": _without_nul(e.reason),
+        "source_topic": e.source_topic,
+        "source_partition": e.source_partition,
+        "source_offset": e.source_offset,
         "subject_id": _without_nul(e.subject_id),
         "record": None if e.record is None else to_json(_without_nul(e.record)),
-        "correlation_id": e.correlation_id, "process_id": e.process_id,
+        "correlation_id": e.correlation_id,
+        "process_id": e.process_id,
         "occurred_at": e.occurred_at,
     }
 
 
 def _campaign_event(e: CampaignStateChanged) -> Row:
     return {
-        "event_id": e.event_id, "campaign_id": e.campaign_id, "version": e.version,
-        "from_state": e.from_state, "to_state": e.to_state, "actor": e.actor,
-        "reason": e.reason, "expires_at": e.expires_at, "correlation_id": e.correlation_id,
-        "process_id": e.process_id, "occurred_at": e.occurred_at,
+        "event_id": e.event_id,
+        "campaign_id": e.campaign_id,
+        "version": e.version,
+        "from_state": e.from_state,
+        "to_state": e.to_state,
+        "actor": e.actor,
+        "reason": e.reason,
+        "expires_at": e.expires_at,
+        "correlation_id": e.correlation_id,
+        "process_id": e.process_id,
+        "occurred_at": e.occurred_at,
     }
 
 
 def _campaign(e: CampaignStateChanged) -> Row:
     return {
-        "campaign_id": e.campaign_id, "state": e.to_state, "version": e.version,
-        "expires_at": e.expires_at, "correlation_id": e.correlation_id,
+        "campaign_id": e.campaign_id,
+        "state": e.to_state,
+        "version": e.version,
+        "expires_at": e.expires_at,
+        "correlation_id": e.correlation_id,
     }
 
 
@@ -164,12 +204,17 @@ SEND_STATUS_RANK = {"scheduled": 1, "failed": 2, "sent": 3}  # = outreach.send_s
 
 def _send(e: SendRecorded) -> Row:
     return {
-        "idempotency_key": e.idempotency_key, "aggregate_id": e.aggregate_id,
-        "touch_index": e.touch_index, "status": e.status, "provider": e.provider,
-        "provider_message_id": e.provider_message_id, "failure_reason": e.failure_reason,
+        "idempotency_key": e.idempotency_key,
+        "aggregate_id": e.aggregate_id,
+        "touch_index": e.touch_index,
+        "status": e.status,
+        "provider": e.provider,
+        "provider_message_id": e.provider_message_id,
+        "failure_reason": e.failure_reason,
         "scheduled_at": e.occurred_at if e.status == "scheduled" else None,
         "sent_at": e.occurred_at if e.status == "sent" else None,
-        "event_id": e.event_id, "correlation_id": e.correlation_id,
+        "event_id": e.event_id,
+        "correlation_id": e.correlation_id,
     }
 
 
@@ -188,10 +233,16 @@ def fold_sends(a: Row, b: Row) -> Row:
 
 def _engagement(e: EngagementRecorded) -> Row:
     return {
-        "event_id": e.event_id, "provider": e.provider, "provider_event_id": e.provider_event_id,
-        "aggregate_id": e.aggregate_id, "campaign_id": e.campaign_id, "type": e.type,
-        "bounce_kind": e.bounce_kind, "provider_message_id": e.provider_message_id,
-        "correlation_id": e.correlation_id, "process_id": e.process_id,
+        "event_id": e.event_id,
+        "provider": e.provider,
+        "provider_event_id": e.provider_event_id,
+        "aggregate_id": e.aggregate_id,
+        "campaign_id": e.campaign_id,
+        "type": e.type,
+        "bounce_kind": e.bounce_kind,
+        "provider_message_id": e.provider_message_id,
+        "correlation_id": e.correlation_id,
+        "process_id": e.process_id,
         "occurred_at": e.occurred_at,
     }
 
@@ -222,45 +273,104 @@ WHERE EXCLUDED.version > cur.version"""
 # Written in this order, inside one transaction. The dependencies are deliberate: send_log
 # rows exist before engagement timestamps are copied onto them (see postgres.py).
 TABLES: tuple[Table, ...] = (
-    Table("audit_log", BatchAudited, _cols(
-        "event_id text, batch_id text, schema_version text, target text, "
-        "received_at timestamptz, checksum text, status text, reason text, cards_total int, "
-        "cards_forwarded int, cards_not_forwarded int, cards_rejected int, "
-        "correlation_id text, process_id text, occurred_at timestamptz"), ("event_id",), _audit),
-    Table("lead_cards", LeadCardReceived, _cols(
-        "batch_id text, lead_id text, event_id text, schema_version text, company_sov_id text, "
-        "enrichment_status text, disposition text, reason text, checksum text, card jsonb, "
-        "correlation_id text, process_id text, received_at timestamptz"),
-        ("batch_id", "lead_id"), _card),
-    Table("gate_verdicts", LeadGated, (
-        *_cols("event_id text, lead_id text, batch_id text, company_sov_id text, "
-               "bit_score float8, score_evaluated_at timestamptz, verdict text, tier text, "
-               "strategy text"),
-        # A ragged text[][] cannot be a parameter, so reasons travel as a jsonb array.
-        Column("reasons", "jsonb", "ARRAY(SELECT jsonb_array_elements_text(u.reasons))"),
-        *_cols("error_code text, correlation_id text, process_id text, occurred_at timestamptz"),
-    ), ("event_id",), _verdict),
-    Table("outreach_errors", OutreachErrorRaised, _cols(
-        "event_id text, code text, severity text, stage text, reason text, source_topic text, "
-        "source_partition int, source_offset int8, subject_id text, record jsonb, "
-        "correlation_id text, process_id text, occurred_at timestamptz"), ("event_id",), _error),
-    Table("campaign_events", CampaignStateChanged, _cols(
-        "event_id text, campaign_id text, version int, from_state text, to_state text, "
-        "actor text, reason text, expires_at timestamptz, correlation_id text, process_id text, "
-        "occurred_at timestamptz"), ("event_id",), _campaign_event),
-    Table("campaigns", CampaignStateChanged, _cols(
-        "campaign_id text, state text, version int, expires_at timestamptz, correlation_id text"),
-        ("campaign_id",), _campaign, _CAMPAIGN_UPSERT, fold_campaigns),
-    Table("send_log", SendRecorded, _cols(
-        "idempotency_key text, aggregate_id text, touch_index int, status text, provider text, "
-        "provider_message_id text, failure_reason text, scheduled_at timestamptz, "
-        "sent_at timestamptz, event_id text, correlation_id text"),
-        ("idempotency_key",), _send, _SEND_UPSERT, fold_sends),
-    Table("engagement_events", EngagementRecorded, _cols(
-        "event_id text, provider text, provider_event_id text, aggregate_id text, "
-        "campaign_id text, type text, bounce_kind text, provider_message_id text, "
-        "correlation_id text, process_id text, occurred_at timestamptz"),
-        ("event_id",), _engagement),
+    Table(
+        "audit_log",
+        BatchAudited,
+        _cols(
+            "event_id text, batch_id text, schema_version text, target text, "
+            "received_at timestamptz, checksum text, status text, reason text, cards_total int, "
+            "cards_forwarded int, cards_not_forwarded int, cards_rejected int, "
+            "correlation_id text, process_id text, occurred_at timestamptz"
+        ),
+        ("event_id",),
+        _audit,
+    ),
+    Table(
+        "lead_cards",
+        LeadCardReceived,
+        _cols(
+            "batch_id text, lead_id text, event_id text, schema_version text, company_sov_id text, "
+            "enrichment_status text, disposition text, reason text, checksum text, card jsonb, "
+            "correlation_id text, process_id text, received_at timestamptz"
+        ),
+        ("batch_id", "lead_id"),
+        _card,
+    ),
+    Table(
+        "gate_verdicts",
+        LeadGated,
+        (
+            *_cols(
+                "event_id text, lead_id text, batch_id text, company_sov_id text, "
+                "bit_score float8, score_evaluated_at timestamptz, verdict text, tier text, "
+                "strategy text"
+            ),
+            # A ragged text[][] cannot be a parameter, so reasons travel as a jsonb array.
+            Column("reasons", "jsonb", "ARRAY(SELECT jsonb_array_elements_text(u.reasons))"),
+            *_cols(
+                "error_code text, correlation_id text, process_id text, occurred_at timestamptz"
+            ),
+        ),
+        ("event_id",),
+        _verdict,
+    ),
+    Table(
+        "outreach_errors",
+        OutreachErrorRaised,
+        _cols(
+            "event_id text, code text, severity text, stage text, reason text, source_topic text, "
+            "source_partition int, source_offset int8, subject_id text, record jsonb, "
+            "correlation_id text, process_id text, occurred_at timestamptz"
+        ),
+        ("event_id",),
+        _error,
+    ),
+    Table(
+        "campaign_events",
+        CampaignStateChanged,
+        _cols(
+            "event_id text, campaign_id text, version int, from_state text, to_state text, "
+            "actor text, reason text, expires_at timestamptz, correlation_id text, "
+            "process_id text, occurred_at timestamptz"
+        ),
+        ("event_id",),
+        _campaign_event,
+    ),
+    Table(
+        "campaigns",
+        CampaignStateChanged,
+        _cols(
+            "campaign_id text, state text, version int, expires_at timestamptz, correlation_id text"
+        ),
+        ("campaign_id",),
+        _campaign,
+        _CAMPAIGN_UPSERT,
+        fold_campaigns,
+    ),
+    Table(
+        "send_log",
+        SendRecorded,
+        _cols(
+            "idempotency_key text, aggregate_id text, touch_index int, status text, provider text, "
+            "provider_message_id text, failure_reason text, scheduled_at timestamptz, "
+            "sent_at timestamptz, event_id text, correlation_id text"
+        ),
+        ("idempotency_key",),
+        _send,
+        _SEND_UPSERT,
+        fold_sends,
+    ),
+    Table(
+        "engagement_events",
+        EngagementRecorded,
+        _cols(
+            "event_id text, provider text, provider_event_id text, aggregate_id text, "
+            "campaign_id text, type text, bounce_kind text, provider_message_id text, "
+            "correlation_id text, process_id text, occurred_at timestamptz"
+        ),
+        ("event_id",),
+        _engagement,
+    ),
 )
 
 SUPPORTED: frozenset[type[HubEvent]] = frozenset(t.event_type for t in TABLES)

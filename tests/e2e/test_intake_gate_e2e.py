@@ -1,0 +1,233 @@
+"""The running hub, driven from outside with confluent-kafka (not the hub's own client code).
+
+A worker process runs against a real broker and PostgreSQL; the test publishes lead batches and
+BIT scores, then reads what a user would read: rows in PostgreSQL and events on the topics.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from confluent_kafka import Consumer, Producer
+
+from streams.embedded import EmbeddedBroker
+from streams.process import WorkerProcess
+from streams.runtime import prepare
+from streams.settings import Settings
+
+pytestmark = pytest.mark.e2e
+
+SCORES = {"cmp_low": 12, "cmp_warm": 30, "cmp_hot": 60, "cmp_burn": 80}
+
+
+def card(lead_id: str, company: str | None, status: str = "ENRICHED", **enrichment: Any) -> dict:
+    doc: dict[str, Any] = {
+        "lead_id": lead_id, "source_platform": "x", "username": f"u_{lead_id}",
+        "display_name": "Test Lead", "audience_pool": "solar", "persona": "owner",
+        "tribe": "builders", "execution_label": "USER", "confidence_score": 0.9,
+        "enrichment_status": status, "contactability_score": 0.8,
+        "created_at": "2026-11-20T10:00:00Z", "sx_extra": {"kept": True},
+    }
+    if status == "ENRICHED":
+        doc["enrichment"] = {
+            "company_sov_id": company, "company_name": f"{company} Inc",
+            "domain": f"{company}.example", "domain_verified": True,
+            "email_pattern": "{first}.{last}@" + f"{company}.example",
+            "lifecycle_state": "TARGETABLE",
+            "contact": {"email": f"{lead_id}@{company}.example", "email_verified": True,
+                        "first_name": "Test", "last_name": "Lead", "timezone": "America/Chicago"},
+            **enrichment,
+        }
+    return doc
+
+
+# lead_id -> (verdict, tier, error_code) a user expects from SPEC §3.
+EXPECTED = {
+    "l-low": ("DO_NOT_CONTACT", "SUSPECT", "OUT-001"),
+    "l-warm": ("CONTENT_ONLY", "WARM", "OUT-001"),
+    "l-hot": ("ALLOW", "HOT", None),
+    "l-burn": ("ALLOW", "BURNING", None),
+    "l-burn-unverified": ("BLOCKED", "BURNING", "OUT-002"),
+    "l-burn-no-pattern": ("BLOCKED", "BURNING", None),
+    "l-late": ("ALLOW", "HOT", None),  # its company's score arrives after the card
+}
+
+
+def good_batch(batch_id: str) -> dict:
+    records = [
+        card("l-low", "cmp_low"), card("l-warm", "cmp_warm"), card("l-hot", "cmp_hot"),
+        card("l-burn", "cmp_burn"),
+        card("l-burn-unverified", "cmp_burn",
+             contact={"email": "x@cmp_burn.example", "email_verified": False}),
+        card("l-burn-no-pattern", "cmp_burn", email_pattern=None),
+        card("l-late", "cmp_late"),
+        card("l-requested", None, status="REQUESTED"), card("l-failed", None, status="FAILED"),
+        {"lead_id": "l-bad", "source_platform": "myspace"},  # fails validation
+    ]
+    return {"batch_id": batch_id, "schema_version": "v1", "created_at": "2026-11-20T10:00:00Z",
+            "source": "social-xpress-engine", "target": "nextier-execution", "records": records}
+
+
+def score(company: str, value: float) -> bytes:
+    return json.dumps({"company_sov_id": company, "outreach_id": f"o-{company}",
+                       "bit_score": value, "bit_tier": "X", "correlation_id": f"corr-{company}",
+                       "lifecycle_state": "TARGETABLE",
+                       "evaluated_at": "2026-11-20T09:00:00Z"}).encode()
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[str]:
+    # A broker of its own: the topic names are fixed by the contract, so tests must not share.
+    b = EmbeddedBroker(log_path=tmp_path / "tansu.log").start()
+    yield b.bootstrap
+    b.stop()
+
+
+@pytest.fixture
+async def hub(broker: str, database_url: str, tmp_path: Path) -> Any:
+    settings = Settings(topic_partitions=2)
+    await prepare(settings, broker, database_url)
+    worker = WorkerProcess.start(broker, database_url, tmp_path / "worker.log", {
+        "OUTREACH_APP_ID": f"e2e-{uuid.uuid4().hex[:8]}", "OUTREACH_TOPIC_PARTITIONS": "2",
+        "OUTREACH_GATE_MAX_WAIT_SECONDS": "600", "OUTREACH_DATA_DIR": str(tmp_path / "var")})
+    try:
+        worker.wait_ready(90)
+        yield worker
+    finally:
+        assert worker.stop() == 0, (tmp_path / "worker.log").read_text()[-3000:]
+
+
+async def wait_for(url: str, sql: str, expected: int, timeout: float = 60) -> int:
+    deadline = time.monotonic() + timeout
+    value = -1
+    while time.monotonic() < deadline:
+        conn = await asyncpg.connect(url)
+        try:
+            value = int(await conn.fetchval(sql))
+        finally:
+            await conn.close()
+        if value >= expected:
+            return value
+        await asyncio_sleep(0.3)
+    raise AssertionError(f"{sql!r} reached {value}, expected {expected}")
+
+
+async def asyncio_sleep(seconds: float) -> None:
+    import asyncio
+
+    await asyncio.sleep(seconds)
+
+
+def consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 30) -> list[dict]:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{uuid.uuid4()}",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer.subscribe([topic])
+    out: list[dict] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and len(out) < expected:
+            msg = consumer.poll(0.5)
+            if msg is None or msg.error():
+                continue
+            out.append(json.loads(msg.value()))
+    finally:
+        consumer.close()
+    return out
+
+
+async def test_batch_flows_to_audit_cards_verdicts_and_errors(
+    hub: WorkerProcess, broker: str, database_url: str
+) -> None:
+    producer = Producer({"bootstrap.servers": broker})
+    for company, value in SCORES.items():
+        producer.produce("bit-engine.score.evaluated", key=company, value=score(company, value))
+    producer.produce("social-xpress.lead-batch.ready", key="broken", value=b"{not json")
+    batch = good_batch("sxp_e2e_001")
+    producer.produce("social-xpress.lead-batch.ready", key=batch["batch_id"],
+                     value=json.dumps(batch).encode())
+    producer.produce("social-xpress.lead-batch.ready", key="sxp_v9",
+                     value=json.dumps({**batch, "batch_id": "sxp_v9", "schema_version": "v9"}))
+    assert producer.flush(10) == 0
+
+    await wait_for(database_url, "SELECT count(*) FROM outreach.audit_log", 3)
+    # cmp_late's leads wait for their score; publish it only now.
+    producer.produce("bit-engine.score.evaluated", key="cmp_late", value=score("cmp_late", 55))
+    assert producer.flush(10) == 0
+    await wait_for(database_url, "SELECT count(DISTINCT lead_id) FROM outreach.gate_verdicts",
+                   len(EXPECTED))
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        audits = {r["batch_id"]: r for r in await conn.fetch("SELECT * FROM outreach.audit_log")}
+        cards = {r["lead_id"]: r for r in await conn.fetch("SELECT * FROM outreach.lead_cards")}
+        errors = await conn.fetch("SELECT code, reason, subject_id FROM outreach.outreach_errors")
+    finally:
+        await conn.close()
+
+    good = audits["sxp_e2e_001"]
+    assert (good["status"], good["cards_total"], good["cards_forwarded"]) == ("failure", 10, 7)
+    assert good["cards_rejected"] == 1 and "myspace" not in (good["reason"] or "")
+    assert audits["sxp_v9"]["status"] == "failure"
+    assert "unsupported schema_version 'v9'" in audits["sxp_v9"]["reason"]
+    malformed = [a for a in audits.values() if "not valid JSON" in (a["reason"] or "")]
+    assert len(malformed) == 1 and malformed[0]["status"] == "failure"
+
+    assert set(cards) == {r["lead_id"] for r in batch["records"] if r["lead_id"] != "l-bad"}
+    stored = cards["l-hot"]["card"]
+    stored = json.loads(stored) if isinstance(stored, str) else stored
+    assert stored == batch["records"][2]  # verbatim, the unknown field included
+    assert cards["l-requested"]["disposition"] == "AWAITING_ENRICHMENT"
+    assert cards["l-failed"]["disposition"] == "NOT_EXECUTABLE"
+
+    verdicts = consume_all(broker, "outreach.gate.verdict", len(EXPECTED))
+    got = {v["lead_id"]: (v["verdict"], v["tier"], v["error_code"]) for v in verdicts}
+    assert got == EXPECTED
+    for v in verdicts:
+        assert v["process_id"].startswith("outreach-execution-campaign-")
+        assert v["correlation_id"] == f"corr-{v['company_sov_id']}"  # from the BIT evaluation
+
+    codes = sorted(e["code"] for e in errors)
+    assert codes.count("OUT-001") == 2 and codes.count("OUT-002") == 1
+    assert {"DLQ-MALFORMED", "DLQ-SCHEMA-VERSION", "DLQ-INVALID-CARD"} <= set(codes)
+    on_topic = consume_all(broker, "outreach.errors", len(errors))
+    assert sorted(e["code"] for e in on_topic) == codes
+
+
+async def test_a_batch_id_seen_before_is_not_processed_twice(
+    hub: WorkerProcess, broker: str, database_url: str
+) -> None:
+    producer = Producer({"bootstrap.servers": broker})
+    producer.produce("bit-engine.score.evaluated", key="cmp_hot", value=score("cmp_hot", 60))
+    batch = good_batch("sxp_e2e_dup")
+    for _ in range(2):
+        producer.produce("social-xpress.lead-batch.ready", key=batch["batch_id"],
+                         value=json.dumps(batch).encode())
+    changed = {**batch, "records": batch["records"][:3]}
+    producer.produce("social-xpress.lead-batch.ready", key=batch["batch_id"],
+                     value=json.dumps(changed).encode())
+    assert producer.flush(10) == 0
+
+    await wait_for(database_url, "SELECT count(*) FROM outreach.audit_log", 2)
+    await wait_for(
+        database_url,
+        "SELECT count(*) FROM outreach.outreach_errors WHERE code='DLQ-BATCH-CONFLICT'",
+        1,
+    )
+    conn = await asyncpg.connect(database_url)
+    try:
+        audit_rows = await conn.fetchval("SELECT count(*) FROM outreach.audit_log")
+        card_rows = await conn.fetchval("SELECT count(*) FROM outreach.lead_cards")
+        invalid = await conn.fetchval(
+            "SELECT count(*) FROM outreach.outreach_errors WHERE code='DLQ-INVALID-CARD'")
+    finally:
+        await conn.close()
+    # One audit row for the batch and one for the conflicting copy; the exact duplicate adds none.
+    assert audit_rows == 2
+    assert card_rows == 9 and invalid == 1
