@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 from streams.models.base import ProcessType
@@ -27,7 +27,8 @@ class StableIds:
 
     def process_id(self, process_type: ProcessType, at: datetime, *parts: object) -> str:
         digest = hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:8]
-        return f"outreach-execution-{process_type}-{at:%Y%m%d}-{digest}"
+        day = at.astimezone(UTC) if at.tzinfo else at  # one moment, one date, whatever its zone
+        return f"outreach-execution-{process_type}-{day:%Y%m%d}-{digest}"
 
 
 STABLE_IDS = StableIds()

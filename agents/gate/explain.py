@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 from agents.gate.policy import GatePolicy
 from agents.gate.rules import gate_lead
+from agents.records import describe
 from streams.exceptions import InvalidInput
 from streams.models.bit_score import BitScoreEvaluated
 from streams.models.gate import GateVerdict
@@ -21,9 +24,15 @@ def explain(document: Any, policy: GatePolicy) -> GateVerdict:
     unknown = set(document) - {"lead_card", "bit_score"}
     if unknown:
         raise InvalidInput(f"unexpected field(s): {', '.join(sorted(unknown))}")
-    card = LeadCard.model_validate(document["lead_card"])
+    try:
+        card = LeadCard.model_validate(document["lead_card"])
+    except ValidationError as exc:
+        raise InvalidInput(f"lead_card: {describe(exc)}") from exc
     raw_score = document.get("bit_score")
-    score = BitScoreEvaluated.model_validate(raw_score) if raw_score is not None else None
+    try:
+        score = BitScoreEvaluated.model_validate(raw_score) if raw_score is not None else None
+    except ValidationError as exc:
+        raise InvalidInput(f"bit_score: {describe(exc)}") from exc
     return gate_lead(
         card.enrichment,
         score.bit_score if score else None,

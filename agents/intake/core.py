@@ -85,7 +85,7 @@ def read_batch(
         )
         return _rejected(
             batch_id,
-            str(version),
+            None if version is None else str(version),
             checksum,
             "DLQ-SCHEMA-VERSION",
             reason,
@@ -141,13 +141,11 @@ def decide(
     effects: list[Count] = []
     forwarded = not_forwarded = rejected_cards = 0
     problems: list[str] = []
+    lead_ids: set[str] = set()
     for position, record in enumerate(env.records):
-        try:
-            card = LeadCard.model_validate(record)
-        except ValidationError as exc:
+        card, problem = _read_card(record, position, lead_ids)
+        if card is None:
             rejected_cards += 1
-            lead_id = record.get("lead_id") if isinstance(record, dict) else None
-            problem = f"lead card #{position} ({lead_id or 'no lead_id'}) invalid: {describe(exc)}"
             problems.append(problem)
             emits.append(
                 Emit(
@@ -236,6 +234,22 @@ def decide(
     effects.append(Count("intake_batches_total", (("outcome", status),)))
     remembered = SeenBatch(checksum=batch.checksum, status=status, received_at=now)
     return Decision(remembered, tuple(emits), tuple(effects))
+
+
+def _read_card(record: Any, position: int, lead_ids: set[str]) -> tuple[LeadCard | None, str]:
+    """The card, or why it cannot be one (the reason names fields, never their values)."""
+    lead_id = record.get("lead_id") if isinstance(record, dict) else None
+    label = f"lead card #{position} ({lead_id if isinstance(lead_id, str) else 'no lead_id'})"
+    if not isinstance(record, dict):
+        return None, f"{label} invalid: a lead card must be a JSON object"
+    try:
+        card = LeadCard.model_validate(record)
+    except ValidationError as exc:
+        return None, f"{label} invalid: {describe(exc)}"
+    if card.lead_id in lead_ids:
+        return None, f"{label} invalid: lead_id appears twice in this batch"
+    lead_ids.add(card.lead_id)
+    return card, ""
 
 
 def _rejected(

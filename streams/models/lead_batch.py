@@ -64,4 +64,4 @@ class LeadBatchEnvelope(Frozen):
     created_at: AwareDatetime
     source: str
     target: str
-    records: list[dict[str, Any]]
+    records: list[Any]
