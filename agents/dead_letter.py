@@ -18,11 +18,16 @@ def dead_letter(
 ) -> Decision[None]:
     try:
         record: object = orjson.loads(raw)
-        code: DeadLetterCode = "DLQ-INVALID-EVENT"
-    except orjson.JSONDecodeError:
+    except orjson.JSONDecodeError as json_error:
         record = raw[:2000].decode("utf-8", "replace")
-        code = "DLQ-MALFORMED"
-    reason = describe(exc) if isinstance(exc, ValidationError) else f"not valid JSON: {exc}"
+        code: DeadLetterCode = "DLQ-MALFORMED"
+        reason = f"not valid JSON: {json_error}"
+    else:
+        if isinstance(exc, ValidationError):
+            code, reason = "DLQ-INVALID-EVENT", describe(exc)
+        else:
+            # A bug or an unexpected state: the record is kept, the stage goes on.
+            code, reason = "DLQ-PROCESSING-FAILED", f"{type(exc).__name__}: {str(exc)[:500]}"
     subject = f"{source.topic}/{source.partition}/{source.offset}"
     event = OutreachErrorRaised(
         event_id=ids.event_id("dead-letter", source.topic, source.partition, source.offset),

@@ -26,6 +26,7 @@ class Hub:
     catalog: TopicCatalog
     clock: Clock
     database_url: str
+    kafka_bootstrap: str = ""
     topics: dict[str, Any] = field(default_factory=dict)
     _sink: Any = None
     _sink_lock: asyncio.Lock | None = None
@@ -85,18 +86,21 @@ def create_app(
         app=app,
         settings=settings,
         catalog=catalog,
-        clock=clock or Clock(settings.clock_speed),
+        clock=clock or Clock(settings.clock_speed, settings.clock_anchor),
         database_url=database_url,
+        kafka_bootstrap=kafka_bootstrap,
     )
 
     # Import here: each stage module registers its agent on this hub.
     from agents.gate import agent as gate_agent
     from agents.intake import agent as intake_agent
+    from agents.sequencer import agent as sequencer_agent
     from streams import web
     from streams.sink import agent as sink_agent
 
     intake_agent.register(hub)
     gate_agent.register(hub)
+    sequencer_agent.register(hub)
     sink_agent.register(hub)
     web.register(hub)
     return hub

@@ -1,23 +1,23 @@
 """The hub's one clock. Cores never read time: shells call `Clock.now()` and pass it in.
 
-`speed` > 1 runs hub time faster than wall time (demo and tests), anchored at start-up.
+`speed` > 1 runs hub time faster than wall time (demo and tests). Hub time equals wall time at
+the anchor (a unix timestamp); workers given the same anchor and speed agree on hub time.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 
 class Clock:
-    def __init__(self, speed: float = 1.0, start: datetime | None = None) -> None:
+    def __init__(self, speed: float = 1.0, anchor: float | None = None) -> None:
         self.speed = speed
-        self._wall0 = time.monotonic()
-        self._hub0 = start or datetime.now(UTC)
+        self.anchor = time.time() if anchor is None else anchor
 
     def now(self) -> datetime:
-        elapsed = (time.monotonic() - self._wall0) * self.speed
-        return self._hub0 + timedelta(seconds=elapsed)
+        hub = self.anchor + (time.time() - self.anchor) * self.speed
+        return datetime.fromtimestamp(hub, UTC)
 
     def wall_seconds(self, hub_seconds: float) -> float:
         """How long to wait in wall time for `hub_seconds` of hub time to pass."""

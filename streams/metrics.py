@@ -36,6 +36,18 @@ COUNTERS: dict[str, Counter] = {
     "sink_rows_total": Counter(
         "outreach_sink_rows_total", "Rows newly written to PostgreSQL", registry=REGISTRY
     ),
+    "sequencer_enrollments_total": Counter(
+        "outreach_sequencer_enrollments_total", "Enrollments by outcome", ["outcome"],
+        registry=REGISTRY),
+    "sequencer_touches_requested_total": Counter(
+        "outreach_sequencer_touches_requested_total", "Due touches handed to the sender",
+        ["channel"], registry=REGISTRY),
+    "sequencer_touches_deferred_total": Counter(
+        "outreach_sequencer_touches_deferred_total", "Due touches deferred", ["reason"],
+        registry=REGISTRY),
+    "sequencer_sequences_ended_total": Counter(
+        "outreach_sequencer_sequences_ended_total", "Sequences ended", ["status"],
+        registry=REGISTRY),
     "events_emitted_total": Counter(
         "outreach_events_emitted_total", "Events emitted", ["topic"], registry=REGISTRY
     ),

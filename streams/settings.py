@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from agents.gate.policy import GatePolicy
+from agents.sequencer.window import DailyCaps, SendWindow
 from streams.exceptions import ConfigurationError
 
 PREFIX = "OUTREACH_"
@@ -33,6 +34,11 @@ class Settings(BaseModel):
     sink_batch_seconds: float = Field(default=0.2, gt=0)
     gate_expiry_check_seconds: float = Field(default=5.0, gt=0)
     clock_speed: float = Field(default=1.0, gt=0)  # >1 runs the hub's clock accelerated
+    clock_anchor: float | None = None  # unix time at which hub time == wall time (shared)
+    sequencer_tick_seconds: float = Field(default=1.0, gt=0)  # wall time between due scans
+    sequences_file: Path | None = None  # sequence definitions; None: the packaged defaults
+    window: SendWindow = SendWindow()
+    caps: DailyCaps = DailyCaps()
     log_level: str = "info"
     gate: GatePolicy = GatePolicy()
 
@@ -43,17 +49,22 @@ class Settings(BaseModel):
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
+        nested: dict[str, type[BaseModel]] = {
+            "gate": GatePolicy, "window": SendWindow, "caps": DailyCaps}
         values: dict[str, object] = {}
-        gate: dict[str, object] = {}
         for name in cls.model_fields:
             raw = env.get(PREFIX + name.upper())
-            if raw is not None and name != "gate":
+            if raw is not None and name not in nested:
                 values[name] = raw
-        for name in GatePolicy.model_fields:
-            raw = env.get(f"{PREFIX}GATE_{name.upper()}")
-            if raw is not None:
-                gate[name] = raw.split(",") if name == "lifecycle_order" else raw
         try:
-            return cls.model_validate({**values, "gate": GatePolicy.model_validate(gate)})
+            for group, model in nested.items():
+                fields: dict[str, object] = {}
+                for name, info in model.model_fields.items():
+                    raw = env.get(f"{PREFIX}{group.upper()}_{name.upper()}")
+                    if raw is not None:
+                        is_tuple = "tuple" in str(info.annotation)
+                        fields[name] = raw.split(",") if is_tuple else raw
+                values[group] = model.model_validate(fields)
+            return cls.model_validate(values)
         except ValidationError as exc:
             raise ConfigurationError(f"invalid settings: {exc}") from exc

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from agents.dead_letter import dead_letter
-from agents.gate.core import CompanyGateState, decide, expiry_due
-from agents.records import SourceRef
+from agents.gate.core import CompanyGateState, GateInput, decide, expiry_due
 from streams import codec
 from streams.app import Hub
+from streams.guard import dead_letter_on_error
 from streams.ids import STABLE_IDS
 from streams.interpreter import carry_out
 from streams.models import BitScoreEvaluated, LeadCardReceived, WaitingLeadsExpiryDue
+from streams.partitioning import partition_for
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 def register(hub: Hub) -> None:
     inputs: dict[str, type[BaseModel]] = {
         hub.catalog["lead_cards"].name: LeadCardReceived,
-        hub.catalog["bit_scores"].name: BitScoreEvaluated,
+        hub.catalog["gate_scores"].name: BitScoreEvaluated,
         hub.catalog["gate_expiry"].name: WaitingLeadsExpiryDue,
     }
     spec = hub.catalog["lead_cards"]
@@ -30,38 +30,48 @@ def register(hub: Hub) -> None:
     channel = hub.app.topic(*inputs, key_serializer="raw", value_serializer="raw")
     policy = hub.settings.gate
 
+    async def route_score(event: Any) -> None:
+        # The BIT Engine may partition with another hash than ours: re-key onto a hub-produced
+        # topic so each score meets its company's lead cards on one partition.
+        score = BitScoreEvaluated.model_validate(codec.loads(event.value))
+        await hub.topic("gate_scores").send(key=score.company_sov_id.encode(), value=event.value)
+
+    async def handle(event: Any) -> None:
+        now = hub.clock.now()
+        parsed = inputs[event.message.topic].model_validate(codec.loads(event.value))
+        key = getattr(parsed, "company_sov_id", None) or getattr(parsed, "lead_id", "")
+        raw_state = companies.get(key)
+        state = (
+            CompanyGateState.model_validate(raw_state)
+            if raw_state
+            else CompanyGateState(company_sov_id=key)
+        )
+        decision = decide(state, cast(GateInput, parsed), now, policy, STABLE_IDS)
+        await carry_out(hub, decision)
+        if decision.state is not state:
+            companies[key] = decision.state.model_dump(mode="json")
+
+    @hub.app.agent(hub.topic("bit_scores"), name="gate-score-router")
+    async def score_router(stream: Any) -> None:
+        async for event in stream.events():
+            await dead_letter_on_error(hub, "gate", event, route_score)
+
     @hub.app.agent(channel, name="gate")
     async def gate(stream: Any) -> None:
         async for event in stream.events():
-            msg = event.message
-            source = SourceRef(msg.topic, msg.partition, msg.offset)
-            now = hub.clock.now()
-            try:
-                parsed = inputs[msg.topic].model_validate(codec.loads(event.value))
-            except (ValidationError, ValueError) as exc:
-                log.warning("gate input dead-lettered topic=%s offset=%s", msg.topic, msg.offset)
-                await carry_out(hub, dead_letter("gate", event.value, source, exc, now, STABLE_IDS))
-                continue
-            company = getattr(parsed, "company_sov_id", None) or getattr(parsed, "lead_id", "")
-            key = company
-            raw_state = companies.get(key)
-            state = (
-                CompanyGateState.model_validate(raw_state)
-                if raw_state
-                else CompanyGateState(company_sov_id=company)
-            )
-            decision = decide(state, parsed, now, policy, STABLE_IDS)  # type: ignore[arg-type]
-            await carry_out(hub, decision)
-            if decision.state is not state:
-                companies[key] = decision.state.model_dump(mode="json")
+            await dead_letter_on_error(hub, "gate", event, handle)
 
     @hub.app.timer(hub.settings.gate_expiry_check_seconds)
     async def release_expired_waits() -> None:
-        # Runs on every worker; the command is keyed by company, so only the partition's owner
-        # acts on it, and the core ignores a command that finds nothing due (idempotent).
+        # Runs on every worker, acts only for partitions this worker owns; the command is
+        # keyed by company and the core ignores one that finds nothing due (idempotent).
         now = hub.clock.now()
+        owned = {tp.partition for tp in hub.app.assignor.assigned_actives()
+                 if tp.topic == spec.name}
         expiry = hub.topic("gate_expiry")
         for key, raw_state in list(companies.items()):
+            if partition_for(key, spec.partitions) not in owned:
+                continue
             state = CompanyGateState.model_validate(raw_state)
             if state.waiting and expiry_due(state, now, policy):
                 command = WaitingLeadsExpiryDue(company_sov_id=state.company_sov_id, issued_at=now)

@@ -14,6 +14,7 @@ from agents.intake.core import (
 )
 from agents.records import SourceRef
 from streams.app import Hub
+from streams.guard import dead_letter_on_error
 from streams.ids import STABLE_IDS
 from streams.interpreter import carry_out
 
@@ -25,27 +26,25 @@ def register(hub: Hub) -> None:
     # Values are JSON dicts (model_dump), so Faust's json codec stores them in the changelog.
     seen_batches = hub.app.Table("intake-seen-batches", partitions=spec.partitions)
 
+    async def handle(event: Any) -> None:
+        msg = event.message
+        source = SourceRef(msg.topic, msg.partition, msg.offset)
+        now = hub.clock.now()
+        parsed = read_batch(event.value, source, now, STABLE_IDS, ACCEPTED_SCHEMA_VERSIONS)
+        if not isinstance(parsed, ParsedBatch):
+            log.warning("lead batch dead-lettered at %s", source)
+            await carry_out(hub, parsed)
+            return
+        key = parsed.envelope.batch_id
+        raw_seen = seen_batches.get(key)
+        seen = SeenBatch.model_validate(raw_seen) if raw_seen else None
+        decision = decide(seen, parsed, source, now, STABLE_IDS)
+        await carry_out(hub, decision)
+        if decision.state is not None and decision.state != seen:
+            seen_batches[key] = decision.state.model_dump(mode="json")
+        log.info("lead batch processed batch_id=%s emits=%d", key, len(decision.emits))
+
     @hub.app.agent(hub.topic("lead_batches"), name="intake")
     async def intake(stream: Any) -> None:
         async for event in stream.events():
-            msg = event.message
-            source = SourceRef(msg.topic, msg.partition, msg.offset)
-            now = hub.clock.now()
-            parsed = read_batch(event.value, source, now, STABLE_IDS, ACCEPTED_SCHEMA_VERSIONS)
-            if not isinstance(parsed, ParsedBatch):
-                log.warning(
-                    "lead batch dead-lettered topic=%s partition=%s offset=%s",
-                    msg.topic,
-                    msg.partition,
-                    msg.offset,
-                )
-                await carry_out(hub, parsed)
-                continue
-            key = parsed.envelope.batch_id
-            raw_seen = seen_batches.get(key)
-            seen = SeenBatch.model_validate(raw_seen) if raw_seen else None
-            decision = decide(seen, parsed, source, now, STABLE_IDS)
-            await carry_out(hub, decision)
-            if decision.state is not None and decision.state != seen:
-                seen_batches[key] = decision.state.model_dump(mode="json")
-            log.info("lead batch processed batch_id=%s emits=%d", key, len(decision.emits))
+            await dead_letter_on_error(hub, "intake", event, handle)

@@ -13,6 +13,7 @@ from streams.models.gate import GateVerdict, LeadGated, WaitingLeadsExpiryDue
 from streams.models.intake import BatchAudited, LeadCardReceived
 from streams.models.lead_batch import Contact, Enrichment, LeadBatchEnvelope, LeadCard
 from streams.models.send import SendRecorded, TouchRequested
+from streams.models.sequence import CheckDueTouches, EnrollContact, SequenceEventAppended
 
 # Name used in topics.yaml `value:` -> model. The schema file is schemas/<name>.json.
 MODELS: dict[str, type] = {
@@ -31,6 +32,9 @@ MODELS: dict[str, type] = {
     "EngagementRecorded": EngagementRecorded,
     "EngagementSignalled": EngagementSignalled,
     "OutreachErrorRaised": OutreachErrorRaised,
+    "EnrollContact": EnrollContact,
+    "CheckDueTouches": CheckDueTouches,
+    "SequenceEventAppended": SequenceEventAppended,
 }
 
 __all__ = [
@@ -39,10 +43,12 @@ __all__ = [
     "BitScoreEvaluated",
     "CampaignCommand",
     "CampaignStateChanged",
+    "CheckDueTouches",
     "Contact",
     "EngagementRecorded",
     "EngagementSignalled",
     "Enrichment",
+    "EnrollContact",
     "GateVerdict",
     "HubEvent",
     "LeadBatchEnvelope",
@@ -52,6 +58,7 @@ __all__ = [
     "OutreachErrorRaised",
     "ProviderEventNormalized",
     "SendRecorded",
+    "SequenceEventAppended",
     "TouchRequested",
     "WaitingLeadsExpiryDue",
 ]

@@ -19,6 +19,8 @@ DeadLetterCode = Literal[
     "DLQ-INVALID-CARD",  # one lead card fails validation
     "DLQ-BATCH-CONFLICT",  # a batch_id seen before, now with other content
     "DLQ-INVALID-EVENT",  # any other input event that fails validation
+    "DLQ-PROCESSING-FAILED",  # the stage failed on this record (a bug, kept for replay)
+    "SEQ-ESCALATED",  # the sequencer could not decide (missing state, version conflict)
 ]
 Severity = Literal["critical", "high", "medium", "low"]
 
@@ -33,6 +35,8 @@ SEVERITY: dict[str, Severity] = {
     "DLQ-INVALID-CARD": "medium",
     "DLQ-BATCH-CONFLICT": "high",
     "DLQ-INVALID-EVENT": "medium",
+    "DLQ-PROCESSING-FAILED": "high",
+    "SEQ-ESCALATED": "high",
 }
 
 

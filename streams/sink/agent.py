@@ -30,8 +30,10 @@ SUNK_TOPICS = (
     "gate_verdicts",
     "errors",
     "campaign_events",
+    "send_requests",
     "send_events",
     "engagement_events",
+    "sequence_events",
 )
 
 

@@ -25,6 +25,8 @@ from streams.models import (
     LeadGated,
     OutreachErrorRaised,
     SendRecorded,
+    SequenceEventAppended,
+    TouchRequested,
 )
 from streams.sink.exceptions import UnsupportedEvent
 
@@ -247,6 +249,58 @@ def _engagement(e: EngagementRecorded) -> Row:
     }
 
 
+def _touch_requested(e: TouchRequested) -> Row:
+    """A touch handed to the sender is a send_log row in status scheduled."""
+    return {
+        "idempotency_key": e.idempotency_key,
+        "aggregate_id": e.aggregate_id,
+        "touch_index": e.touch_index,
+        "status": "scheduled",
+        "provider": None,
+        "provider_message_id": None,
+        "failure_reason": None,
+        "scheduled_at": e.occurred_at,
+        "sent_at": None,
+        "event_id": e.event_id,
+        "correlation_id": e.correlation_id,
+    }
+
+
+def _sequence_event(e: SequenceEventAppended) -> Row:
+    payload = {"event_id": e.event_id, "touch_index": e.touch_index, "status": e.status,
+               "correlation_id": e.correlation_id, "process_id": e.process_id, **e.detail}
+    return {
+        "aggregate_id": e.aggregate_id,
+        "version": e.version,
+        "idempotency_key": e.idempotency_key,
+        "type": e.type,
+        "payload": to_json(payload),
+        "occurred_at": e.occurred_at,
+    }
+
+
+def _sequence(e: SequenceEventAppended) -> Row:
+    return {
+        "aggregate_id": e.aggregate_id,
+        "sequence_id": e.sequence_id,
+        "campaign_id": e.campaign_id,
+        "contact_key": e.contact_key,
+        "company_sov_id": e.company_sov_id,
+        "status": e.status,
+        "current_touch_index": e.current_touch_index,
+        "version": e.version,
+    }
+
+
+def fold_sequences(a: Row, b: Row) -> Row:
+    return b if b["version"] > a["version"] else a
+
+
+_SEQUENCE_UPSERT = """ON CONFLICT (aggregate_id) DO UPDATE SET
+    status = EXCLUDED.status, current_touch_index = EXCLUDED.current_touch_index,
+    version = EXCLUDED.version, updated_at = now()
+WHERE EXCLUDED.version > cur.version"""
+
 _MOVES = "outreach.send_status_rank(EXCLUDED.status) > outreach.send_status_rank(cur.status)"
 _SEND_UPSERT = f"""ON CONFLICT (idempotency_key) DO UPDATE SET
     status = CASE WHEN {_MOVES} THEN EXCLUDED.status ELSE cur.status END,
@@ -269,6 +323,12 @@ _CAMPAIGN_UPSERT = """ON CONFLICT (campaign_id) DO UPDATE SET
     correlation_id = COALESCE(EXCLUDED.correlation_id, cur.correlation_id),
     updated_at = now()
 WHERE EXCLUDED.version > cur.version"""
+
+_SEND_COLUMNS = _cols(
+    "idempotency_key text, aggregate_id text, touch_index int, status text, provider text, "
+    "provider_message_id text, failure_reason text, scheduled_at timestamptz, "
+    "sent_at timestamptz, event_id text, correlation_id text"
+)
 
 # Written in this order, inside one transaction. The dependencies are deliberate: send_log
 # rows exist before engagement timestamps are copied onto them (see postgres.py).
@@ -350,15 +410,42 @@ TABLES: tuple[Table, ...] = (
     Table(
         "send_log",
         SendRecorded,
-        _cols(
-            "idempotency_key text, aggregate_id text, touch_index int, status text, provider text, "
-            "provider_message_id text, failure_reason text, scheduled_at timestamptz, "
-            "sent_at timestamptz, event_id text, correlation_id text"
-        ),
+        _SEND_COLUMNS,
         ("idempotency_key",),
         _send,
         _SEND_UPSERT,
         fold_sends,
+    ),
+    Table(
+        "send_log",
+        TouchRequested,
+        _SEND_COLUMNS,
+        ("idempotency_key",),
+        _touch_requested,
+        _SEND_UPSERT,
+        fold_sends,
+    ),
+    Table(
+        "sequence_events",
+        SequenceEventAppended,
+        _cols(
+            "aggregate_id text, version int, idempotency_key text, type text, payload jsonb, "
+            "occurred_at timestamptz"
+        ),
+        ("aggregate_id", "version"),
+        _sequence_event,
+    ),
+    Table(
+        "sequences",
+        SequenceEventAppended,
+        _cols(
+            "aggregate_id text, sequence_id text, campaign_id text, contact_key text, "
+            "company_sov_id text, status text, current_touch_index int, version int"
+        ),
+        ("aggregate_id",),
+        _sequence,
+        _SEQUENCE_UPSERT,
+        fold_sequences,
     ),
     Table(
         "engagement_events",

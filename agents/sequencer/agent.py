@@ -1,0 +1,152 @@
+"""Sequencer shell: enrollments, the due-touch scheduler, and the per-person sequence agent.
+
+Exactly once per due touch: a timer on every worker nudges only the persons on partitions it
+actively owns, by sending a CheckDueTouches command keyed by the person. Only the partition's
+owner processes it; the core appends the touch with a compare-and-set, so a second nudge finds
+the touch taken. Emits are acknowledged by the broker before the table is written: after a
+crash in between, the redelivered command re-emits the same TouchRequested (same event_id and
+idempotency_key), which downstream senders dedupe.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from pydantic import BaseModel
+
+from agents.decision import Count, Decision
+from agents.sequencer.definition import load_definitions
+from agents.sequencer.enrollment import enrollment_for
+from agents.sequencer.person import ConsumeCap, PersonState, SequencerContext, decide_person
+from streams import codec
+from streams.app import Hub
+from streams.campaign_status import CampaignStatusView
+from streams.guard import dead_letter_on_error
+from streams.ids import STABLE_IDS
+from streams.interpreter import carry_out
+from streams.models import (
+    CheckDueTouches,
+    EngagementRecorded,
+    EnrollContact,
+    LeadGated,
+    SendRecorded,
+)
+from streams.partitioning import partition_for
+
+log = logging.getLogger(__name__)
+
+
+def register(hub: Hub) -> None:
+    settings = hub.settings
+    commands = hub.catalog["sequence_commands"]
+    definitions = (load_definitions(settings.sequences_file) if settings.sequences_file
+                   else load_definitions())
+    people = hub.app.Table("sequencer-people", partitions=commands.partitions)
+    caps = hub.app.Table("sequencer-caps", partitions=commands.partitions, default=int)
+    campaigns = CampaignStatusView(hub)
+    inputs: dict[str, type[BaseModel]] = {
+        commands.name: EnrollContact,
+        hub.catalog["send_events"].name: SendRecorded,
+        hub.catalog["engagement_events"].name: EngagementRecorded,
+    }
+    channel = hub.app.topic(*inputs, key_serializer="raw", value_serializer="raw")
+    nudged: dict[str, float] = {}
+
+    async def enroll(event: Any) -> None:
+        verdict = LeadGated.model_validate(codec.loads(event.value))
+        command = enrollment_for(verdict)
+        if command is not None:
+            await hub.topic("sequence_commands").send(
+                key=command.contact_key.encode(), value=codec.dumps(command))
+
+    async def handle(event: Any) -> None:
+        msg = event.message
+        now = hub.clock.now()
+        item = _decode(inputs, msg.topic, event.value)
+        key = item.contact_key
+        raw = people.get(key)
+        state = PersonState.model_validate_json(raw) if raw else PersonState(contact_key=key)
+        ctx = _context(hub, state, msg.partition, now, definitions, caps, campaigns)
+        decision = decide_person(state, item, now, ctx)
+        counts = tuple(e for e in decision.effects if isinstance(e, Count))
+        await carry_out(hub, Decision(decision.state, decision.emits, counts))
+        for effect in decision.effects:
+            if isinstance(effect, ConsumeCap):
+                for cap_key in _cap_keys(msg.partition, effect.day, effect.mailbox,
+                                         effect.domain):
+                    caps[cap_key] += 1
+        if decision.state is not state:
+            people[key] = decision.state.model_dump_json()
+        nudged.pop(key, None)
+
+    @hub.app.agent(hub.topic("gate_verdicts"), name="sequencer-enrollments")
+    async def enrollments(stream: Any) -> None:
+        async for event in stream.events():
+            await dead_letter_on_error(hub, "sequencer", event, enroll)
+
+    @hub.app.agent(channel, name="sequencer")
+    async def sequencer(stream: Any) -> None:
+        async for event in stream.events():
+            await dead_letter_on_error(hub, "sequencer", event, handle)
+
+    @hub.app.timer(settings.sequencer_tick_seconds)
+    async def nudge_due_people() -> None:
+        now = hub.clock.now()
+        owned = {tp.partition for tp in hub.app.assignor.assigned_actives()
+                 if tp.topic == commands.name}
+        if not owned:
+            return
+        topic = hub.topic("sequence_commands")
+        wall = time.monotonic()
+        resend_after = settings.sequencer_tick_seconds * 5
+        for key, raw in list(people.items()):
+            if partition_for(key, commands.partitions) not in owned:
+                continue  # standby or stale copy: only the active owner may act
+            if wall - nudged.get(key, -1e9) < resend_after:
+                continue  # a nudge is in flight
+            state = PersonState.model_validate_json(raw)
+            due = state.next_due_at
+            if due is not None and due <= now:
+                nudged[key] = wall
+                await topic.send(key=key.encode(), value=codec.dumps(
+                    CheckDueTouches(contact_key=key, issued_at=now)))
+
+
+def _decode(inputs: dict[str, type[BaseModel]], topic: str, raw: bytes) -> Any:
+    doc = codec.loads(raw)
+    model = inputs[topic]
+    if model is EnrollContact and isinstance(doc, dict) and "enrollment_id" not in doc:
+        model = CheckDueTouches
+    return model.model_validate(doc)
+
+
+def _cap_keys(partition: int, day: str, mailbox: str, domain: str) -> tuple[str, str]:
+    # The partition is part of the key: each partition spends only its own share of a cap.
+    return f"{partition}|{day}|m|{mailbox}", f"{partition}|{day}|d|{domain}"
+
+
+def _context(hub: Hub, state: PersonState, partition: int, now: Any, definitions: Any,
+             caps: Any, campaigns: CampaignStatusView) -> SequencerContext:
+    from agents.sequencer.window import cap_day
+
+    settings = hub.settings
+    mailbox_used = domain_used = 0
+    status = None
+    active = state.active
+    if active is not None:
+        definition = definitions[active.strategy]
+        index = active.projection.last_touch_index
+        if index < len(definition.touches):
+            mailbox = definition.touches[index].principal
+            domain = active.to_email.rsplit("@", 1)[-1].lower()
+            m_key, d_key = _cap_keys(partition, cap_day(now), mailbox, domain)
+            mailbox_used, domain_used = caps.get(m_key) or 0, caps.get(d_key) or 0
+        status = campaigns.status(active.campaign_id)
+    return SequencerContext(
+        definitions=definitions, window=settings.window, caps=settings.caps, ids=STABLE_IDS,
+        campaign_status=status, mailbox_sent_today=mailbox_used, domain_sent_today=domain_used,
+        partitions=hub.catalog["sequence_commands"].partitions,
+        recheck_seconds=3600.0,
+    )

@@ -1,0 +1,33 @@
+"""From an ALLOW gate verdict to an enrollment command keyed by the person (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from streams.models.gate import LeadGated
+from streams.models.sequence import EnrollContact
+
+
+def contact_key_for(email: str) -> str:
+    """The person's key: a hash of the normalized address, so keys and logs carry no email."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+
+def enrollment_for(verdict: LeadGated) -> EnrollContact | None:
+    """Only ALLOW verdicts with a verified contact email start a sequence."""
+    contact = verdict.contact
+    if (
+        verdict.verdict != "ALLOW"
+        or verdict.strategy not in ("PERSONALIZED_EMAIL", "PHONE_AND_EMAIL")
+        or contact is None
+        or not contact.email
+        or not contact.email_verified
+    ):
+        return None
+    return EnrollContact(
+        enrollment_id=verdict.event_id, contact_key=contact_key_for(contact.email),
+        lead_id=verdict.lead_id, company_sov_id=verdict.company_sov_id,
+        strategy=verdict.strategy, tier=verdict.tier, to_email=contact.email,
+        timezone=contact.timezone, correlation_id=verdict.correlation_id,
+        requested_at=verdict.occurred_at,
+    )

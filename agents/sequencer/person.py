@@ -1,0 +1,293 @@
+"""All sequences of one person, as a pure fold: (state, input, now, context) -> Decision.
+
+The sequencer's table is keyed by contact_key, so the person's active sequence, their history
+and the last time anyone contacted them are one value on one partition: "at most one active
+sequence per person" and cooling-off across campaigns are local checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from agents.decision import Count, Decision, Emit
+from agents.sequencer.core import AppendEvent, ContactRef, apply_append, decide
+from agents.sequencer.definition import SequenceDefinition
+from agents.sequencer.projection import SequenceEventRecord, SequenceProjection, UtcDatetime
+from agents.sequencer.window import DailyCaps, SendWindow, cap_day
+from streams.ids import IdFactory
+from streams.models.base import Frozen
+from streams.models.engagement import EngagementRecorded
+from streams.models.errors import SEVERITY, OutreachErrorRaised
+from streams.models.send import SendRecorded, TouchRequested
+from streams.models.sequence import (
+    CheckDueTouches,
+    EnrollContact,
+    SequenceEventAppended,
+    SequenceStatus,
+)
+
+HISTORY_KEPT = 10
+ENROLLMENTS_KEPT = 20
+# Campaign states in which nothing is sent; the terminal ones end the sequence.
+HELD = frozenset({"requested", "draft", "scheduled", "paused"})
+ENDED = frozenset({"cancelled", "completed", "rejected", "expired", "failed"})
+
+
+class SequenceAggregate(Frozen):
+    aggregate_id: str
+    sequence_id: str
+    strategy: str
+    enrollment_id: str
+    campaign_id: str | None
+    company_sov_id: str | None
+    correlation_id: str
+    to_email: str
+    timezone: str | None
+    projection: SequenceProjection
+    next_due_at: UtcDatetime | None
+
+
+class FinishedSequence(Frozen):
+    aggregate_id: str
+    status: SequenceStatus
+    reason: str | None
+    ended_at: UtcDatetime
+
+
+class PersonState(Frozen):
+    contact_key: str
+    version: int = 0
+    active: SequenceAggregate | None = None
+    history: tuple[FinishedSequence, ...] = ()
+    enrollments: tuple[str, ...] = ()
+    last_contact_at: UtcDatetime | None = None
+
+    @property
+    def next_due_at(self) -> datetime | None:
+        return self.active.next_due_at if self.active else None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumeCap:
+    """Count one email against today's mailbox and domain caps (the shell's caps table)."""
+
+    day: str
+    mailbox: str
+    domain: str
+
+
+@dataclass(frozen=True, slots=True)
+class SequencerContext:
+    definitions: dict[str, SequenceDefinition]
+    window: SendWindow
+    caps: DailyCaps
+    ids: IdFactory
+    campaign_status: str | None = None  # read through the campaign-status view
+    mailbox_sent_today: int = 0
+    domain_sent_today: int = 0
+    partitions: int = 1
+    recheck_seconds: float = 3600.0
+
+
+SequencerInput = EnrollContact | CheckDueTouches | SendRecorded | EngagementRecorded
+PersonDecision = Decision[PersonState]
+
+
+def decide_person(
+    state: PersonState, item: SequencerInput, now: datetime, ctx: SequencerContext
+) -> PersonDecision:
+    if isinstance(item, EnrollContact):
+        return _enroll(state, item, now, ctx)
+    if isinstance(item, SendRecorded):
+        if item.status != "sent":
+            return Decision(state)  # the sender reports failures itself (OUT-003)
+        record = SequenceEventRecord(type="touch_sent", touch_index=item.touch_index,
+                                     occurred_at=item.occurred_at,
+                                     idempotency_key=f"sent:{item.idempotency_key}")
+        return _record(state, item.aggregate_id, record, now, ctx)
+    if isinstance(item, EngagementRecorded):
+        record = SequenceEventRecord(
+            type=item.type, occurred_at=item.occurred_at, bounce_kind=item.bounce_kind,
+            idempotency_key=f"engagement:{item.provider}:{item.provider_event_id}")
+        return _record(state, item.aggregate_id, record, now, ctx)
+    return _step(state, now, ctx)
+
+
+def _enroll(
+    state: PersonState, cmd: EnrollContact, now: datetime, ctx: SequencerContext
+) -> PersonDecision:
+    if cmd.enrollment_id in state.enrollments:
+        return Decision(state)  # a redelivered enrollment
+    seen = (*state.enrollments, cmd.enrollment_id)[-ENROLLMENTS_KEPT:]
+    if state.active is not None:
+        # At most one active sequence per person: the new one is declined, not queued.
+        return Decision(_bump(state, enrollments=seen),
+                        effects=(Count("sequencer_enrollments_total", (("outcome", "declined"),)),))
+    definition = ctx.definitions[cmd.strategy]
+    sequence_id = definition.sequence_id or cmd.strategy.lower()
+    scope = cmd.campaign_id or cmd.company_sov_id or cmd.lead_id
+    aggregate_id = f"{sequence_id}:{scope}:{cmd.contact_key}"
+    aggregate = SequenceAggregate(
+        aggregate_id=aggregate_id, sequence_id=sequence_id, strategy=cmd.strategy,
+        enrollment_id=cmd.enrollment_id, campaign_id=cmd.campaign_id,
+        company_sov_id=cmd.company_sov_id, correlation_id=cmd.correlation_id,
+        to_email=cmd.to_email, timezone=cmd.timezone,
+        projection=SequenceProjection(aggregate_id=aggregate_id, version=0), next_due_at=now,
+    )
+    enrolled = _bump(state, active=aggregate, enrollments=seen)
+    stepped = _step(enrolled, now, ctx)
+    return Decision(stepped.state, stepped.emits,
+                    (Count("sequencer_enrollments_total", (("outcome", "enrolled"),)),
+                     *stepped.effects))
+
+
+def _record(
+    state: PersonState, aggregate_id: str, record: SequenceEventRecord, now: datetime,
+    ctx: SequencerContext,
+) -> PersonDecision:
+    """Append a sender or engagement event to the active aggregate, then decide at once."""
+    active = state.active
+    if active is None or active.aggregate_id != aggregate_id:
+        return Decision(state)  # the sequence has ended; nothing left to stop
+    if record.idempotency_key in active.projection.applied_keys:
+        return Decision(state)  # a duplicated webhook or send report changes nothing
+    projection = active.projection.appended(record)
+    updated = _bump(state, active=active.model_copy(update={"projection": projection}))
+    return _step(updated, now, ctx)
+
+
+def _step(state: PersonState, now: datetime, ctx: SequencerContext) -> PersonDecision:
+    active = state.active
+    if active is None:
+        return Decision(state)
+    if ctx.campaign_status in HELD:
+        later = now.timestamp() + ctx.recheck_seconds
+        return Decision(_due(state, datetime.fromtimestamp(later, now.tzinfo)))
+    definition = ctx.definitions[active.strategy]
+    projection = active.projection
+    key = f"{active.aggregate_id}:step{projection.last_touch_index + 1}"
+    if ctx.campaign_status in ENDED:
+        return _finish(state, "stopped", f"campaign_{ctx.campaign_status}", key, now, ctx)
+    decision = decide(
+        definition, projection, ContactRef(principal="outreach-hub", audience=active.to_email),
+        key, projection.version, now, last_contact_at=state.last_contact_at,
+        aggregate_id=active.aggregate_id,
+    )
+    outcome = decision.outcome
+    if outcome.kind == "wait":
+        return Decision(_due(state, outcome.wait_until))
+    if outcome.kind == "failure":
+        return _escalate(state, outcome.escalation.message if outcome.escalation else "", now, ctx)
+    if outcome.kind in ("stop", "complete"):
+        reason = outcome.stop_state.reason if outcome.stop_state else None
+        status: SequenceStatus = "stopped" if outcome.kind == "stop" else "completed"
+        return _finish(state, status, reason, key, now, ctx, decision.append_event)
+    packet, append = outcome.next_touch, decision.append_event
+    assert packet is not None and append is not None  # next_touch always carries both
+    opens = ctx.window.next_open(now, active.timezone)
+    if opens > now:
+        return Decision(_due(state, opens))
+    domain = active.to_email.rsplit("@", 1)[-1].lower()
+    if packet.touch.channel == "email" and (
+        ctx.mailbox_sent_today >= ctx.caps.share(ctx.caps.per_mailbox, ctx.partitions)
+        or ctx.domain_sent_today >= ctx.caps.share(ctx.caps.per_domain, ctx.partitions)
+    ):
+        return Decision(_due(state, ctx.window.next_day_open(now, active.timezone)),
+                        effects=(Count("sequencer_touches_deferred_total",
+                                       (("reason", "daily_cap"),)),))
+    projection = apply_append(projection, append)
+    touch = packet.touch
+    request = TouchRequested(
+        event_id=ctx.ids.event_id("touch-requested", append.idempotency_key), occurred_at=now,
+        correlation_id=active.correlation_id,
+        process_id=ctx.ids.process_id("sequence", now, active.aggregate_id),
+        aggregate_id=active.aggregate_id, sequence_id=active.sequence_id,
+        campaign_id=active.campaign_id, company_sov_id=active.company_sov_id,
+        contact_key=state.contact_key, touch_index=touch.index, channel=touch.channel,
+        subject=touch.subject, content_digest=touch.content_digest, to_email=active.to_email,
+        due_at=now, idempotency_key=append.idempotency_key,
+    )
+    after = _bump(state, last_contact_at=now,
+                  active=active.model_copy(update={"projection": projection}))
+    probe = decide(definition, projection,
+                   ContactRef(principal="outreach-hub", audience=active.to_email),
+                   f"{active.aggregate_id}:probe", projection.version, now,
+                   aggregate_id=active.aggregate_id)
+    next_due = probe.outcome.wait_until if probe.outcome.kind == "wait" else now
+    emits = (Emit("send_requests", state.contact_key, request),
+             _appended(after, append, "active", ctx, now))
+    effects: tuple[Count | ConsumeCap, ...] = (
+        Count("sequencer_touches_requested_total", (("channel", touch.channel),)),)
+    if touch.channel == "email":
+        effects += (ConsumeCap(cap_day(now), touch.principal, domain),)
+    return Decision(_due(after, next_due), emits, effects)  # type: ignore[arg-type]
+
+
+def _finish(
+    state: PersonState, status: SequenceStatus, reason: str | None, key: str, now: datetime,
+    ctx: SequencerContext, append: AppendEvent | None = None,
+) -> PersonDecision:
+    active = state.active
+    assert active is not None
+    projection = active.projection
+    if append is None:
+        append = AppendEvent.model_validate({
+            "store_id": "runx.outreach.sequence_state.v1", "aggregate_id": active.aggregate_id,
+            "type": "sequence_stopped" if status == "stopped" else "sequence_completed",
+            "expected_version": projection.version, "version": projection.version + 1,
+            "idempotency_key": key, "occurred_at": now, "reason": reason,
+            "decision": {"kind": "stop" if status == "stopped" else "complete",
+                         "aggregate_id": active.aggregate_id, "idempotency_key": key,
+                         "decided_at": now}})
+    projection = apply_append(projection, append)
+    ended = active.model_copy(update={"projection": projection, "next_due_at": None})
+    finished = FinishedSequence(aggregate_id=active.aggregate_id, status=status, reason=reason,
+                                ended_at=now)
+    after = _bump(state, active=None, history=(*state.history, finished)[-HISTORY_KEPT:])
+    event = _appended(after.model_copy(update={"active": ended}), append, status, ctx, now)
+    return Decision(after, (event,),
+                    (Count("sequencer_sequences_ended_total", (("status", status),)),))
+
+
+def _escalate(state: PersonState, message: str, now: datetime, ctx: SequencerContext
+              ) -> PersonDecision:
+    active = state.active
+    assert active is not None
+    error = OutreachErrorRaised(
+        event_id=ctx.ids.event_id("seq-escalated", active.aggregate_id, active.projection.version),
+        occurred_at=now, correlation_id=active.correlation_id,
+        process_id=ctx.ids.process_id("sequence", now, active.aggregate_id),
+        code="SEQ-ESCALATED", severity=SEVERITY["SEQ-ESCALATED"], stage="sequencer",
+        reason=message, subject_id=active.aggregate_id)
+    # Held, not retried in a loop: an operator resolves an escalation.
+    return Decision(_due(state, None), (Emit("errors", state.contact_key, error),))
+
+
+def _appended(state: PersonState, append: AppendEvent, status: Literal[
+        "active", "stopped", "completed", "failed"], ctx: SequencerContext, now: datetime
+              ) -> Emit:
+    active = state.active
+    assert active is not None
+    return Emit("sequence_events", state.contact_key, SequenceEventAppended(
+        event_id=ctx.ids.event_id("sequence-appended", active.aggregate_id, append.version),
+        occurred_at=now, correlation_id=active.correlation_id,
+        process_id=ctx.ids.process_id("sequence", now, active.aggregate_id),
+        aggregate_id=active.aggregate_id, version=append.version,
+        idempotency_key=append.idempotency_key, type=append.type, touch_index=append.touch_index,
+        sequence_id=active.sequence_id, campaign_id=active.campaign_id,
+        company_sov_id=active.company_sov_id, contact_key=state.contact_key, status=status,
+        current_touch_index=active.projection.last_touch_index,
+        detail={"reason": append.reason} if append.reason else {},
+    ))
+
+
+def _due(state: PersonState, when: datetime | None) -> PersonState:
+    if state.active is None or state.active.next_due_at == when:
+        return state
+    return _bump(state, active=state.active.model_copy(update={"next_due_at": when}))
+
+
+def _bump(state: PersonState, **changes: object) -> PersonState:
+    return state.model_copy(update={**changes, "version": state.version + 1})

@@ -1,0 +1,72 @@
+"""The campaign-status view every worker keeps: campaign_id -> latest state.
+
+The sequencer asks it whether a campaign may send. It is filled on every worker from the whole
+campaign-events topic by a plain consumer without a group (faust's GlobalTable has an open bug
+with several workers), folding `CampaignStateChanged` by version so order and replays do not
+matter. A campaign the view has never heard of is None: the sequencer treats it as sendable,
+since enrollments without a campaign (the gate's own) need no approval stage yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import ValidationError
+
+from streams import codec
+from streams.models import CampaignStateChanged
+
+if TYPE_CHECKING:
+    from streams.app import Hub
+
+log = logging.getLogger(__name__)
+
+
+def fold(view: dict[str, tuple[int, str]], event: CampaignStateChanged) -> None:
+    """Keep the highest version's state per campaign (pure but for the dict it updates)."""
+    held = view.get(event.campaign_id)
+    if held is None or event.version > held[0]:
+        view[event.campaign_id] = (event.version, event.to_state)
+
+
+class CampaignStatusView:
+    def __init__(self, hub: Hub) -> None:
+        self._view: dict[str, tuple[int, str]] = {}
+        self._topic = hub.catalog["campaign_events"].name
+        self._bootstrap = hub.kafka_bootstrap
+
+        @hub.app.task
+        async def follow_campaign_events() -> None:
+            await self._follow()
+
+    def status(self, campaign_id: str | None) -> str | None:
+        if campaign_id is None:
+            return None
+        held = self._view.get(campaign_id)
+        return held[1] if held else None
+
+    async def _follow(self) -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            partitions = consumer.partitions_for_topic(self._topic)
+            while not partitions:
+                await consumer.client.force_metadata_update()
+                partitions = consumer.partitions_for_topic(self._topic)
+                await asyncio.sleep(0.5)
+            tps = [TopicPartition(self._topic, p) for p in sorted(partitions)]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            async for message in consumer:
+                try:
+                    fold(self._view, CampaignStateChanged.model_validate(
+                        codec.loads(message.value)))
+                except (ValidationError, ValueError):
+                    log.warning("campaign event unreadable at %s/%s/%s (skipped by the view; "
+                                "the sink records it)", message.topic, message.partition,
+                                message.offset)
+        finally:
+            await consumer.stop()

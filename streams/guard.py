@@ -1,0 +1,33 @@
+"""Keep a stage running when one record breaks it: the record becomes a dead letter."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from agents.dead_letter import dead_letter
+from agents.records import SourceRef
+from streams.app import Hub
+from streams.ids import STABLE_IDS
+from streams.interpreter import carry_out
+
+log = logging.getLogger(__name__)
+
+
+async def dead_letter_on_error(
+    hub: Hub, stage: str, event: Any, handle: Callable[[Any], Awaitable[None]]
+) -> None:
+    """Run `handle(event)`; if it raises, dead-letter the record with the reason and go on.
+
+    Without this a Faust agent crashes on the record and its supervisor restarts it past the
+    record: the record would be lost with nothing but a log line.
+    """
+    try:
+        await handle(event)
+    except Exception as exc:
+        msg = event.message
+        source = SourceRef(msg.topic, msg.partition, msg.offset)
+        log.error("%s failed on %s (%s); dead-lettered", stage, source, type(exc).__name__)
+        await carry_out(hub, dead_letter(stage, event.value, source, exc, hub.clock.now(),
+                                         STABLE_IDS))
