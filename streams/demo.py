@@ -28,6 +28,10 @@ SUMMARY_QUERIES = {
         GROUP BY 1, 2 ORDER BY 1, 2""",
     "errors": "SELECT code, severity, count(*) FROM outreach.outreach_errors "
     "GROUP BY 1, 2 ORDER BY 1",
+    "sequences": "SELECT status, current_touch_index, count(*) FROM outreach.sequences "
+    "GROUP BY 1, 2 ORDER BY 1, 2",
+    "touches": "SELECT touch_index, count(*), min(scheduled_at), max(scheduled_at) "
+    "FROM outreach.send_log GROUP BY 1 ORDER BY 1",
 }
 
 
@@ -57,82 +61,82 @@ async def _fresh_database(server_url: str, name: str) -> str:
     return server_url.replace("/outreach?", f"/{name}?", 1)
 
 
+# Hub time runs this many times faster than wall time: two weeks of sequences in ~20 s.
+DEMO_CLOCK_SPEED = 60_000.0
+
+PROGRESS_SQL = """
+SELECT (SELECT count(*) FROM outreach.audit_log) AS audits,
+       (SELECT count(DISTINCT lead_id) FROM outreach.gate_verdicts) AS gated,
+       (SELECT count(*) FROM (SELECT DISTINCT ON (lead_id, batch_id) verdict
+          FROM outreach.gate_verdicts ORDER BY lead_id, batch_id, occurred_at DESC) v
+        WHERE verdict = 'ALLOW') AS allowed,
+       (SELECT count(*) FROM outreach.sequences) AS sequences,
+       (SELECT count(*) FROM outreach.sequences WHERE status = 'active') AS active,
+       (SELECT count(*) FROM outreach.send_log) AS touches
+"""
+
+
+async def _progress(url: str) -> dict[str, int]:
+    conn = await asyncpg.connect(url)
+    try:
+        row = await conn.fetchrow(PROGRESS_SQL)
+    finally:
+        await conn.close()
+    return {k: int(v) for k, v in dict(row).items()}
+
+
+def _publish(bootstrap: str, topic: str, docs: list[tuple[bytes, bytes]]) -> None:
+    asyncio.run(produce(bootstrap, topic, docs))
+
+
 def run_demo(settings: Settings, cards: int, companies: int, timeout: float) -> int:
     wall = time.monotonic()
-    catalog = load_catalog(partitions_override=settings.topic_partitions)
+    topics = load_catalog(partitions_override=settings.topic_partitions)
     batch = sample.lead_batch(f"sxp_demo_{datetime.now(UTC):%Y%m%d_%H%M%S}", cards, companies)
-    scores = sample.bit_scores(companies)
+    scores = [(s["company_sov_id"].encode(), orjson.dumps(s)) for s in sample.bit_scores(companies)]
     late, early = scores[-1:], scores[:-1]  # one company's score arrives after its leads
     forwarded = sum(1 for r in batch["records"] if r["enrichment_status"] == "ENRICHED")
-    print(f"Outreach Execution Hub demo: {cards} lead cards across {companies} companies")
+    print(f"Outreach Execution Hub demo: {cards} lead cards across {companies} companies; "
+          f"hub clock x{DEMO_CLOCK_SPEED:,.0f} (one wall second = "
+          f"{DEMO_CLOCK_SPEED / 3600:.1f} hub hours), send window 09-17 Mon-Fri local time")
     with embedded_pair(settings) as (bootstrap, server_url):
         url = asyncio.run(_fresh_database(server_url, "demo"))
         print(f"  kafka bootstrap {bootstrap}, database {mask_url(url)}")
         asyncio.run(prepare(settings, bootstrap, url))
-        worker = WorkerProcess.start(
-            bootstrap,
-            url,
-            settings.data_dir / "demo-worker.log",
-            {
-                "OUTREACH_GATE_MAX_WAIT_SECONDS": "5",
-                "OUTREACH_GATE_EXPIRY_CHECK_SECONDS": "1",
-                "OUTREACH_APP_ID": f"outreach-demo-{os.getpid()}",
-            },
-        )
+        worker = WorkerProcess.start(bootstrap, url, settings.data_dir / "demo-worker.log", {
+            "OUTREACH_APP_ID": f"outreach-demo-{os.getpid()}",
+            "OUTREACH_CLOCK_SPEED": str(DEMO_CLOCK_SPEED),
+            "OUTREACH_CLOCK_ANCHOR": str(time.time()),
+            # 5 wall seconds of waiting for a late score, in hub seconds.
+            "OUTREACH_GATE_MAX_WAIT_SECONDS": str(5 * DEMO_CLOCK_SPEED),
+            "OUTREACH_GATE_EXPIRY_CHECK_SECONDS": "1",
+            "OUTREACH_SEQUENCER_TICK_SECONDS": "0.25",
+        })
         try:
             print("  waiting for the worker to join its consumer group...", flush=True)
-            joined = worker.wait_ready(120)
-            print(f"  worker joined its group in {joined:.1f}s")
-            t = catalog
-            asyncio.run(
-                produce(
-                    bootstrap,
-                    t["bit_scores"].name,
-                    [(s["company_sov_id"].encode(), orjson.dumps(s)) for s in early],
-                )
-            )
-            asyncio.run(
-                produce(
-                    bootstrap,
-                    t["lead_batches"].name,
-                    [
-                        (b"broken-1", b'{"batch_id": "broken-1", "records": [ not json'),
-                        (batch["batch_id"].encode(), orjson.dumps(batch)),
-                        (
-                            b"sxp_v9",
-                            orjson.dumps({**batch, "batch_id": "sxp_v9", "schema_version": "v9"}),
-                        ),
-                    ],
-                )
-            )
-            print(
-                f"  published {len(early)} BIT scores, 1 good batch, 1 malformed message, "
-                "1 batch of an unknown schema_version"
-            )
-            sent_late = False
-            last_seen = (-1, -1)
+            print(f"  worker joined its group in {worker.wait_ready(120):.1f}s")
+            _publish(bootstrap, topics["bit_scores"].name, early)
+            _publish(bootstrap, topics["lead_batches"].name, [
+                (b"broken-1", b'{"batch_id": "broken-1", "records": [ not json'),
+                (batch["batch_id"].encode(), orjson.dumps(batch)),
+                (b"sxp_v9", orjson.dumps({**batch, "batch_id": "sxp_v9", "schema_version": "v9"})),
+            ])
+            print(f"  published {len(early)} BIT scores, 1 good batch, 1 malformed message, "
+                  "1 batch of an unknown schema_version")
+            sent_late, last = False, {}
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
-                gated = asyncio.run(
-                    _count(url, "SELECT count(DISTINCT lead_id) FROM outreach.gate_verdicts")
-                )
-                audits = asyncio.run(_count(url, "SELECT count(*) FROM outreach.audit_log"))
-                if (audits, gated) != last_seen:
-                    print(
-                        f"  progress: audit rows {audits}/3, leads gated {gated}/{forwarded}",
-                        flush=True,
-                    )
-                    last_seen = (audits, gated)
-                if not sent_late and audits >= 1:
-                    asyncio.run(
-                        produce(
-                            bootstrap,
-                            t["bit_scores"].name,
-                            [(s["company_sov_id"].encode(), orjson.dumps(s)) for s in late],
-                        )
-                    )
+                p = asyncio.run(_progress(url))
+                if p != last:
+                    print(f"  progress: audit rows {p['audits']}/3, leads gated "
+                          f"{p['gated']}/{forwarded}, sequences {p['sequences']} "
+                          f"({p['active']} active), touches requested {p['touches']}", flush=True)
+                    last = p
+                if not sent_late and p["audits"] >= 1:
+                    _publish(bootstrap, topics["bit_scores"].name, late)
                     sent_late = True
-                if gated >= forwarded and audits >= 3:
+                if (p["audits"] >= 3 and p["gated"] >= forwarded and p["sequences"] > 0
+                        and p["sequences"] >= p["allowed"] and p["active"] == 0):
                     break
                 time.sleep(0.5)
             else:
@@ -158,4 +162,10 @@ def _print_summary(summary: dict[str, list[tuple[object, ...]]], wall: float, co
     print("Errors and dead letters (outreach_errors):")
     for code_, severity, n in summary["errors"]:
         print(f"  {code_:20} {severity:9} {n:5}")
+    print("Sequences (sequences):")
+    for status, index, n in summary["sequences"]:
+        print(f"  {status:10} after touch {index}: {n:5}")
+    print("Touches requested from the sender (send_log), hub time:")
+    for index, n, first, last in summary["touches"]:
+        print(f"  touch {index}: {n:4}   {first:%a %b %d %H:%M} .. {last:%a %b %d %H:%M} UTC")
     print(f"\nDemo finished in {wall:.1f}s (worker exit code {code}).")
