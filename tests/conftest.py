@@ -8,6 +8,8 @@ PostgreSQL from pgserver) started once per test session. Unit tests use neither.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -37,11 +39,15 @@ def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     if external:
         yield external
         return
-    pg = EmbeddedPostgres(Path(tmp_path_factory.mktemp("pgdata")), database="postgres").start()
+    # Not under pytest's basetemp: pytest makes that 0700 on every run, which locks out the
+    # unprivileged user pgserver runs PostgreSQL as when the suite runs as root.
+    data = Path(tempfile.mkdtemp(prefix="outreach-test-pg-"))
+    pg = EmbeddedPostgres(data, database="postgres").start()
     try:
         yield pg.url
     finally:
         pg.stop()
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def _with_database(url: str, database: str) -> str:
