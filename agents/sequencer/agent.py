@@ -11,7 +11,6 @@ idempotency_key), which downstream senders dedupe.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from pydantic import BaseModel
@@ -20,6 +19,8 @@ from agents.decision import Count, Decision
 from agents.sequencer.definition import load_definitions
 from agents.sequencer.enrollment import enrollment_for
 from agents.sequencer.person import ConsumeCap, PersonState, SequencerContext, decide_person
+from agents.sequencer.schedule import DueSchedule
+from agents.sequencer.storage import decode, encode
 from streams import codec
 from streams.app import Hub
 from streams.campaign_status import CampaignStatusView
@@ -33,7 +34,6 @@ from streams.models import (
     LeadGated,
     SendRecorded,
 )
-from streams.partitioning import partition_for
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def register(hub: Hub) -> None:
         hub.catalog["engagement_events"].name: EngagementRecorded,
     }
     channel = hub.app.topic(*inputs, key_serializer="raw", value_serializer="raw")
-    nudged: dict[str, float] = {}
+    schedule = DueSchedule(commands.partitions)
 
     async def enroll(event: Any) -> None:
         verdict = LeadGated.model_validate(codec.loads(event.value))
@@ -67,7 +67,7 @@ def register(hub: Hub) -> None:
         item = _decode(inputs, msg.topic, event.value)
         key = item.contact_key
         raw = people.get(key)
-        state = PersonState.model_validate_json(raw) if raw else PersonState(contact_key=key)
+        state = decode(key, raw) if raw else PersonState(contact_key=key)
         ctx = _context(hub, state, msg.partition, now, definitions, caps, campaigns)
         decision = decide_person(state, item, now, ctx)
         counts = tuple(e for e in decision.effects if isinstance(e, Count))
@@ -78,8 +78,8 @@ def register(hub: Hub) -> None:
                                          effect.domain):
                     caps[cap_key] += 1
         if decision.state is not state:
-            people[key] = decision.state.model_dump_json()
-        nudged.pop(key, None)
+            people[key] = encode(decision.state)
+        schedule.update(key, decision.state.next_due_at)
 
     @hub.app.agent(hub.topic("gate_verdicts"), name="sequencer-enrollments")
     async def enrollments(stream: Any) -> None:
@@ -93,25 +93,18 @@ def register(hub: Hub) -> None:
 
     @hub.app.timer(settings.sequencer_tick_seconds)
     async def nudge_due_people() -> None:
-        now = hub.clock.now()
+        if hub.app.rebalancing or hub.app.in_recovery:
+            schedule.stale = True  # partitions are moving: rescan once they have settled
+            return
         owned = {tp.partition for tp in hub.app.assignor.assigned_actives()
                  if tp.topic == commands.name}
-        if not owned:
-            return
+        if schedule.stale or owned != schedule.scanned_for:
+            schedule.rescan(people.items(), owned)
         topic = hub.topic("sequence_commands")
-        wall = time.monotonic()
-        resend_after = settings.sequencer_tick_seconds * 5
-        for key, raw in list(people.items()):
-            if partition_for(key, commands.partitions) not in owned:
-                continue  # standby or stale copy: only the active owner may act
-            if wall - nudged.get(key, -1e9) < resend_after:
-                continue  # a nudge is in flight
-            state = PersonState.model_validate_json(raw)
-            due = state.next_due_at
-            if due is not None and due <= now:
-                nudged[key] = wall
-                await topic.send(key=key.encode(), value=codec.dumps(
-                    CheckDueTouches(contact_key=key, issued_at=now)))
+        now = hub.clock.now()
+        for key in schedule.due(now, owned, settings.sequencer_tick_seconds * 5):
+            await topic.send(key=key.encode(), value=codec.dumps(
+                CheckDueTouches(contact_key=key, issued_at=now)))
 
 
 def _decode(inputs: dict[str, type[BaseModel]], topic: str, raw: bytes) -> Any:

@@ -29,7 +29,7 @@ from streams.models.sequence import (
 )
 
 HISTORY_KEPT = 10
-ENROLLMENTS_KEPT = 20
+ENROLLMENTS_KEPT = 8
 # Campaign states in which nothing is sent; the terminal ones end the sequence.
 HELD = frozenset({"requested", "draft", "scheduled", "paused"})
 ENDED = frozenset({"cancelled", "completed", "rejected", "expired", "failed"})

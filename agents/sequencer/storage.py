@@ -1,0 +1,82 @@
+"""The compact form a person's sequences take in the sequencer's table (and its changelog).
+
+A million active aggregates must fit in memory, so the stored value is a positional JSON array:
+timestamps as epoch seconds, the aggregate id written once, idempotency keys relative to it, and
+no per-event `decision` (the shell derives each step's key from the projection, so it never
+replays a key and never needs the earlier decision back). `decode(encode(s))` equals `s` with
+the decisions dropped; a test holds it to that.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from agents.sequencer.person import FinishedSequence, PersonState, SequenceAggregate
+from agents.sequencer.projection import SequenceEventRecord, SequenceProjection
+
+FORMAT = 1
+
+
+def _ts(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
+
+
+def _dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _rel(key: str | None, prefix: str) -> str | None:
+    if key is not None and key.startswith(prefix):
+        return "~" + key[len(prefix):]
+    return key
+
+
+def _abs(key: str | None, prefix: str) -> str | None:
+    if key is not None and key.startswith("~"):
+        return prefix + key[1:]
+    return key
+
+
+def encode(state: PersonState) -> str:
+    active: list[Any] | None = None
+    if state.active is not None:
+        a = state.active
+        events = [[e.type, e.touch_index, e.occurred_at.timestamp(),
+                   _rel(e.idempotency_key, a.aggregate_id), e.bounce_kind, e.reason]
+                  for e in a.projection.events]
+        active = [a.aggregate_id, a.sequence_id, a.strategy, a.enrollment_id, a.campaign_id,
+                  a.company_sov_id, a.correlation_id, a.to_email, a.timezone,
+                  a.projection.version, events, _ts(a.next_due_at)]
+    history = [[h.aggregate_id, h.status, h.reason, h.ended_at.timestamp()]
+               for h in state.history]
+    return orjson.dumps([FORMAT, state.version, active, history, list(state.enrollments),
+                         _ts(state.last_contact_at)]).decode()
+
+
+def decode(contact_key: str, raw: str) -> PersonState:
+    fmt, version, active, history, enrollments, last_contact = orjson.loads(raw)
+    if fmt != FORMAT:
+        raise ValueError(f"unknown sequencer state format {fmt!r}")
+    aggregate = None
+    if active is not None:
+        (aggregate_id, sequence_id, strategy, enrollment_id, campaign_id, company, correlation,
+         to_email, timezone, projection_version, events, next_due) = active
+        records = tuple(
+            SequenceEventRecord(type=t, touch_index=i, occurred_at=_dt(at),
+                                idempotency_key=_abs(k, aggregate_id), bounce_kind=b, reason=r)
+            for t, i, at, k, b, r in events)
+        aggregate = SequenceAggregate(
+            aggregate_id=aggregate_id, sequence_id=sequence_id, strategy=strategy,
+            enrollment_id=enrollment_id, campaign_id=campaign_id, company_sov_id=company,
+            correlation_id=correlation, to_email=to_email, timezone=timezone,
+            projection=SequenceProjection(aggregate_id=aggregate_id, version=projection_version,
+                                          events=records),
+            next_due_at=_dt(next_due))
+    return PersonState(
+        contact_key=contact_key, version=version, active=aggregate,
+        history=tuple(FinishedSequence(aggregate_id=h[0], status=h[1], reason=h[2],
+                                       ended_at=_dt(h[3])) for h in history),
+        enrollments=tuple(enrollments), last_contact_at=_dt(last_contact))
