@@ -21,6 +21,7 @@ from agents.sequencer.enrollment import enrollment_for
 from agents.sequencer.person import ConsumeCap, PersonState, SequencerContext, decide_person
 from agents.sequencer.schedule import DueSchedule
 from agents.sequencer.storage import decode, encode
+from agents.sequencer.window import cap_day
 from streams import codec
 from streams.app import Hub
 from streams.campaign_status import CampaignStatusView
@@ -68,7 +69,7 @@ def register(hub: Hub) -> None:
         key = item.contact_key
         raw = people.get(key)
         state = decode(key, raw) if raw else PersonState(contact_key=key)
-        ctx = _context(hub, state, msg.partition, now, definitions, caps, campaigns)
+        ctx = _context(hub, state, item, msg.partition, now, definitions, caps, campaigns)
         decision = decide_person(state, item, now, ctx)
         counts = tuple(e for e in decision.effects if isinstance(e, Count))
         await carry_out(hub, Decision(decision.state, decision.emits, counts))
@@ -120,26 +121,26 @@ def _cap_keys(partition: int, day: str, mailbox: str, domain: str) -> tuple[str,
     return f"{partition}|{day}|m|{mailbox}", f"{partition}|{day}|d|{domain}"
 
 
-def _context(hub: Hub, state: PersonState, partition: int, now: Any, definitions: Any,
-             caps: Any, campaigns: CampaignStatusView) -> SequencerContext:
-    from agents.sequencer.window import cap_day
-
+def _context(hub: Hub, state: PersonState, item: Any, partition: int, now: Any,
+             definitions: Any, caps: Any, campaigns: CampaignStatusView) -> SequencerContext:
+    """What the core needs besides the person: caps spent today and the campaign's status."""
     settings = hub.settings
     mailbox_used = domain_used = 0
-    status = None
     active = state.active
-    if active is not None:
-        definition = definitions[active.strategy]
-        index = active.projection.last_touch_index
+    strategy = active.strategy if active else getattr(item, "strategy", None)
+    email = active.to_email if active else getattr(item, "to_email", None)
+    if strategy in definitions and email:
+        definition = definitions[strategy]
+        index = active.projection.last_touch_index if active else 0
         if index < len(definition.touches):
-            mailbox = definition.touches[index].principal
-            domain = active.to_email.rsplit("@", 1)[-1].lower()
-            m_key, d_key = _cap_keys(partition, cap_day(now), mailbox, domain)
+            # The next touch's mailbox and the person's domain: what this step may spend.
+            m_key, d_key = _cap_keys(partition, cap_day(now), definition.touches[index].principal,
+                                     email.rsplit("@", 1)[-1].lower())
             mailbox_used, domain_used = caps.get(m_key) or 0, caps.get(d_key) or 0
-        status = campaigns.status(active.campaign_id)
+    campaign = active.campaign_id if active else getattr(item, "campaign_id", None)
     return SequencerContext(
         definitions=definitions, window=settings.window, caps=settings.caps, ids=STABLE_IDS,
-        campaign_status=status, mailbox_sent_today=mailbox_used, domain_sent_today=domain_used,
-        partitions=hub.catalog["sequence_commands"].partitions,
-        recheck_seconds=3600.0,
+        campaign_status=campaigns.status(campaign), mailbox_sent_today=mailbox_used,
+        domain_sent_today=domain_used, partitions=hub.catalog["sequence_commands"].partitions,
+        partition=partition, recheck_seconds=3600.0,
     )

@@ -7,8 +7,9 @@ sequence per person" and cooling-off across campaigns are local checks.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from agents.decision import Count, Decision, Emit
@@ -29,6 +30,8 @@ from streams.models.sequence import (
 )
 
 HISTORY_KEPT = 10
+# A sequence that ended for one of these ends outreach to the person, across campaigns.
+SUPPRESSING = frozenset({"unsubscribed", "complained", "bounced", "meeting_booked"})
 ENROLLMENTS_KEPT = 8
 # Campaign states in which nothing is sent; the terminal ones end the sequence.
 HELD = frozenset({"requested", "draft", "scheduled", "paused"})
@@ -63,6 +66,9 @@ class PersonState(Frozen):
     history: tuple[FinishedSequence, ...] = ()
     enrollments: tuple[str, ...] = ()
     last_contact_at: UtcDatetime | None = None
+    # Why this person must not be contacted again (unsubscribed, complained, hard bounce,
+    # meeting booked); kept apart from the bounded history so it never ages out.
+    suppressed: str | None = None
 
     @property
     def next_due_at(self) -> datetime | None:
@@ -88,6 +94,7 @@ class SequencerContext:
     mailbox_sent_today: int = 0
     domain_sent_today: int = 0
     partitions: int = 1
+    partition: int = 0  # which share of the daily caps this person's partition spends
     recheck_seconds: float = 3600.0
 
 
@@ -121,14 +128,18 @@ def _enroll(
     if cmd.enrollment_id in state.enrollments:
         return Decision(state)  # a redelivered enrollment
     seen = (*state.enrollments, cmd.enrollment_id)[-ENROLLMENTS_KEPT:]
+    if state.suppressed is not None:
+        return Decision(_bump(state, enrollments=seen), effects=(
+            Count("sequencer_enrollments_total", (("outcome", "suppressed"),)),))
     if state.active is not None:
         # At most one active sequence per person: the new one is declined, not queued.
         return Decision(_bump(state, enrollments=seen),
                         effects=(Count("sequencer_enrollments_total", (("outcome", "declined"),)),))
     definition = ctx.definitions[cmd.strategy]
-    sequence_id = definition.sequence_id or cmd.strategy.lower()
-    scope = cmd.campaign_id or cmd.company_sov_id or cmd.lead_id
-    aggregate_id = f"{sequence_id}:{scope}:{cmd.contact_key}"
+    # One sequence per enrollment: a person enrolled again later gets new ids and keys.
+    run = hashlib.sha256(cmd.enrollment_id.encode()).hexdigest()[:10]
+    sequence_id = f"{definition.sequence_id or cmd.strategy.lower()}-{run}"
+    aggregate_id = f"{sequence_id}:{cmd.contact_key}"
     aggregate = SequenceAggregate(
         aggregate_id=aggregate_id, sequence_id=sequence_id, strategy=cmd.strategy,
         enrollment_id=cmd.enrollment_id, campaign_id=cmd.campaign_id,
@@ -162,20 +173,21 @@ def _step(state: PersonState, now: datetime, ctx: SequencerContext) -> PersonDec
     active = state.active
     if active is None:
         return Decision(state)
-    if ctx.campaign_status in HELD:
-        later = now.timestamp() + ctx.recheck_seconds
-        return Decision(_due(state, datetime.fromtimestamp(later, now.tzinfo)))
     definition = ctx.definitions[active.strategy]
     projection = active.projection
     key = f"{active.aggregate_id}:step{projection.last_touch_index + 1}"
-    if ctx.campaign_status in ENDED:
-        return _finish(state, "stopped", f"campaign_{ctx.campaign_status}", key, now, ctx)
     decision = decide(
         definition, projection, ContactRef(principal="outreach-hub", audience=active.to_email),
         key, projection.version, now, last_contact_at=state.last_contact_at,
         aggregate_id=active.aggregate_id,
     )
     outcome = decision.outcome
+    if outcome.kind != "stop" and ctx.campaign_status in ENDED:
+        return _finish(state, "stopped", f"campaign_{ctx.campaign_status}", key, now, ctx)
+    if outcome.kind != "stop" and ctx.campaign_status in HELD:
+        # A paused campaign sends nothing, but a reply or unsubscribe still ends the sequence.
+        later = now + timedelta(seconds=ctx.recheck_seconds)
+        return Decision(_due(state, later))
     if outcome.kind == "wait":
         return Decision(_due(state, outcome.wait_until))
     if outcome.kind == "failure":
@@ -191,8 +203,10 @@ def _step(state: PersonState, now: datetime, ctx: SequencerContext) -> PersonDec
         return Decision(_due(state, opens))
     domain = active.to_email.rsplit("@", 1)[-1].lower()
     if packet.touch.channel == "email" and (
-        ctx.mailbox_sent_today >= ctx.caps.share(ctx.caps.per_mailbox, ctx.partitions)
-        or ctx.domain_sent_today >= ctx.caps.share(ctx.caps.per_domain, ctx.partitions)
+        ctx.mailbox_sent_today >= ctx.caps.share(ctx.caps.per_mailbox, ctx.partitions,
+                                                 ctx.partition)
+        or ctx.domain_sent_today >= ctx.caps.share(ctx.caps.per_domain, ctx.partitions,
+                                                   ctx.partition)
     ):
         return Decision(_due(state, ctx.window.next_day_open(now, active.timezone)),
                         effects=(Count("sequencer_touches_deferred_total",
@@ -234,7 +248,7 @@ def _finish(
     projection = active.projection
     if append is None:
         append = AppendEvent.model_validate({
-            "store_id": "runx.outreach.sequence_state.v1", "aggregate_id": active.aggregate_id,
+            "aggregate_id": active.aggregate_id,
             "type": "sequence_stopped" if status == "stopped" else "sequence_completed",
             "expected_version": projection.version, "version": projection.version + 1,
             "idempotency_key": key, "occurred_at": now, "reason": reason,
@@ -245,7 +259,8 @@ def _finish(
     ended = active.model_copy(update={"projection": projection, "next_due_at": None})
     finished = FinishedSequence(aggregate_id=active.aggregate_id, status=status, reason=reason,
                                 ended_at=now)
-    after = _bump(state, active=None, history=(*state.history, finished)[-HISTORY_KEPT:])
+    after = _bump(state, active=None, history=(*state.history, finished)[-HISTORY_KEPT:],
+                  suppressed=reason if reason in SUPPRESSING else state.suppressed)
     event = _appended(after.model_copy(update={"active": ended}), append, status, ctx, now)
     return Decision(after, (event,),
                     (Count("sequencer_sequences_ended_total", (("status", status),)),))

@@ -53,11 +53,11 @@ def encode(state: PersonState) -> str:
     history = [[h.aggregate_id, h.status, h.reason, h.ended_at.timestamp()]
                for h in state.history]
     return orjson.dumps([FORMAT, state.version, active, history, list(state.enrollments),
-                         _ts(state.last_contact_at)]).decode()
+                         _ts(state.last_contact_at), state.suppressed]).decode()
 
 
 def decode(contact_key: str, raw: str) -> PersonState:
-    fmt, version, active, history, enrollments, last_contact = orjson.loads(raw)
+    fmt, version, active, history, enrollments, last_contact, suppressed = orjson.loads(raw)
     if fmt != FORMAT:
         raise ValueError(f"unknown sequencer state format {fmt!r}")
     aggregate = None
@@ -79,4 +79,4 @@ def decode(contact_key: str, raw: str) -> PersonState:
         contact_key=contact_key, version=version, active=aggregate,
         history=tuple(FinishedSequence(aggregate_id=h[0], status=h[1], reason=h[2],
                                        ended_at=_dt(h[3])) for h in history),
-        enrollments=tuple(enrollments), last_contact_at=_dt(last_contact))
+        enrollments=tuple(enrollments), last_contact_at=_dt(last_contact), suppressed=suppressed)

@@ -56,16 +56,18 @@ def zone(name: str | None, fallback: str) -> ZoneInfo:
         if candidate:
             try:
                 return ZoneInfo(candidate)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
+            except (ZoneInfoNotFoundError, ValueError, OSError):
+                continue  # unknown, malformed, or a path-like name ("America")
     return ZoneInfo("UTC")
 
 
 class DailyCaps(BaseModel):
     """Emails per UTC day per sending mailbox and per recipient domain, across the cluster.
 
-    Each partition may spend an equal share (floor(cap / partitions), at least 1), so the sum
-    over partitions never exceeds the cap without any cross-partition coordination.
+    Each partition spends its own share: the cap split evenly, the remainder to the lowest
+    partitions, so the shares add up to exactly the cap with no cross-partition coordination.
+    (A domain whose people sit on one partition gets only that partition's share: the price of
+    coordination-free caps; raise the cap or lower the partition count if that bites.)
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -73,8 +75,9 @@ class DailyCaps(BaseModel):
     per_mailbox: int = Field(default=400, ge=1)
     per_domain: int = Field(default=40, ge=1)
 
-    def share(self, cap: int, partitions: int) -> int:
-        return max(1, cap // max(1, partitions))
+    def share(self, cap: int, partitions: int, partition: int) -> int:
+        partitions = max(1, partitions)
+        return cap // partitions + (1 if partition % partitions < cap % partitions else 0)
 
 
 def cap_day(now: datetime) -> str:
