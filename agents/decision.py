@@ -31,7 +31,8 @@ class Count:
     amount: float = 1.0
 
 
-Effect = Count
+# Stages add effect values of their own (the sequencer's ConsumeCap); Count is shared.
+Effect = object
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,7 +78,7 @@ def create_app(
         topic_replication_factor=1,
         topic_partitions=catalog["lead_batches"].partitions,
         table_standby_replicas=0,
-        producer_linger_ms=5,
+        producer_linger_ms=settings.producer_linger_ms,
         consumer_auto_offset_reset="earliest",
         topic_disable_leader=False,
     )

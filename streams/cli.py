@@ -145,6 +145,20 @@ def cmd_sequencer_decide(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_events_normalize(args: argparse.Namespace, settings: Settings) -> int:
+    from agents.engagement.normalize.cli import run
+
+    path = args.input
+    try:
+        body = sys.stdin.buffer.read() if path in (None, "-") else Path(path).read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from exc
+    for event in run(body, args.provider):
+        sys.stdout.buffer.write(orjson.dumps(event) + b"\n")
+    sys.stdout.flush()
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="outreach-hub", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -180,6 +194,11 @@ def parser() -> argparse.ArgumentParser:
     decide = sequencer.add_parser("decide", help="one sequencer decision (seed 002 inputs)")
     decide.add_argument("--input")
     decide.set_defaults(func=cmd_sequencer_decide)
+    events = sub.add_parser("events").add_subparsers(dest="events_command", required=True)
+    normalize = events.add_parser("normalize", help="one provider webhook body -> JSON lines")
+    normalize.add_argument("--provider", help="sendgrid, mailgun, ses, postmark or hub")
+    normalize.add_argument("--input")
+    normalize.set_defaults(func=cmd_events_normalize)
     demo = sub.add_parser("demo", help="run the hub on the embedded pair with a sample batch")
     demo.add_argument("--cards", type=int, default=200)
     demo.add_argument("--companies", type=int, default=12)

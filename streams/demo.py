@@ -123,7 +123,7 @@ def run_demo(settings: Settings, cards: int, companies: int, timeout: float) -> 
             ])
             print(f"  published {len(early)} BIT scores, 1 good batch, 1 malformed message, "
                   "1 batch of an unknown schema_version")
-            sent_late, last = False, {}
+            sent_late, last = False, dict[str, int]()
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 p = asyncio.run(_progress(url))

@@ -26,8 +26,12 @@ async def dead_letter_on_error(
     try:
         await handle(event)
     except Exception as exc:
-        msg = event.message
-        source = SourceRef(msg.topic, msg.partition, msg.offset)
-        log.error("%s failed on %s (%s); dead-lettered", stage, source, type(exc).__name__)
-        await carry_out(hub, dead_letter(stage, event.value, source, exc, hub.clock.now(),
-                                         STABLE_IDS))
+        await dead_letter_now(hub, stage, event, exc)
+
+
+async def dead_letter_now(hub: Hub, stage: str, event: Any, exc: Exception) -> None:
+    msg = event.message
+    source = SourceRef(msg.topic, msg.partition, msg.offset)
+    log.error("%s failed on %s (%s); dead-lettered", stage, source, type(exc).__name__)
+    await carry_out(hub, dead_letter(stage, event.value, source, exc, hub.clock.now(),
+                                     STABLE_IDS))

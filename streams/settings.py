@@ -30,11 +30,15 @@ class Settings(BaseModel):
     session_timeout_s: float = 6.0
     heartbeat_interval_s: float = 1.0
     topic_partitions: int | None = None  # overrides topics.yaml (tests use fewer partitions)
+    # Each stage waits for the broker to acknowledge its emits before writing its table, so
+    # linger is latency on every event: keep it short.
+    producer_linger_ms: int = Field(default=0, ge=0)
     sink_batch_size: int = Field(default=500, ge=1)
     sink_batch_seconds: float = Field(default=0.2, gt=0)
     gate_expiry_check_seconds: float = Field(default=5.0, gt=0)
     clock_speed: float = Field(default=1.0, gt=0)  # >1 runs the hub's clock accelerated
     clock_anchor: float | None = None  # unix time at which hub time == wall time (shared)
+    sequencer_batch_size: int = Field(default=500, ge=1)  # events decided per broker ack wait
     sequencer_tick_seconds: float = Field(default=1.0, gt=0)  # wall time between due scans
     sequences_file: Path | None = None  # sequence definitions; None: the packaged defaults
     window: SendWindow = SendWindow()

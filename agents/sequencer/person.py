@@ -236,7 +236,7 @@ def _step(state: PersonState, now: datetime, ctx: SequencerContext) -> PersonDec
         Count("sequencer_touches_requested_total", (("channel", touch.channel),)),)
     if touch.channel == "email":
         effects += (ConsumeCap(cap_day(now), touch.principal, domain),)
-    return Decision(_due(after, next_due), emits, effects)  # type: ignore[arg-type]
+    return Decision(_due(after, next_due), emits, effects)
 
 
 def _finish(

@@ -3,6 +3,7 @@ exactly once, none is lost. Driven from outside with confluent-kafka; hub time a
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import uuid
@@ -29,7 +30,8 @@ SPEED = 30_000.0  # 12 hub days in about 35 wall seconds
 def verdict(n: int) -> dict:
     return {
         "event_id": f"verdict-{n}", "occurred_at": "2026-11-23T12:00:00Z",
-        "correlation_id": f"corr-{n}", "process_id": "outreach-execution-campaign-20261123-0a1b2c3d",
+        "correlation_id": f"corr-{n}",
+        "process_id": "outreach-execution-campaign-20261123-0a1b2c3d",
         "lead_id": f"lead-{n}", "batch_id": "sxp_rebalance", "company_sov_id": f"cmp_{n % 5}",
         "bit_score": 66, "score_evaluated_at": "2026-11-23T11:00:00Z", "verdict": "ALLOW",
         "tier": "HOT", "strategy": "PERSONALIZED_EMAIL", "reasons": [], "error_code": None,
@@ -124,4 +126,4 @@ async def test_each_due_touch_is_requested_once_through_rebalances(
     for agg in per_aggregate:
         times = sorted(r["occurred_at"] for r in requests if r["aggregate_id"] == agg)
         stamps = [time.mktime(time.strptime(t[:19], "%Y-%m-%dT%H:%M:%S")) for t in times]
-        assert all(b - a >= 3 * 86400 - 1 for a, b in zip(stamps, stamps[1:], strict=False))
+        assert all(b - a >= 3 * 86400 - 1 for a, b in itertools.pairwise(stamps))

@@ -1,0 +1,188 @@
+"""Sequencer benchmark (issue 4): due-touch throughput of one worker and memory per active
+aggregate, beside raw aiokafka produce throughput on the same broker in the same run.
+
+    .venv/bin/python bench/sequencer_bench.py [--people 5000] [--memory 100000,1000000]
+
+Goals: due touches at >= 10% of the raw produce rate; <= 1 KiB per active aggregate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import count_messages, raw_produce_rate
+
+from agents.sequencer.definition import load_definitions
+from agents.sequencer.enrollment import contact_key_for
+from agents.sequencer.person import (
+    CheckDueTouches,
+    EnrollContact,
+    PersonState,
+    SequencerContext,
+    decide_person,
+)
+from agents.sequencer.schedule import DueSchedule
+from agents.sequencer.storage import encode
+from agents.sequencer.window import DailyCaps, SendWindow
+from streams.admin import produce
+from streams.embedded import EmbeddedBroker, EmbeddedPostgres
+from streams.process import WorkerProcess
+from streams.runtime import prepare
+from streams.settings import Settings
+from streams.topics import load_catalog
+
+# Five touches with no spacing: a person is due again as soon as a touch is taken, so the
+# worker runs flat out and the rate measured is its own, not the cadence's.
+FLAT_OUT = """
+PERSONALIZED_EMAIL:
+  sequence_id: bench-email
+  rules: {min_days_apart: 0, cooling_off_days: 0, stop_on: [replied]}
+  touches:
+""" + "".join(f"""    - {{index: {i}, channel: email, principal: sdr-{i % 3}, audience: buyer,
+       subject: "Touch {i}", content_digest: "sha256:t{i}"}}
+""" for i in range(1, 6)) + """
+PHONE_AND_EMAIL:
+  sequence_id: bench-phone
+  rules: {min_days_apart: 0, cooling_off_days: 0, stop_on: [replied]}
+  touches:
+    - {index: 1, channel: email, principal: sdr, audience: buyer, subject: "x",
+       content_digest: "sha256:x"}
+"""
+
+
+def enrollment(n: int, now: datetime) -> EnrollContact:
+    email = f"person{n}@company{n % 997}.example"
+    return EnrollContact(
+        enrollment_id=f"bench-{n}", contact_key=contact_key_for(email), lead_id=f"lead-{n}",
+        company_sov_id=f"cmp_{n % 997:04d}", strategy="PERSONALIZED_EMAIL", tier="HOT",
+        to_email=email, timezone="America/Chicago", correlation_id=f"bit-{n % 997}",
+        requested_at=now)
+
+
+async def worker_throughput(people: int, data: Path) -> dict[str, float]:
+    settings = Settings(topic_partitions=4)
+    broker = EmbeddedBroker(log_path=data / "tansu.log").start()
+    pg = EmbeddedPostgres(data / "pg").start()
+    worker = None
+    try:
+        topics = load_catalog(partitions_override=4)
+        raw = await raw_produce_rate(broker.bootstrap, "bench.raw-aiokafka")
+        await prepare(settings, broker.bootstrap, pg.url)
+        sequences = data / "sequences.yaml"
+        sequences.write_text(FLAT_OUT)
+        worker = WorkerProcess.start(broker.bootstrap, pg.url, data / "worker.log", {
+            "OUTREACH_APP_ID": "bench", "OUTREACH_TOPIC_PARTITIONS": "4",
+            "OUTREACH_SEQUENCES_FILE": str(sequences), "OUTREACH_SEQUENCER_TICK_SECONDS": "0.2",
+            "OUTREACH_WINDOW_START_HOUR": "0", "OUTREACH_WINDOW_END_HOUR": "24",
+            "OUTREACH_WINDOW_WEEKDAYS": "0,1,2,3,4,5,6", "OUTREACH_CAPS_PER_MAILBOX": "1000000000",
+            "OUTREACH_CAPS_PER_DOMAIN": "1000000000", "OUTREACH_LOG_LEVEL": "warn",
+            **({"OUTREACH_PRODUCER_LINGER_MS": os.environ["LINGER"]} if "LINGER" in os.environ
+               else {})})
+        joined = worker.wait_ready(120)
+        now = datetime.now(UTC)
+        messages = [(e.contact_key.encode(), orjson.dumps(e.model_dump(mode="json")))
+                    for e in (enrollment(n, now) for n in range(people))]
+        started = time.time()
+        await produce(broker.bootstrap, topics["sequence_commands"].name, messages)
+        total = people * 5
+        seen, _first, last = await count_messages(
+            broker.bootstrap, topics["send_requests"].name, total, timeout=900)
+        later, l_first, l_last = await count_messages(
+            broker.bootstrap, topics["send_requests"].name, people * 4, timeout=60,
+            predicate=lambda v: b'"touch_index":1,' not in v)
+        rss = psutil.Process(worker.proc.pid).memory_info().rss
+        return {"raw_produce_per_s": raw, "join_s": joined, "touches": seen,
+                "touches_per_s": seen / max(last - started, 1e-9),
+                "due_touches_per_s": later / max(l_last - l_first, 1e-9),
+                "worker_rss_mb": rss / 2**20}
+    finally:
+        if worker is not None:
+            worker.stop()
+        pg.stop()
+        broker.stop()
+
+
+def core_rate(people: int) -> float:
+    """Pure decide_person calls per second (no Kafka): the ceiling the shell adds cost to."""
+    ctx = SequencerContext(definitions=load_definitions(), caps=DailyCaps(),
+                           window=SendWindow(start_hour=0, end_hour=24, weekdays=tuple(range(7))),
+                           ids=__import__("streams.ids", fromlist=["STABLE_IDS"]).STABLE_IDS)
+    now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    started, calls = time.perf_counter(), 0
+    for n in range(people):
+        cmd = enrollment(n, now)
+        state = decide_person(PersonState(contact_key=cmd.contact_key), cmd, now, ctx).state
+        due = state.next_due_at
+        state = decide_person(state, CheckDueTouches(contact_key=cmd.contact_key, issued_at=due),
+                              due, ctx).state
+        encode(state)
+        calls += 2
+    return calls / (time.perf_counter() - started)
+
+
+def memory_per_aggregate(count: int) -> float:
+    """Bytes per active aggregate held as the worker holds it: the table's stored value, its
+    key, and its entry in the due index. Measured as RSS growth over `count` aggregates."""
+    ctx = SequencerContext(definitions=load_definitions(), caps=DailyCaps(),
+                           window=SendWindow(start_hour=0, end_hour=24, weekdays=tuple(range(7))),
+                           ids=__import__("streams.ids", fromlist=["STABLE_IDS"]).STABLE_IDS)
+    now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    cmd = enrollment(0, now)
+    state = decide_person(PersonState(contact_key=cmd.contact_key), cmd, now, ctx).state
+    state = decide_person(state, CheckDueTouches(contact_key=cmd.contact_key,
+                                                 issued_at=state.next_due_at),
+                          state.next_due_at, ctx).state  # two touches taken, three to go
+    template, key0 = encode(state), cmd.contact_key
+    gc.collect()
+    proc = psutil.Process()
+    before = proc.memory_info().rss
+    store: dict[str, str] = {}
+    schedule = DueSchedule(4)
+    for n in range(count):
+        key = f"{n:032x}"
+        store[key] = template.replace(key0, key)  # a distinct string per aggregate
+        schedule.update(key, state.next_due_at)
+    gc.collect()
+    grown = proc.memory_info().rss - before
+    del store, schedule
+    return grown / count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--people", type=int, default=5000)
+    parser.add_argument("--memory", default="100000,1000000")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="outreach-bench-") as tmp:
+        os.environ.setdefault("XDG_RUNTIME_DIR", tmp)
+        result = asyncio.run(worker_throughput(args.people, Path(tmp)))
+    raw = result["raw_produce_per_s"]
+    print(f"raw aiokafka produce (100k msgs, same broker): {raw:>10,.0f} msg/s")
+    print(f"worker joined its group in                       {result['join_s']:>6.1f} s")
+    print(f"touches requested ({result['touches']:.0f} = {args.people} people x 5), "
+          f"enrollment to last: {result['touches_per_s']:>8,.0f} touch/s "
+          f"({result['touches_per_s'] / raw:.1%} of raw)")
+    print(f"due touches (2..5, scheduler path):              {result['due_touches_per_s']:>8,.0f}"
+          f" touch/s ({result['due_touches_per_s'] / raw:.1%} of raw; goal >= 10%)")
+    print(f"worker RSS after the run:                        {result['worker_rss_mb']:>8,.0f} MB")
+    print(f"pure core, no Kafka:                             {core_rate(5000):>8,.0f} decisions/s")
+    for count in (int(c) for c in args.memory.split(",") if c):
+        per = memory_per_aggregate(count)
+        print(f"memory per active aggregate at {count:>9,}:       {per:>8,.0f} B"
+              f" (goal <= 1024 B)")
+
+
+if __name__ == "__main__":
+    main()
