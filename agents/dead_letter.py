@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from agents.decision import Count, Decision, Emit
 from agents.records import SourceRef, describe
+from streams.exceptions import InvalidInput
 from streams.ids import IdFactory
 from streams.models.errors import SEVERITY, DeadLetterCode, OutreachErrorRaised
 
@@ -25,6 +26,8 @@ def dead_letter(
     else:
         if isinstance(exc, ValidationError):
             code, reason = "DLQ-INVALID-EVENT", describe(exc)
+        elif isinstance(exc, InvalidInput):  # our own reason: names fields, never values
+            code, reason = "DLQ-INVALID-EVENT", str(exc)
         else:
             # A bug or an unexpected state: the record is kept, the stage goes on.
             code, reason = "DLQ-PROCESSING-FAILED", f"{type(exc).__name__}: {str(exc)[:500]}"

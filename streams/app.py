@@ -92,8 +92,10 @@ def create_app(
     )
 
     # Import here: each stage module registers its agent on this hub.
+    from agents.engagement import agent as engagement_agent
     from agents.gate import agent as gate_agent
     from agents.intake import agent as intake_agent
+    from agents.sender import agent as sender_agent
     from agents.sequencer import agent as sequencer_agent
     from streams import web
     from streams.sink import agent as sink_agent
@@ -101,6 +103,8 @@ def create_app(
     intake_agent.register(hub)
     gate_agent.register(hub)
     sequencer_agent.register(hub)
+    sender_agent.register(hub)
+    engagement_agent.register(hub)
     sink_agent.register(hub)
     web.register(hub)
     return hub

@@ -32,6 +32,20 @@ SUMMARY_QUERIES = {
     "GROUP BY 1, 2 ORDER BY 1, 2",
     "touches": "SELECT touch_index, count(*), min(scheduled_at), max(scheduled_at) "
     "FROM outreach.send_log GROUP BY 1 ORDER BY 1",
+    "sends": "SELECT status, coalesce(provider, '-'), count(*) FROM outreach.send_log "
+    "GROUP BY 1, 2 ORDER BY 1, 2",
+    "engagement": "SELECT type, count(*) FROM outreach.engagement_events GROUP BY 1 ORDER BY 1",
+    "rate": """
+        SELECT s.seq, s.sends, coalesce(e.engaged, 0) FROM
+          (SELECT split_part(aggregate_id, '-', 1) AS seq,
+                  count(*) FILTER (WHERE status = 'sent'
+                                   AND provider IS DISTINCT FROM 'task-queue') AS sends
+             FROM outreach.send_log GROUP BY 1) s
+        LEFT JOIN
+          (SELECT split_part(aggregate_id, '-', 1) AS seq, count(*) AS engaged
+             FROM outreach.engagement_events WHERE type IN ('opened', 'replied') GROUP BY 1) e
+        USING (seq) ORDER BY 1""",
+    "suppressed": "SELECT reason, count(*) FROM outreach.suppression_list GROUP BY 1 ORDER BY 1",
 }
 
 
@@ -49,6 +63,25 @@ async def _summary(url: str) -> dict[str, list[tuple[object, ...]]]:
         return {k: [tuple(r) for r in await conn.fetch(q)] for k, q in SUMMARY_QUERIES.items()}
     finally:
         await conn.close()
+
+
+async def _count_signals(bootstrap: str, topic: str) -> list[tuple[object, ...]]:
+    from collections import Counter
+
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    counts: Counter[str] = Counter()
+    try:
+        batch = await consumer.getmany(timeout_ms=3000, max_records=100_000)
+        for records in batch.values():
+            for record in records:
+                counts[orjson.loads(record.value)["signal"]] += 1
+    finally:
+        await consumer.stop()
+    return sorted(counts.items())
 
 
 async def _fresh_database(server_url: str, name: str) -> str:
@@ -143,6 +176,8 @@ def run_demo(settings: Settings, cards: int, companies: int, timeout: float) -> 
                 print(f"  timed out after {timeout}s; worker log: {worker.log_path}")
                 return 1
             summary = asyncio.run(_summary(url))
+            summary["signals"] = asyncio.run(_count_signals(
+                bootstrap, topics["cl_signals"].name))
         finally:
             code = worker.stop()
     _print_summary(summary, time.monotonic() - wall, code)
@@ -168,4 +203,21 @@ def _print_summary(summary: dict[str, list[tuple[object, ...]]], wall: float, co
     print("Touches requested from the sender (send_log), hub time:")
     for index, n, first, last in summary["touches"]:
         print(f"  touch {index}: {n:4}   {first:%a %b %d %H:%M} .. {last:%a %b %d %H:%M} UTC")
+    print("Sends (send_log) by status and provider:")
+    for status, provider, n in summary["sends"]:
+        print(f"  {status:10} {provider:18} {n:5}")
+    print("Engagement from the sandbox provider's webhooks (engagement_events):")
+    for kind, n in summary["engagement"]:
+        print(f"  {kind:15} {n:5}")
+    print("ENGAGEMENT_RATE = (opens + replies) / sends, healthy >= 30%:")
+    for sequence, sent, engaged in summary["rate"]:
+        rate = int(engaged) / int(sent) if sent else 0.0  # type: ignore[call-overload]
+        mark = "healthy" if rate >= 0.30 else "BELOW 30%"
+        print(f"  {sequence:20} {engaged:4} / {sent:4} = {rate:6.1%}  {mark}")
+    print("Suppression list (by address hash):")
+    for reason, n in summary["suppressed"]:
+        print(f"  {reason:15} {n:5}")
+    print("CL engagement signals (cl.engagement.signals):")
+    for signal, n in summary.get("signals", []):
+        print(f"  {signal:15} {n:5}")
     print(f"\nDemo finished in {wall:.1f}s (worker exit code {code}).")

@@ -48,6 +48,14 @@ COUNTERS: dict[str, Counter] = {
     "sequencer_sequences_ended_total": Counter(
         "outreach_sequencer_sequences_ended_total", "Sequences ended", ["status"],
         registry=REGISTRY),
+    "sender_requests_total": Counter(
+        "outreach_sender_requests_total", "Send requests by outcome", ["outcome"],
+        registry=REGISTRY),
+    "engagement_events_total": Counter(
+        "outreach_engagement_events_total", "Provider events by type and outcome",
+        ["type", "outcome"], registry=REGISTRY),
+    "cl_signals_total": Counter(
+        "outreach_cl_signals_total", "Engagement signals to CL", ["signal"], registry=REGISTRY),
     "events_emitted_total": Counter(
         "outreach_events_emitted_total", "Events emitted", ["topic"], registry=REGISTRY
     ),
@@ -58,6 +66,10 @@ SINK_BATCH_SECONDS = Histogram(
 SINK_FAILURES = Counter(
     "outreach_sink_failures_total", "Failed PostgreSQL batch writes (retried)", registry=REGISTRY
 )
+ENGAGEMENT_RATE = Gauge(
+    "outreach_engagement_rate",
+    "(opens + replies) / sends per campaign, on this worker's partitions; healthy >= 0.30",
+    ["campaign"], registry=REGISTRY)
 UP = Gauge("outreach_worker_up", "1 while the worker runs", registry=REGISTRY)
 
 

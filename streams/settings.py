@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
@@ -44,6 +45,23 @@ class Settings(BaseModel):
     window: SendWindow = SendWindow()
     caps: DailyCaps = DailyCaps()
     log_level: str = "info"
+    # Sending (issue: sender). Secrets come from the environment only and are never logged.
+    email_provider: Literal["sandbox", "smtp", "sendgrid"] = "sandbox"
+    from_email: str = "outreach@hub.example"
+    from_name: str = "Outreach"
+    public_base_url: str = "http://127.0.0.1:6066"
+    unsubscribe_secret: SecretStr = SecretStr("embedded-default-unsubscribe-secret")
+    calendar_secret: SecretStr = SecretStr("embedded-default-calendar-secret")
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_start_tls: bool | None = None
+    sendgrid_api_key: SecretStr | None = None
+    sendgrid_base_url: str = "https://api.sendgrid.com"
+    send_max_attempts: int = Field(default=5, ge=1)
+    sandbox_seed: int | None = None
+    engagement_placement_wait_seconds: float = Field(default=3600, gt=0)
     gate: GatePolicy = GatePolicy()
 
     @property

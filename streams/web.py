@@ -6,7 +6,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from streams import metrics
+from streams import codec, metrics
 from streams.app import Hub
 
 
@@ -29,6 +29,29 @@ def register(hub: Hub) -> None:
             "rebalancing": rebalancing,
         }
         return web.json(body, status=200 if ok else 503)
+
+    @app.page("/unsubscribe")
+    async def unsubscribe_page(web: Any, request: Any) -> Any:
+        """RFC 8058 one-click unsubscribe (POST) and the link in the email body (GET).
+
+        The token is an HMAC of the aggregate id, so only links the hub sent work; the event
+        goes onto the provider-events topic in the hub's own form and flows like any other.
+        """
+        from hmac import compare_digest
+
+        from agents.sender.core import unsubscribe_token
+
+        aggregate = request.query.get("a", "")
+        token = request.query.get("t", "")
+        secret = hub.settings.unsubscribe_secret.get_secret_value().encode()
+        if not aggregate or not compare_digest(token, unsubscribe_token(aggregate, secret)):
+            return web.json({"status": "invalid link"}, status=400)
+        now = hub.clock.now()
+        event = {"provider": "hub", "provider_event_id": f"unsubscribe-{aggregate}",
+                 "type": "unsubscribed", "occurred_at": now.isoformat(),
+                 "aggregate_id": aggregate}
+        await hub.topic("provider_events").send(key=aggregate.encode(), value=codec.dumps(event))
+        return web.json({"status": "unsubscribed"})
 
     @app.page("/live")
     async def live_page(web: Any, request: Any) -> Any:

@@ -31,12 +31,17 @@ class ProviderEventNormalized(Frozen):
     occurred_at: AwareDatetime
     aggregate_id: str | None = None
     idempotency_key: str | None = None
+    # A meeting booked through the hub's signed calendar link carries that link back.
+    calendar_link: str | None = None
+    # Set by the hub when it routes the event to the person (from aggregate_id).
+    contact_key: str | None = None
 
 
 class EngagementRecorded(HubEvent):
     aggregate_id: str
     contact_key: str
     campaign_id: str | None = None
+    company_sov_id: str | None = None
     provider: str
     provider_event_id: str
     type: EngagementType

@@ -31,6 +31,8 @@ class TouchRequested(HubEvent):
 class SendRecorded(HubEvent):
     aggregate_id: str
     contact_key: str
+    company_sov_id: str | None = None
+    campaign_id: str | None = None
     touch_index: int
     idempotency_key: str
     status: Literal["scheduled", "sent", "failed"]

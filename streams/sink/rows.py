@@ -67,7 +67,7 @@ class Table:
     event_type: type[HubEvent]
     columns: tuple[Column, ...]
     key: tuple[str, ...]  # sort order (a stable lock order across concurrent sinks)
-    to_row: Callable[[Any], Row]
+    to_row: Callable[[Any], Row | None]
     on_conflict: str = "ON CONFLICT DO NOTHING"
     # Upserts cannot touch one row twice in a statement, so rows sharing a key are folded first.
     fold: Callable[[Row, Row], Row] | None = None
@@ -301,6 +301,26 @@ _SEQUENCE_UPSERT = """ON CONFLICT (aggregate_id) DO UPDATE SET
     version = EXCLUDED.version, updated_at = now()
 WHERE EXCLUDED.version > cur.version"""
 
+SUPPRESSING_TYPES = frozenset({"unsubscribed", "complained"})
+
+
+def _suppression(e: EngagementRecorded) -> Row | None:
+    """Unsubscribe, complaint and hard bounce put the address (by its hash) on the list."""
+    hard = e.type == "bounced" and e.bounce_kind == "hard"
+    if e.type not in SUPPRESSING_TYPES and not hard:
+        return None
+    return {"address_hash": e.contact_key, "reason": "bounced" if hard else e.type,
+            "source_event_id": e.event_id}
+
+
+def _reply(e: EngagementRecorded) -> Row | None:
+    if e.type != "replied":
+        return None
+    return {"event_id": e.event_id, "aggregate_id": e.aggregate_id,
+            "provider_message_id": e.provider_message_id, "replied_at": e.occurred_at,
+            "routed_to": e.campaign_id or e.aggregate_id}
+
+
 _MOVES = "outreach.send_status_rank(EXCLUDED.status) > outreach.send_status_rank(cur.status)"
 _SEND_UPSERT = f"""ON CONFLICT (idempotency_key) DO UPDATE SET
     status = CASE WHEN {_MOVES} THEN EXCLUDED.status ELSE cur.status END,
@@ -328,6 +348,16 @@ _SEND_COLUMNS = _cols(
     "idempotency_key text, aggregate_id text, touch_index int, status text, provider text, "
     "provider_message_id text, failure_reason text, scheduled_at timestamptz, "
     "sent_at timestamptz, event_id text, correlation_id text"
+)
+
+_ENGAGEMENT_DERIVED = (
+    Table("suppression_list", EngagementRecorded,
+          _cols("address_hash text, reason text, source_event_id text"),
+          ("address_hash",), _suppression),
+    Table("reply_tracking", EngagementRecorded,
+          _cols("event_id text, aggregate_id text, provider_message_id text, "
+                "replied_at timestamptz, routed_to text"),
+          ("event_id",), _reply),
 )
 
 # Written in this order, inside one transaction. The dependencies are deliberate: send_log
@@ -458,6 +488,7 @@ TABLES: tuple[Table, ...] = (
         ("event_id",),
         _engagement,
     ),
+    *_ENGAGEMENT_DERIVED,
 )
 
 SUPPORTED: frozenset[type[HubEvent]] = frozenset(t.event_type for t in TABLES)
@@ -474,7 +505,9 @@ def plan(events: Sequence[HubEvent]) -> list[tuple[Table, list[Row]]]:
             raise UnsupportedEvent(type(event).__name__, event.event_id)
     planned: list[tuple[Table, list[Row]]] = []
     for table in TABLES:
-        rows = [table.to_row(e) for e in events if type(e) is table.event_type]
+        # A table may take only some events of its type (to_row returns None for the others).
+        mapped = (table.to_row(e) for e in events if type(e) is table.event_type)
+        rows = [row for row in mapped if row is not None]
         if not rows:
             continue
         key_of = itemgetter(*table.key)

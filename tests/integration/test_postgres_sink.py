@@ -266,7 +266,7 @@ async def test_engagement_is_recorded_once_and_stamps_the_send(sink: PostgresSin
     assert await sink.write([sent("sent", T0, "send:1:sent")]) == 2  # row + opened_at stamp
     assert await sink.write([opened, engaged("opened", T0 + timedelta(hours=2), "pm-ev-1")]) == 0
     replied = engaged("replied", T0 + timedelta(hours=3), "pm-ev-2")
-    assert await sink.write([replied]) == 2
+    assert await sink.write([replied]) == 3  # event, replied_at stamp, reply_tracking row
     async with sink.pool.acquire() as conn:
         row = await conn.fetchrow("SELECT opened_at, replied_at FROM outreach.send_log")
         assert tuple(row) == (T0 + timedelta(hours=1), T0 + timedelta(hours=3))

@@ -1,0 +1,100 @@
+"""Engagement shell: provider webhooks -> normalized, routed to the person -> records, signals."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from agents.engagement.core import EngagementState, contact_key_of, decide_event, on_send
+from agents.engagement.exceptions import MalformedWebhook
+from agents.engagement.normalize import normalize
+from streams import codec, metrics
+from streams.app import Hub
+from streams.guard import dead_letter_on_error
+from streams.ids import STABLE_IDS
+from streams.interpreter import carry_out
+from streams.models import ProviderEventNormalized, SendRecorded
+
+log = logging.getLogger(__name__)
+
+
+class EngagementRate:
+    """ENGAGEMENT_RATE = (opens + replies) / sends per campaign (SPEC §3), as a gauge.
+
+    Counted per worker over the partitions it processes; the demo and dashboards compute the
+    cluster-wide figure from PostgreSQL (send_log, engagement_events). An aggregate without a
+    campaign counts under its sequence definition.
+    """
+
+    def __init__(self) -> None:
+        self.sends: dict[str, int] = {}
+        self.engaged: dict[str, int] = {}
+
+    @staticmethod
+    def campaign_of(doc: dict[str, Any]) -> str:
+        return doc.get("campaign_id") or str(doc.get("aggregate_id", "")).split("-", 3)[0]
+
+    def observe(self, doc: dict[str, Any], is_send: bool) -> None:
+        campaign = self.campaign_of(doc)
+        if is_send and doc.get("status") == "sent":
+            self.sends[campaign] = self.sends.get(campaign, 0) + 1
+        elif not is_send and doc.get("type") in ("opened", "replied"):
+            self.engaged[campaign] = self.engaged.get(campaign, 0) + 1
+        else:
+            return
+        if self.sends.get(campaign):
+            metrics.ENGAGEMENT_RATE.labels(campaign=campaign).set(
+                self.engaged.get(campaign, 0) / self.sends[campaign])
+
+
+def register(hub: Hub) -> None:
+    routed = hub.catalog["engagement_routed"]
+    people = hub.app.Table("engagement-people", partitions=routed.partitions)
+    sends = hub.catalog["send_events"].name
+    channel = hub.app.topic(routed.name, sends, key_serializer="raw", value_serializer="raw")
+    calendar_secret = hub.settings.calendar_secret.get_secret_value().encode()
+    rate = EngagementRate()
+
+    async def route(event: Any) -> None:
+        # Webhooks arrive keyed by anything: place each event with its person first.
+        normalized = normalize(event.value)
+        unplaced = [e for e in normalized if e.aggregate_id is None]
+        if unplaced:
+            raise MalformedWebhook(
+                f"{len(unplaced)} event(s) carry no aggregate_id custom argument; routing by "
+                "provider message id alone is not supported yet")
+        for item in normalized:
+            assert item.aggregate_id is not None
+            key = contact_key_of(item.aggregate_id)
+            routed_item = item.model_copy(update={"contact_key": key})
+            await hub.topic("engagement_routed").send(key=key.encode(),
+                                                      value=codec.dumps(routed_item))
+
+    async def handle(event: Any) -> None:
+        now = hub.clock.now()
+        doc = codec.loads(event.value)
+        if event.message.topic == sends:
+            sent = SendRecorded.model_validate(doc)
+            key = sent.contact_key
+            state = EngagementState.model_validate(people.get(key) or {})
+            decision = on_send(state, sent, STABLE_IDS)
+        else:
+            item = ProviderEventNormalized.model_validate(doc)
+            key = contact_key_of(item.aggregate_id or "")
+            state = EngagementState.model_validate(people.get(key) or {})
+            decision = decide_event(state, item, now, STABLE_IDS, calendar_secret)
+        await carry_out(hub, decision)
+        if event.message.topic == sends or decision.emits:  # duplicates emit nothing
+            rate.observe(doc, event.message.topic == sends)
+        if decision.state is not state:
+            people[key] = decision.state.model_dump(mode="json")
+
+    @hub.app.agent(hub.topic("provider_events"), name="engagement-router")
+    async def router(stream: Any) -> None:
+        async for event in stream.events():
+            await dead_letter_on_error(hub, "engagement", event, route)
+
+    @hub.app.agent(channel, name="engagement")
+    async def engagement(stream: Any) -> None:
+        async for event in stream.events():
+            await dead_letter_on_error(hub, "engagement", event, handle)

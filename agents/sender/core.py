@@ -1,0 +1,138 @@
+"""The sender's decisions, pure: whether a requested touch is sent, and what its result records.
+
+Per person (the send-requests topic is keyed by contact_key) the sender remembers the keys it
+has settled and whether the address is suppressed, so a redelivered request is recognised and
+never sent twice, and an address that unsubscribed, complained or hard-bounced gets nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import string
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlencode
+
+from agents.decision import Count, Decision, Emit
+from agents.sender.adapters.base import OutgoingEmail, SendReceipt
+from streams.ids import IdFactory
+from streams.models.base import Frozen
+from streams.models.engagement import EngagementRecorded
+from streams.models.errors import SEVERITY, OutreachErrorRaised
+from streams.models.send import SendRecorded, TouchRequested
+
+KEYS_KEPT = 64
+SUPPRESSING = frozenset({"unsubscribed", "complained"})
+
+
+class SenderState(Frozen):
+    settled: tuple[str, ...] = ()  # idempotency keys already sent or failed for good
+    suppressed: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendEmail:
+    """Effect: hand this email to the provider adapter (the shell retries transient failures)."""
+
+    email: OutgoingEmail
+
+
+@dataclass(frozen=True, slots=True)
+class SenderConfig:
+    from_email: str
+    from_name: str
+    public_base_url: str
+    unsubscribe_secret: bytes
+
+
+def unsubscribe_token(aggregate_id: str, secret: bytes) -> str:
+    return hmac.new(secret, aggregate_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def unsubscribe_url(cfg: SenderConfig, aggregate_id: str) -> str:
+    token = unsubscribe_token(aggregate_id, cfg.unsubscribe_secret)
+    query = urlencode({"a": aggregate_id, "t": token})
+    return f"{cfg.public_base_url.rstrip('/')}/unsubscribe?{query}"
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "there" if key == "first_name" else "your team"
+
+
+def render(request: TouchRequested, cfg: SenderConfig) -> OutgoingEmail:
+    """The email of one touch. Templates live with the content service (content_digest pins
+    the approved body); until it exists the body names the digest it stands for."""
+    subject = string.Formatter().vformat(request.subject or f"Touch {request.touch_index}", (),
+                                         _Blank())
+    body = (f"Hello,\n\n(approved template {request.content_digest or 'default'})\n\n"
+            f"To stop these emails: {unsubscribe_url(cfg, request.aggregate_id)}\n")
+    return OutgoingEmail(
+        to_email=request.to_email or "", from_email=cfg.from_email, from_name=cfg.from_name,
+        subject=subject, text_body=body, aggregate_id=request.aggregate_id,
+        idempotency_key=request.idempotency_key, touch_index=request.touch_index,
+        unsubscribe_url=unsubscribe_url(cfg, request.aggregate_id),
+        custom_args={"contact_key": request.contact_key},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RecordWithoutSending:
+    """Nothing goes to the email provider: the address is suppressed (recorded as failed), or
+    the touch is a phone task handed to the reps' task queue (recorded as sent there)."""
+
+    provider: str
+
+
+def decide_request(
+    state: SenderState, request: TouchRequested, cfg: SenderConfig
+) -> Decision[SenderState] | RecordWithoutSending | SendEmail:
+    if request.idempotency_key in state.settled:
+        # A redelivered request: recognised, counted, not sent again.
+        return Decision(state, effects=(Count("sender_requests_total",
+                                              (("outcome", "duplicate"),)),))
+    if state.suppressed is not None:
+        return RecordWithoutSending("suppression-list")
+    if request.channel == "phone_task":
+        return RecordWithoutSending("task-queue")
+    return SendEmail(render(request, cfg))
+
+
+def record_result(
+    state: SenderState, request: TouchRequested, now: datetime, ids: IdFactory, *,
+    receipt: SendReceipt | None = None, failure: str | None = None, provider: str,
+) -> Decision[SenderState]:
+    """What a settled request records: sent (with the provider's id) or failed (OUT-003)."""
+    if state.suppressed is not None:
+        failure = f"address suppressed ({state.suppressed})"
+    status = "sent" if failure is None else "failed"
+    event = SendRecorded(
+        event_id=ids.event_id("send-recorded", request.idempotency_key), occurred_at=now,
+        correlation_id=request.correlation_id,
+        process_id=ids.process_id("send", now, request.idempotency_key),
+        aggregate_id=request.aggregate_id, contact_key=request.contact_key,
+        company_sov_id=request.company_sov_id, campaign_id=request.campaign_id,
+        touch_index=request.touch_index, idempotency_key=request.idempotency_key, status=status,
+        provider=provider, provider_message_id=receipt.provider_message_id if receipt else None,
+        failure_reason=failure)
+    emits = [Emit("send_events", request.contact_key, event)]
+    if failure is not None and state.suppressed is None:
+        emits.append(Emit("errors", request.contact_key, OutreachErrorRaised(
+            event_id=ids.event_id("send-failed", request.idempotency_key), occurred_at=now,
+            correlation_id=request.correlation_id, process_id=event.process_id, code="OUT-003",
+            severity=SEVERITY["OUT-003"], stage="sender", reason=failure,
+            subject_id=request.aggregate_id,
+            record={"aggregate_id": request.aggregate_id, "touch_index": request.touch_index,
+                    "idempotency_key": request.idempotency_key})))
+    settled = (*state.settled, request.idempotency_key)[-KEYS_KEPT:]
+    return Decision(state.model_copy(update={"settled": settled}), tuple(emits),
+                    (Count("sender_requests_total", (("outcome", status),)),))
+
+
+def on_engagement(state: SenderState, event: EngagementRecorded) -> SenderState:
+    """Unsubscribe, complaint and hard bounce suppress the address for every later send."""
+    hard = event.type == "bounced" and event.bounce_kind == "hard"
+    if state.suppressed is None and (event.type in SUPPRESSING or hard):
+        return state.model_copy(update={"suppressed": "bounced" if hard else event.type})
+    return state
