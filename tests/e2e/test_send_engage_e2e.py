@@ -1,0 +1,179 @@
+"""Enroll -> send through SMTP to a real SMTP server -> provider events pushed with
+confluent-kafka -> CL signals read with confluent-kafka. A reply stops further touches, a
+duplicated webhook changes nothing, an unsubscribe suppresses the address in another campaign.
+"""
+
+from __future__ import annotations
+
+import email
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from aiosmtpd.controller import Controller
+from confluent_kafka import Consumer, Producer
+
+from agents.sequencer.enrollment import contact_key_for
+from streams.embedded import EmbeddedBroker, free_port
+from streams.process import WorkerProcess
+from streams.runtime import prepare
+from streams.settings import Settings
+
+pytestmark = pytest.mark.e2e
+
+SPEED = 30_000.0  # 3 hub days (the cadence) in about 9 wall seconds
+PEOPLE = {"a": "ann.reply@cmp-a.example", "b": "bob.unsub@cmp-b.example",
+          "c": "cy.quiet@cmp-c.example"}
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.messages if m["To"] and address in m["To"]]
+
+
+def verdict(n: str, address: str, company: str, lead: str) -> bytes:
+    return json.dumps({
+        "event_id": f"verdict-{lead}", "occurred_at": "2026-11-23T12:00:00Z",
+        "correlation_id": f"corr-{company}",
+        "process_id": "outreach-execution-campaign-20261123-0a1b2c3d", "lead_id": lead,
+        "batch_id": "sxp_engage", "company_sov_id": company, "bit_score": 66,
+        "score_evaluated_at": "2026-11-23T11:00:00Z", "verdict": "ALLOW", "tier": "HOT",
+        "strategy": "PERSONALIZED_EMAIL", "reasons": [], "error_code": None,
+        "contact": {"email": address, "email_verified": True, "timezone": "UTC"},
+    }).encode()
+
+
+def hub_event(aggregate_id: str, kind: str, event_id: str) -> bytes:
+    return json.dumps({"provider": "hub", "provider_event_id": event_id, "type": kind,
+                       "occurred_at": "2026-11-30T12:00:00Z",
+                       "aggregate_id": aggregate_id}).encode()
+
+
+def wait_until(check: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[str]:
+    b = EmbeddedBroker(log_path=tmp_path / "tansu.log").start()
+    yield b.bootstrap
+    b.stop()
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    handler, port = Inbox(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+async def test_reply_stops_duplicates_change_nothing_unsubscribe_suppresses(
+    broker: str, database_url: str, inbox: tuple[Inbox, int], tmp_path: Path
+) -> None:
+    box, smtp_port = inbox
+    await prepare(Settings(topic_partitions=2), broker, database_url)
+    worker = WorkerProcess.start(broker, database_url, tmp_path / "worker.log", {
+        "OUTREACH_APP_ID": f"engage-{uuid.uuid4().hex[:8]}", "OUTREACH_TOPIC_PARTITIONS": "2",
+        "OUTREACH_DATA_DIR": str(tmp_path / "var"), "OUTREACH_EMAIL_PROVIDER": "smtp",
+        "OUTREACH_SMTP_HOST": "127.0.0.1", "OUTREACH_SMTP_PORT": str(smtp_port),
+        "OUTREACH_PUBLIC_BASE_URL": "https://hub.example", "OUTREACH_CLOCK_SPEED": str(SPEED),
+        "OUTREACH_CLOCK_ANCHOR": str(time.time()), "OUTREACH_WINDOW_START_HOUR": "0",
+        "OUTREACH_WINDOW_END_HOUR": "24", "OUTREACH_WINDOW_WEEKDAYS": "0,1,2,3,4,5,6",
+        "OUTREACH_SEQUENCER_TICK_SECONDS": "0.25"})
+    try:
+        worker.wait_ready(90)
+        producer = Producer({"bootstrap.servers": broker})
+        for n, (who, address) in enumerate(PEOPLE.items()):
+            producer.produce("outreach.gate.verdict", key=f"cmp_{who}",
+                             value=verdict(str(n), address, f"cmp_{who}", f"lead-{who}"))
+        assert producer.flush(10) == 0
+        wait_until(lambda: all(box.to(a) for a in PEOPLE.values()), 30, "touch 1 for everyone")
+
+        first = {who: box.to(address)[0] for who, address in PEOPLE.items()}
+        for message in first.values():
+            assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+            assert "https://hub.example/unsubscribe?" in message["List-Unsubscribe"]
+        aggregates = {who: m["X-Outreach-Aggregate-Id"] for who, m in first.items()}
+
+        # Ann replies (the provider delivers the webhook twice); Bob unsubscribes.
+        for _ in range(2):
+            producer.produce("email-provider.events", key="any",
+                             value=hub_event(aggregates["a"], "replied", "reply-ann-1"))
+        producer.produce("email-provider.events", key="any",
+                         value=hub_event(aggregates["b"], "unsubscribed", "unsub-bob-1"))
+        producer.produce("email-provider.events", key="any", value=b"{not a webhook")
+        assert producer.flush(10) == 0
+
+        signals = read_all(broker, "cl.engagement.signals", expect=2, timeout=30)
+        assert sorted((s["company_sov_id"], s["signal"]) for s in signals) == [
+            ("cmp_a", "replied"), ("cmp_b", "unsubscribed")]
+        assert all(s["correlation_id"] == f"corr-{s['company_sov_id']}" for s in signals)
+
+        # Bob is enrolled again, for another company's campaign: suppressed, no email.
+        producer.produce("outreach.gate.verdict", key="cmp_other",
+                         value=verdict("9", PEOPLE["b"], "cmp_other", "lead-b-again"))
+        assert producer.flush(10) == 0
+
+        # Cy, who did nothing, gets touch 2 three hub days later; Ann and Bob get nothing more.
+        wait_until(lambda: len(box.to(PEOPLE["c"])) >= 2, 60, "touch 2 for the quiet contact")
+        time.sleep(2)
+        assert len(box.to(PEOPLE["a"])) == 1
+        assert len(box.to(PEOPLE["b"])) == 1
+
+        conn = await asyncpg.connect(database_url)
+        try:
+            engagement = await conn.fetch(
+                "SELECT type, count(*) AS n FROM outreach.engagement_events GROUP BY 1")
+            suppressed = await conn.fetchval(
+                "SELECT reason FROM outreach.suppression_list WHERE address_hash = $1",
+                contact_key_for(PEOPLE["b"]))
+            stopped = await conn.fetchval(
+                "SELECT status FROM outreach.sequences WHERE aggregate_id = $1", aggregates["a"])
+            dead = await conn.fetchval(
+                "SELECT count(*) FROM outreach.outreach_errors WHERE stage = 'engagement'")
+        finally:
+            await conn.close()
+        assert {r["type"]: r["n"] for r in engagement} == {"replied": 1, "unsubscribed": 1}
+        assert suppressed == "unsubscribed"
+        assert stopped == "stopped"
+        assert dead == 1  # the malformed webhook, dead-lettered with its reason
+    finally:
+        assert worker.stop() == 0, (tmp_path / "worker.log").read_text()[-3000:]
+
+
+def read_all(bootstrap: str, topic: str, expect: int, timeout: float) -> list[dict[str, Any]]:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"cl-{uuid.uuid4()}",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer.subscribe([topic])
+    out: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is not None and not msg.error():
+                out.append(json.loads(msg.value()))
+            elif len(out) >= expect:
+                break
+    finally:
+        consumer.close()
+    return out
