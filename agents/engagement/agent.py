@@ -10,9 +10,9 @@ from agents.engagement.exceptions import MalformedWebhook
 from agents.engagement.normalize import normalize
 from streams import codec, metrics
 from streams.app import Hub
+from streams.batching import decide_in_batch
 from streams.guard import dead_letter_on_error
 from streams.ids import STABLE_IDS
-from streams.interpreter import carry_out
 from streams.models import ProviderEventNormalized, SendRecorded
 
 log = logging.getLogger(__name__)
@@ -70,23 +70,25 @@ def register(hub: Hub) -> None:
             await hub.topic("engagement_routed").send(key=key.encode(),
                                                       value=codec.dumps(routed_item))
 
-    async def handle(event: Any) -> None:
+    def decide_one(event: Any, latest: Any) -> Any:
         now = hub.clock.now()
         doc = codec.loads(event.value)
-        if event.message.topic == sends:
+        is_send = event.message.topic == sends
+        if is_send:
             sent = SendRecorded.model_validate(doc)
             key = sent.contact_key
-            state = EngagementState.model_validate(people.get(key) or {})
-            decision = on_send(state, sent, STABLE_IDS)
         else:
             item = ProviderEventNormalized.model_validate(doc)
             key = contact_key_of(item.aggregate_id or "")
-            state = EngagementState.model_validate(people.get(key) or {})
-            decision = decide_event(state, item, now, STABLE_IDS, calendar_secret)
-        await carry_out(hub, decision)
-        if event.message.topic == sends or decision.emits:  # duplicates emit nothing
-            rate.observe(doc, event.message.topic == sends)
-        if decision.state is not state:
+        state = latest(key) or EngagementState.model_validate(people.get(key) or {})
+        decision = (on_send(state, sent, STABLE_IDS) if is_send
+                    else decide_event(state, item, now, STABLE_IDS, calendar_secret))
+        if is_send or decision.emits:  # duplicates emit nothing and are not counted
+            rate.observe(doc, is_send)
+        return key, state, decision
+
+    def store(key: str, before: Any, decision: Any) -> None:
+        if decision.state is not before:
             people[key] = decision.state.model_dump(mode="json")
 
     @hub.app.agent(hub.topic("provider_events"), name="engagement-router")
@@ -96,5 +98,5 @@ def register(hub: Hub) -> None:
 
     @hub.app.agent(channel, name="engagement")
     async def engagement(stream: Any) -> None:
-        async for event in stream.events():
-            await dead_letter_on_error(hub, "engagement", event, handle)
+        async for events in stream.take_events(500, within=0.02):
+            await decide_in_batch(hub, "engagement", list(events), decide_one, store)

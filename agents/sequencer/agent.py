@@ -10,13 +10,11 @@ idempotency_key), which downstream senders dedupe.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
 from collections import Counter
 from typing import Any
 
-from faust.streams import _current_event
+from faust.streams import current_event
 from pydantic import BaseModel
 
 from agents.sequencer.definition import load_definitions
@@ -27,10 +25,10 @@ from agents.sequencer.storage import decode, encode
 from agents.sequencer.window import cap_day
 from streams import codec
 from streams.app import Hub
+from streams.batching import decide_in_batch
 from streams.campaign_status import CampaignStatusView
-from streams.guard import dead_letter_now, dead_letter_on_error
+from streams.guard import dead_letter_on_error
 from streams.ids import STABLE_IDS
-from streams.interpreter import apply_counts, send_emits
 from streams.models import (
     CheckDueTouches,
     EngagementRecorded,
@@ -66,49 +64,33 @@ def register(hub: Hub) -> None:
                 key=command.contact_key.encode(), value=codec.dumps(command))
 
     async def handle_batch(events: list[Any]) -> None:
-        """Decide a batch in order, wait for the broker once, then write the table.
-
-        One acknowledgement wait per batch instead of per event: the emits of every decision
-        are acknowledged before any of the batch's states is written (the same at-least-once
-        order as one event at a time), and a person met twice in a batch sees their own
-        newer state and today's caps including the batch's own spending.
-        """
-        latest: dict[str, PersonState] = {}
+        # Today's cap spending includes this batch's own, not yet in the table.
         spent: Counter[str] = Counter()
-        writes: list[tuple[Any, str, PersonState, list[str]]] = []
-        acks: list[Any] = []
-        for event in events:
+
+        def decide_one(event: Any, latest: Any) -> Any:
             msg = event.message
             now = hub.clock.now()
-            try:
-                item = _decode(inputs, msg.topic, event.value)
-                key = item.contact_key
-                state = latest.get(key)
-                if state is None:
-                    raw = people.get(key)
-                    state = decode(key, raw) if raw else PersonState(contact_key=key)
-                ctx = _context(hub, state, item, msg.partition, now, definitions,
-                               _SpentCaps(caps, spent), campaigns)
-                decision = decide_person(state, item, now, ctx)
-                acks += await send_emits(hub, decision.emits)
-            except Exception as exc:  # one bad record must not stop the batch
-                await dead_letter_now(hub, "sequencer", event, exc)
-                continue
-            apply_counts(decision.effects)
-            cap_keys = [k for e in decision.effects if isinstance(e, ConsumeCap)
-                        for k in _cap_keys(msg.partition, e.day, e.mailbox, e.domain)]
-            spent.update(cap_keys)
-            if decision.state is not state or cap_keys:
-                latest[key] = decision.state
-                writes.append((event, key, decision.state, cap_keys))
-        if acks:
-            await asyncio.gather(*acks)
-        for event, key, state, cap_keys in writes:
-            _current_event.set(weakref.ref(event))  # the changelog partition is the event's
-            people[key] = encode(state)
-            for cap_key in cap_keys:
+            item = _decode(inputs, msg.topic, event.value)
+            key = item.contact_key
+            state = latest(key)
+            if state is None:
+                raw = people.get(key)
+                state = decode(key, raw) if raw else PersonState(contact_key=key)
+            ctx = _context(hub, state, item, msg.partition, now, definitions,
+                           _SpentCaps(caps, spent), campaigns)
+            decision = decide_person(state, item, now, ctx)
+            spent.update(_spent_keys(decision, msg.partition))
+            return key, state, decision
+
+        def store(key: str, before: Any, decision: Any) -> None:
+            partition = current_event().message.partition  # type: ignore[union-attr]
+            for cap_key in _spent_keys(decision, partition):
                 caps[cap_key] += 1
-            schedule.update(key, state.next_due_at)
+            if decision.state is not before:
+                people[key] = encode(decision.state)
+            schedule.update(key, decision.state.next_due_at)
+
+        await decide_in_batch(hub, "sequencer", events, decide_one, store)
 
     @hub.app.agent(hub.topic("gate_verdicts"), name="sequencer-enrollments")
     async def enrollments(stream: Any) -> None:
@@ -152,6 +134,11 @@ class _SpentCaps:
 
     def get(self, key: str) -> int:
         return int(self.table.get(key) or 0) + self.spent[key]
+
+
+def _spent_keys(decision: Any, partition: int) -> list[str]:
+    return [k for e in decision.effects if isinstance(e, ConsumeCap)
+            for k in _cap_keys(partition, e.day, e.mailbox, e.domain)]
 
 
 def _cap_keys(partition: int, day: str, mailbox: str, domain: str) -> tuple[str, str]:

@@ -1,0 +1,53 @@
+"""Deciding a batch of events with one wait for the broker (the stateful stages' shell loop).
+
+Waiting for the broker's acknowledgement before each table write keeps at-least-once honest
+(a state is never stored ahead of the events it emitted) but costs a round trip per event. In
+a batch: decide each event in order (a key met twice sees its own newer state), send every
+emit, wait once, then write each state under its own event, so the table's changelog partition
+is that event's partition as if it had been written inside the stream iteration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from faust.streams import _current_event
+
+from agents.decision import Decision
+from streams.app import Hub
+from streams.guard import dead_letter_now
+from streams.interpreter import apply_counts, send_emits
+
+# decide_one(event, latest) -> (key, state before, decision), or None when there is nothing
+# to do; `latest(key)` is the state an earlier event of this batch left, if any.
+DecideOne = Callable[[Any, Callable[[str], Any]], "tuple[str, Any, Decision[Any]] | None"]
+Store = Callable[[str, Any, "Decision[Any]"], None]
+
+
+async def decide_in_batch(
+    hub: Hub, stage: str, events: list[Any], decide_one: DecideOne, store: Store
+) -> None:
+    latest: dict[str, Any] = {}
+    writes: list[tuple[Any, str, Any, Decision[Any]]] = []
+    acks: list[Any] = []
+    for event in events:
+        try:
+            outcome = decide_one(event, latest.get)
+            if outcome is None:
+                continue
+            key, before, decision = outcome
+            acks += await send_emits(hub, decision.emits)
+        except Exception as exc:  # one bad record must not stop the batch
+            await dead_letter_now(hub, stage, event, exc)
+            continue
+        apply_counts(decision.effects)
+        latest[key] = decision.state
+        writes.append((event, key, before, decision))
+    if acks:
+        await asyncio.gather(*acks)
+    for event, key, before, decision in writes:
+        _current_event.set(weakref.ref(event))
+        store(key, before, decision)
