@@ -88,6 +88,7 @@ async def worker_throughput(people: int, data: Path) -> dict[str, float]:
             "OUTREACH_WINDOW_START_HOUR": "0", "OUTREACH_WINDOW_END_HOUR": "24",
             "OUTREACH_WINDOW_WEEKDAYS": "0,1,2,3,4,5,6", "OUTREACH_CAPS_PER_MAILBOX": "1000000000",
             "OUTREACH_CAPS_PER_DOMAIN": "1000000000", "OUTREACH_LOG_LEVEL": "warn",
+            "OUTREACH_SANDBOX_ENGAGEMENT": "false",
             **({"OUTREACH_PRODUCER_LINGER_MS": os.environ["LINGER"]} if "LINGER" in os.environ
                else {})})
         joined = worker.wait_ready(120)

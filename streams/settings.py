@@ -61,6 +61,7 @@ class Settings(BaseModel):
     sendgrid_base_url: str = "https://api.sendgrid.com"
     send_max_attempts: int = Field(default=5, ge=1)
     sandbox_seed: int | None = None
+    sandbox_engagement: bool = True  # False: the sandbox delivers and nothing else happens
     engagement_placement_wait_seconds: float = Field(default=3600, gt=0)
     gate: GatePolicy = GatePolicy()
 

@@ -12,6 +12,7 @@ from faust.exceptions import NotReady
 from agents.decision import Decision
 from agents.sender.adapters import build_adapter
 from agents.sender.adapters.base import ProviderAdapter, SendReceipt
+from agents.sender.adapters.sandbox import SandboxRates, SandboxSettings
 from agents.sender.adapters.sendgrid import SendGridSettings
 from agents.sender.adapters.smtp import SmtpSettings
 from agents.sender.core import (
@@ -47,6 +48,9 @@ def adapter_for(hub: Hub) -> ProviderAdapter:
     return build_adapter(
         s.email_provider, now=hub.clock.now, publish=publish,
         rng=random.Random(s.sandbox_seed),
+        sandbox=None if s.sandbox_engagement else SandboxSettings(rates=SandboxRates(
+            open=0, click=0, reply=0, auto_reply=0, bounce=0, complaint=0, unsubscribe=0,
+            duplicate=0)),
         smtp=SmtpSettings(host=s.smtp_host, port=s.smtp_port, username=s.smtp_username,
                           password=s.smtp_password, start_tls=s.smtp_start_tls),
         sendgrid=(SendGridSettings(api_key=s.sendgrid_api_key, base_url=s.sendgrid_base_url)

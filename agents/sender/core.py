@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import string
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
@@ -56,16 +56,20 @@ def unsubscribe_url(cfg: SenderConfig, aggregate_id: str) -> str:
     return f"{cfg.public_base_url.rstrip('/')}/unsubscribe?{query}"
 
 
-class _Blank(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "there" if key == "first_name" else "your team"
+# Placeholders the subject may name until the content service renders real templates; any
+# other brace text is kept as written (a subject is text, never a format string).
+PLACEHOLDERS = {"first_name": "there", "company_name": "your team"}
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def fill(template: str) -> str:
+    return _PLACEHOLDER.sub(lambda m: PLACEHOLDERS.get(m.group(1), m.group(0)), template)[:500]
 
 
 def render(request: TouchRequested, cfg: SenderConfig) -> OutgoingEmail:
     """The email of one touch. Templates live with the content service (content_digest pins
     the approved body); until it exists the body names the digest it stands for."""
-    subject = string.Formatter().vformat(request.subject or f"Touch {request.touch_index}", (),
-                                         _Blank())
+    subject = fill(request.subject or f"Touch {request.touch_index}")
     body = (f"Hello,\n\n(approved template {request.content_digest or 'default'})\n\n"
             f"To stop these emails: {unsubscribe_url(cfg, request.aggregate_id)}\n")
     return OutgoingEmail(
