@@ -5,7 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from agents.engagement.core import EngagementState, contact_key_of, decide_event, on_send
+from agents.engagement.core import (
+    EngagementState,
+    contact_key_of,
+    decide_event,
+    expire_pending,
+    on_send,
+    overdue,
+)
 from agents.engagement.exceptions import MalformedWebhook
 from agents.engagement.normalize import normalize
 from streams import codec, metrics
@@ -13,7 +20,8 @@ from streams.app import Hub
 from streams.batching import decide_in_batch
 from streams.guard import dead_letter_on_error
 from streams.ids import STABLE_IDS
-from streams.models import ProviderEventNormalized, SendRecorded
+from streams.models import PendingSignalsCheckDue, ProviderEventNormalized, SendRecorded
+from streams.partitioning import partition_for
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +59,10 @@ def register(hub: Hub) -> None:
     routed = hub.catalog["engagement_routed"]
     people = hub.app.Table("engagement-people", partitions=routed.partitions)
     sends = hub.catalog["send_events"].name
-    channel = hub.app.topic(routed.name, sends, key_serializer="raw", value_serializer="raw")
+    checks = hub.catalog["engagement_checks"].name
+    channel = hub.app.topic(routed.name, sends, checks, key_serializer="raw",
+                            value_serializer="raw")
+    wait = hub.settings.engagement_placement_wait_seconds
     calendar_secret = hub.settings.calendar_secret.get_secret_value().encode()
     rate = EngagementRate()
 
@@ -74,6 +85,12 @@ def register(hub: Hub) -> None:
         now = hub.clock.now()
         doc = codec.loads(event.value)
         is_send = event.message.topic == sends
+        if event.message.topic == checks:
+            check = PendingSignalsCheckDue.model_validate(doc)
+            state = latest(check.contact_key) or EngagementState.model_validate(
+                people.get(check.contact_key) or {})
+            return check.contact_key, state, expire_pending(state, check.contact_key, now,
+                                                            STABLE_IDS, wait)
         if is_send:
             sent = SendRecorded.model_validate(doc)
             key = sent.contact_key
@@ -90,6 +107,19 @@ def register(hub: Hub) -> None:
     def store(key: str, before: Any, decision: Any) -> None:
         if decision.state is not before:
             people[key] = decision.state.model_dump(mode="json")
+
+    @hub.app.timer(max(1.0, min(60.0, wait / 10)))
+    async def check_held_signals() -> None:
+        # Every worker, only for partitions it owns; the check is idempotent in the core.
+        now = hub.clock.now()
+        owned = {tp.partition for tp in hub.app.assignor.assigned_actives()
+                 if tp.topic == routed.name}
+        for key, raw in list(people.items()):
+            if partition_for(key, routed.partitions) not in owned:
+                continue
+            if overdue(EngagementState.model_validate(raw), now, wait):
+                await hub.topic("engagement_checks").send(key=key.encode(), value=codec.dumps(
+                    PendingSignalsCheckDue(contact_key=key, issued_at=now)))
 
     @hub.app.agent(hub.topic("provider_events"), name="engagement-router")
     async def router(stream: Any) -> None:

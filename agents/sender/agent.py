@@ -81,7 +81,8 @@ def register(hub: Hub) -> None:
     people = hub.app.Table("sender-people", partitions=spec.partitions)
     cfg = SenderConfig(from_email=s.from_email, from_name=s.from_name,
                        public_base_url=s.public_base_url,
-                       unsubscribe_secret=s.unsubscribe_secret.get_secret_value().encode())
+                       unsubscribe_secret=s.unsubscribe_secret.get_secret_value().encode(),
+                       calendar_secret=s.calendar_secret.get_secret_value().encode())
     adapter = adapter_for(hub)
     requests, engagement = spec.name, hub.catalog["engagement_events"].name
     channel = hub.app.topic(requests, engagement, key_serializer="raw", value_serializer="raw")

@@ -11,11 +11,12 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from agents.decision import Count, Decision, Emit
 from agents.sender.adapters.base import OutgoingEmail, SendReceipt
+from agents.sender.calendar_link import sign
 from streams.ids import IdFactory
 from streams.models.base import Frozen
 from streams.models.engagement import EngagementRecorded
@@ -44,6 +45,8 @@ class SenderConfig:
     from_name: str
     public_base_url: str
     unsubscribe_secret: bytes
+    calendar_secret: bytes = b""  # empty: emails carry no calendar link
+    calendar_link_days: int = 30
 
 
 def unsubscribe_token(aggregate_id: str, secret: bytes) -> str:
@@ -66,17 +69,29 @@ def fill(template: str) -> str:
     return _PLACEHOLDER.sub(lambda m: PLACEHOLDERS.get(m.group(1), m.group(0)), template)[:500]
 
 
+def calendar_link(request: TouchRequested, cfg: SenderConfig) -> str | None:
+    """The signed booking link (sid = aggregate, oid = company); a meeting booked through it
+    is accepted back only with this signature, before it expires."""
+    if not cfg.calendar_secret:
+        return None
+    expires = request.due_at + timedelta(days=cfg.calendar_link_days)
+    return sign(request.aggregate_id, request.company_sov_id or "none", expires,
+                cfg.calendar_secret, base_url=f"{cfg.public_base_url.rstrip('/')}/calendar/book")
+
+
 def render(request: TouchRequested, cfg: SenderConfig) -> OutgoingEmail:
     """The email of one touch. Templates live with the content service (content_digest pins
     the approved body); until it exists the body names the digest it stands for."""
     subject = fill(request.subject or f"Touch {request.touch_index}")
+    booking = calendar_link(request, cfg)
     body = (f"Hello,\n\n(approved template {request.content_digest or 'default'})\n\n"
-            f"To stop these emails: {unsubscribe_url(cfg, request.aggregate_id)}\n")
+            + (f"Book a time: {booking}\n\n" if booking else "")
+            + f"To stop these emails: {unsubscribe_url(cfg, request.aggregate_id)}\n")
     return OutgoingEmail(
         to_email=request.to_email or "", from_email=cfg.from_email, from_name=cfg.from_name,
         subject=subject, text_body=body, aggregate_id=request.aggregate_id,
         idempotency_key=request.idempotency_key, touch_index=request.touch_index,
-        unsubscribe_url=unsubscribe_url(cfg, request.aggregate_id),
+        unsubscribe_url=unsubscribe_url(cfg, request.aggregate_id), calendar_link=booking,
         custom_args={"contact_key": request.contact_key},
     )
 

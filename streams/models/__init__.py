@@ -6,6 +6,7 @@ from streams.models.campaign import CampaignCommand, CampaignStateChanged
 from streams.models.engagement import (
     EngagementRecorded,
     EngagementSignalled,
+    PendingSignalsCheckDue,
     ProviderEventNormalized,
 )
 from streams.models.errors import OutreachErrorRaised
@@ -35,6 +36,7 @@ MODELS: dict[str, type] = {
     "EnrollContact": EnrollContact,
     "CheckDueTouches": CheckDueTouches,
     "SequenceEventAppended": SequenceEventAppended,
+    "PendingSignalsCheckDue": PendingSignalsCheckDue,
 }
 
 __all__ = [
@@ -56,6 +58,7 @@ __all__ = [
     "LeadCardReceived",
     "LeadGated",
     "OutreachErrorRaised",
+    "PendingSignalsCheckDue",
     "ProviderEventNormalized",
     "SendRecorded",
     "SequenceEventAppended",

@@ -56,3 +56,10 @@ class EngagementSignalled(HubEvent):
     signal: SignalName
     aggregate_id: str | None = None
     campaign_id: str | None = None
+
+
+class PendingSignalsCheckDue(Frozen):
+    """The engagement timer's nudge: raise OUT-004 for this person's long-held signals."""
+
+    contact_key: str
+    issued_at: AwareDatetime

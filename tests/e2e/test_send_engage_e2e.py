@@ -56,10 +56,17 @@ def verdict(n: str, address: str, company: str, lead: str) -> bytes:
     }).encode()
 
 
-def hub_event(aggregate_id: str, kind: str, event_id: str) -> bytes:
+def hub_event(aggregate_id: str, kind: str, event_id: str, **extra: str) -> bytes:
     return json.dumps({"provider": "hub", "provider_event_id": event_id, "type": kind,
                        "occurred_at": "2026-11-30T12:00:00Z",
-                       "aggregate_id": aggregate_id}).encode()
+                       "aggregate_id": aggregate_id, **extra}).encode()
+
+
+def booking_link(message: Message) -> str:
+    body = message.get_payload(decode=True) if not message.is_multipart() else \
+        message.get_payload(0).get_payload(decode=True)
+    text = body.decode()
+    return text.split("Book a time: ", 1)[1].split()[0]
 
 
 def wait_until(check: Any, timeout: float, what: str) -> None:
@@ -140,6 +147,18 @@ async def test_reply_stops_duplicates_change_nothing_unsubscribe_suppresses(
         assert len(box.to(PEOPLE["a"])) == 1
         assert len(box.to(PEOPLE["b"])) == 1
 
+        # Cy books a meeting through the signed link of the email; a tampered copy is refused.
+        link = booking_link(box.to(PEOPLE["c"])[0])
+        forged = link.replace("oid=cmp_c", "oid=cmp_x")
+        producer.produce("email-provider.events", key="any", value=hub_event(
+            aggregates["c"], "meeting_booked", "meet-forged", calendar_link=forged))
+        producer.produce("email-provider.events", key="any", value=hub_event(
+            aggregates["c"], "meeting_booked", "meet-cy-1", calendar_link=link))
+        assert producer.flush(10) == 0
+        signals = read_all(broker, "cl.engagement.signals", expect=3, timeout=30)
+        assert sorted(s["signal"] for s in signals if s["company_sov_id"] == "cmp_c") == [
+            "meeting_booked"]
+
         conn = await asyncpg.connect(database_url)
         try:
             engagement = await conn.fetch(
@@ -153,10 +172,11 @@ async def test_reply_stops_duplicates_change_nothing_unsubscribe_suppresses(
                 "SELECT count(*) FROM outreach.outreach_errors WHERE stage = 'engagement'")
         finally:
             await conn.close()
-        assert {r["type"]: r["n"] for r in engagement} == {"replied": 1, "unsubscribed": 1}
+        assert {r["type"]: r["n"] for r in engagement} == {
+            "replied": 1, "unsubscribed": 1, "meeting_booked": 1}
         assert suppressed == "unsubscribed"
         assert stopped == "stopped"
-        assert dead == 1  # the malformed webhook, dead-lettered with its reason
+        assert dead == 2  # the malformed webhook and the forged calendar link, with reasons
     finally:
         assert worker.stop() == 0, (tmp_path / "worker.log").read_text()[-3000:]
 
