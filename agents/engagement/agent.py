@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from agents.decision import Decision
 from agents.engagement.core import (
     EngagementState,
     contact_key_of,
@@ -15,12 +16,18 @@ from agents.engagement.core import (
 )
 from agents.engagement.exceptions import MalformedWebhook
 from agents.engagement.normalize import normalize
+from agents.engagement.placement import MessageState, decide_placement, placement_for
 from streams import codec, metrics
 from streams.app import Hub
 from streams.batching import decide_in_batch
 from streams.guard import dead_letter_on_error
 from streams.ids import STABLE_IDS
-from streams.models import PendingSignalsCheckDue, ProviderEventNormalized, SendRecorded
+from streams.models import (
+    MessagePlacement,
+    PendingSignalsCheckDue,
+    ProviderEventNormalized,
+    SendRecorded,
+)
 from streams.partitioning import partition_for
 
 log = logging.getLogger(__name__)
@@ -69,13 +76,17 @@ def register(hub: Hub) -> None:
     async def route(event: Any) -> None:
         # Webhooks arrive keyed by anything: place each event with its person first.
         normalized = normalize(event.value)
-        unplaced = [e for e in normalized if e.aggregate_id is None]
-        if unplaced:
-            raise MalformedWebhook(
-                f"{len(unplaced)} event(s) carry no aggregate_id custom argument; routing by "
-                "provider message id alone is not supported yet")
+        if any(e.aggregate_id is None and not e.provider_message_id for e in normalized):
+            raise MalformedWebhook("an event carries neither an aggregate_id custom argument nor "
+                                   "a provider message id: it cannot be placed")
         for item in normalized:
-            assert item.aggregate_id is not None
+            if item.aggregate_id is None:
+                assert item.provider_message_id is not None
+                placement = MessagePlacement(provider_message_id=item.provider_message_id,
+                                             event=item, issued_at=hub.clock.now())
+                await hub.topic("engagement_placement").send(
+                    key=item.provider_message_id.encode(), value=codec.dumps(placement))
+                continue
             key = contact_key_of(item.aggregate_id)
             routed_item = item.model_copy(update={"contact_key": key})
             await hub.topic("engagement_routed").send(key=key.encode(),
@@ -98,8 +109,13 @@ def register(hub: Hub) -> None:
             item = ProviderEventNormalized.model_validate(doc)
             key = contact_key_of(item.aggregate_id or "")
         state = latest(key) or EngagementState.model_validate(people.get(key) or {})
-        decision = (on_send(state, sent, STABLE_IDS) if is_send
-                    else decide_event(state, item, now, STABLE_IDS, calendar_secret))
+        if is_send:
+            decision = on_send(state, sent, STABLE_IDS)
+            placed = placement_for(sent)
+            if placed is not None:
+                decision = Decision(decision.state, (*decision.emits, placed), decision.effects)
+        else:
+            decision = decide_event(state, item, now, STABLE_IDS, calendar_secret)
         if is_send or decision.emits:  # duplicates emit nothing and are not counted
             rate.observe(doc, is_send)
         return key, state, decision
@@ -120,6 +136,37 @@ def register(hub: Hub) -> None:
             if overdue(EngagementState.model_validate(raw), now, wait):
                 await hub.topic("engagement_checks").send(key=key.encode(), value=codec.dumps(
                     PendingSignalsCheckDue(contact_key=key, issued_at=now)))
+
+    placements = hub.catalog["engagement_placement"]
+    messages = hub.app.Table("engagement-messages", partitions=placements.partitions)
+
+    def place_one(event: Any, latest: Any) -> Any:
+        item = MessagePlacement.model_validate(codec.loads(event.value))
+        key = item.provider_message_id
+        state = latest(key) or MessageState.model_validate(messages.get(key) or {})
+        return key, state, decide_placement(state, item, hub.clock.now(), STABLE_IDS, wait)
+
+    def store_placement(key: str, before: Any, decision: Any) -> None:
+        if decision.state is not before:
+            messages[key] = decision.state.model_dump(mode="json")
+
+    @hub.app.agent(hub.topic("engagement_placement"), name="engagement-placement")
+    async def placement(stream: Any) -> None:
+        async for events in stream.take_events(500, within=0.02):
+            await decide_in_batch(hub, "engagement", list(events), place_one, store_placement)
+
+    @hub.app.timer(max(1.0, min(60.0, wait / 10)))
+    async def expire_unplaced() -> None:
+        now = hub.clock.now()
+        owned = {tp.partition for tp in hub.app.assignor.assigned_actives()
+                 if tp.topic == placements.name}
+        for key, raw in list(messages.items()):
+            if partition_for(key, placements.partitions) not in owned:
+                continue
+            state = MessageState.model_validate(raw)
+            if any((now - w.since).total_seconds() > wait for w in state.waiting):
+                await hub.topic("engagement_placement").send(key=key.encode(), value=codec.dumps(
+                    MessagePlacement(provider_message_id=key, issued_at=now)))
 
     @hub.app.agent(hub.topic("provider_events"), name="engagement-router")
     async def router(stream: Any) -> None:

@@ -6,6 +6,7 @@ from streams.models.campaign import CampaignCommand, CampaignStateChanged
 from streams.models.engagement import (
     EngagementRecorded,
     EngagementSignalled,
+    MessagePlacement,
     PendingSignalsCheckDue,
     ProviderEventNormalized,
 )
@@ -37,6 +38,7 @@ MODELS: dict[str, type] = {
     "CheckDueTouches": CheckDueTouches,
     "SequenceEventAppended": SequenceEventAppended,
     "PendingSignalsCheckDue": PendingSignalsCheckDue,
+    "MessagePlacement": MessagePlacement,
 }
 
 __all__ = [
@@ -57,6 +59,7 @@ __all__ = [
     "LeadCard",
     "LeadCardReceived",
     "LeadGated",
+    "MessagePlacement",
     "OutreachErrorRaised",
     "PendingSignalsCheckDue",
     "ProviderEventNormalized",

@@ -63,3 +63,14 @@ class PendingSignalsCheckDue(Frozen):
 
     contact_key: str
     issued_at: AwareDatetime
+
+
+class MessagePlacement(Frozen):
+    """Routing by provider message id, keyed by it: either "message M is aggregate A's send"
+    (from the hub's send records), or "this event about M waits to be placed", or (neither)
+    the placement timer's nudge to expire what waited too long."""
+
+    provider_message_id: str
+    aggregate_id: str | None = None
+    event: ProviderEventNormalized | None = None
+    issued_at: AwareDatetime

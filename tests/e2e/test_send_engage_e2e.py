@@ -147,6 +147,12 @@ async def test_reply_stops_duplicates_change_nothing_unsubscribe_suppresses(
         assert len(box.to(PEOPLE["a"])) == 1
         assert len(box.to(PEOPLE["b"])) == 1
 
+        # A provider event that names only the message (no custom args) finds its send.
+        message_id = box.to(PEOPLE["c"])[0]["Message-ID"].strip("<>")
+        producer.produce("email-provider.events", key="any", value=json.dumps({
+            "provider": "hub", "provider_event_id": "open-cy-1", "type": "opened",
+            "occurred_at": "2026-11-30T12:00:00Z", "provider_message_id": message_id}).encode())
+
         # Cy books a meeting through the signed link of the email; a tampered copy is refused.
         link = booking_link(box.to(PEOPLE["c"])[0])
         forged = link.replace("oid=cmp_c", "oid=cmp_x")
@@ -155,9 +161,9 @@ async def test_reply_stops_duplicates_change_nothing_unsubscribe_suppresses(
         producer.produce("email-provider.events", key="any", value=hub_event(
             aggregates["c"], "meeting_booked", "meet-cy-1", calendar_link=link))
         assert producer.flush(10) == 0
-        signals = read_all(broker, "cl.engagement.signals", expect=3, timeout=30)
+        signals = read_all(broker, "cl.engagement.signals", expect=4, timeout=30)
         assert sorted(s["signal"] for s in signals if s["company_sov_id"] == "cmp_c") == [
-            "meeting_booked"]
+            "engaged", "meeting_booked"]
 
         conn = await asyncpg.connect(database_url)
         try:
@@ -173,7 +179,7 @@ async def test_reply_stops_duplicates_change_nothing_unsubscribe_suppresses(
         finally:
             await conn.close()
         assert {r["type"]: r["n"] for r in engagement} == {
-            "replied": 1, "unsubscribed": 1, "meeting_booked": 1}
+            "replied": 1, "unsubscribed": 1, "meeting_booked": 1, "opened": 1}
         assert suppressed == "unsubscribed"
         assert stopped == "stopped"
         assert dead == 2  # the malformed webhook and the forged calendar link, with reasons
