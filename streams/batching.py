@@ -21,9 +21,11 @@ from streams.app import Hub
 from streams.guard import dead_letter_now
 from streams.interpreter import apply_counts, send_emits
 
-# decide_one(event, latest) -> (key, state before, decision), or None when there is nothing
-# to do; `latest(key)` is the state an earlier event of this batch left, if any.
-DecideOne = Callable[[Any, Callable[[str], Any]], "tuple[str, Any, Decision[Any]] | None"]
+# decide_one(event, latest) -> [(key, state before, decision), ...] (one event may concern
+# several keys of its partition, or none); `latest(key)` is the state an earlier event of this
+# batch left, if any.
+Outcome = tuple[str, Any, "Decision[Any]"]
+DecideOne = Callable[[Any, Callable[[str], Any]], "Outcome | list[Outcome] | None"]
 Store = Callable[[str, Any, "Decision[Any]"], None]
 
 
@@ -36,16 +38,17 @@ async def decide_in_batch(
     for event in events:
         try:
             outcome = decide_one(event, latest.get)
-            if outcome is None:
-                continue
-            key, before, decision = outcome
-            acks += await send_emits(hub, decision.emits)
+            outcomes = [] if outcome is None else outcome if isinstance(outcome, list) else [
+                outcome]
+            for _, _, decision in outcomes:
+                acks += await send_emits(hub, decision.emits)
         except Exception as exc:  # one bad record must not stop the batch
             await dead_letter_now(hub, stage, event, exc)
             continue
-        apply_counts(decision.effects)
-        latest[key] = decision.state
-        writes.append((event, key, before, decision))
+        for key, before, decision in outcomes:
+            apply_counts(decision.effects)
+            latest[key] = decision.state
+            writes.append((event, key, before, decision))
     if acks:
         await asyncio.gather(*acks)
     for event, key, before, decision in writes:

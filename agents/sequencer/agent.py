@@ -30,6 +30,7 @@ from streams.campaign_status import CampaignStatusView
 from streams.guard import dead_letter_on_error
 from streams.ids import STABLE_IDS
 from streams.models import (
+    CheckDuePeople,
     CheckDueTouches,
     EngagementRecorded,
     EnrollContact,
@@ -71,15 +72,20 @@ def register(hub: Hub) -> None:
             msg = event.message
             now = hub.clock.now()
             item = _decode(inputs, msg.topic, event.value)
-            key = item.contact_key
+            if isinstance(item, CheckDuePeople):
+                return [decide_key(key, CheckDueTouches(contact_key=key, issued_at=now),
+                                   msg.partition, now, latest) for key in item.contact_keys]
+            return decide_key(item.contact_key, item, msg.partition, now, latest)
+
+        def decide_key(key: str, item: Any, partition: int, now: Any, latest: Any) -> Any:
             state = latest(key)
             if state is None:
                 raw = people.get(key)
                 state = decode(key, raw) if raw else PersonState(contact_key=key)
-            ctx = _context(hub, state, item, msg.partition, now, definitions,
+            ctx = _context(hub, state, item, partition, now, definitions,
                            _SpentCaps(caps, spent), campaigns)
             decision = decide_person(state, item, now, ctx)
-            spent.update(_spent_keys(decision, msg.partition))
+            spent.update(_spent_keys(decision, partition))
             return key, state, decision
 
         def store(key: str, before: Any, decision: Any) -> None:
@@ -113,16 +119,26 @@ def register(hub: Hub) -> None:
             schedule.rescan(people.items(), owned)
         topic = hub.topic("sequence_commands")
         now = hub.clock.now()
-        for key in schedule.due(now, owned, settings.sequencer_tick_seconds * 5):
-            await topic.send(key=key.encode(), value=codec.dumps(
-                CheckDueTouches(contact_key=key, issued_at=now)))
+        by_partition: dict[int, list[str]] = {}
+        for key, partition in schedule.due(now, owned, settings.sequencer_tick_seconds * 5):
+            by_partition.setdefault(partition, []).append(key)
+        for partition, keys in by_partition.items():
+            for start in range(0, len(keys), NUDGE_CHUNK):
+                check = CheckDuePeople(partition=partition, issued_at=now,
+                                       contact_keys=tuple(keys[start:start + NUDGE_CHUNK]))
+                await topic.send(key=None, partition=partition, value=codec.dumps(check))
+
+
+# Persons per nudge record: big enough to amortize the per-record cost, small enough that one
+# record is decided well within a batch.
+NUDGE_CHUNK = 200
 
 
 def _decode(inputs: dict[str, type[BaseModel]], topic: str, raw: bytes) -> Any:
     doc = codec.loads(raw)
     model = inputs[topic]
     if model is EnrollContact and isinstance(doc, dict) and "enrollment_id" not in doc:
-        model = CheckDueTouches
+        model = CheckDuePeople if "contact_keys" in doc else CheckDueTouches
     return model.model_validate(doc)
 
 

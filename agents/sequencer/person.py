@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from agents.decision import Count, Decision, Emit
-from agents.sequencer.core import AppendEvent, ContactRef, apply_append, decide
+from agents.sequencer.core import AppendEvent, ContactRef, apply_append, decide, due_at
 from agents.sequencer.definition import SequenceDefinition
 from agents.sequencer.projection import SequenceEventRecord, SequenceProjection, UtcDatetime
 from agents.sequencer.window import DailyCaps, SendWindow, cap_day
@@ -225,11 +225,11 @@ def _step(state: PersonState, now: datetime, ctx: SequencerContext) -> PersonDec
     )
     after = _bump(state, last_contact_at=now,
                   active=active.model_copy(update={"projection": projection}))
-    probe = decide(definition, projection,
-                   ContactRef(principal="outreach-hub", audience=active.to_email),
-                   f"{active.aggregate_id}:probe", projection.version, now,
-                   aggregate_id=active.aggregate_id)
-    next_due = probe.outcome.wait_until if probe.outcome.kind == "wait" else now
+    # When the next step is due: the cadence from this touch (the core's own rule, without a
+    # second full decision); after the last touch at once, to record completion.
+    next_due = now
+    if touch.index < len(definition.touches):
+        next_due = due_at(definition.rules, now, None)[0] or now
     emits = (Emit("send_requests", state.contact_key, request),
              _appended(after, append, "active", ctx, now))
     effects: tuple[Count | ConsumeCap, ...] = (

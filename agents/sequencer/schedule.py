@@ -40,8 +40,10 @@ class DueSchedule:
                     self._due[key] = (due.timestamp(), partition)
         self.scanned_for, self.stale = set(owned), False
 
-    def due(self, now: datetime, owned: set[int], resend_after: float) -> Iterator[str]:
-        """Keys due now on owned partitions, skipping those nudged less than resend_after ago."""
+    def due(self, now: datetime, owned: set[int], resend_after: float
+            ) -> Iterator[tuple[str, int]]:
+        """(key, partition) due now on owned partitions, skipping those nudged less than
+        resend_after ago."""
         cutoff, wall = now.timestamp(), time.monotonic()
         for key, (at, partition) in list(self._due.items()):
             if at > cutoff or partition not in owned:
@@ -49,7 +51,7 @@ class DueSchedule:
             if wall - self._nudged.get(key, -1e18) < resend_after:
                 continue  # a nudge is in flight
             self._nudged[key] = wall
-            yield key
+            yield key, partition
 
     def __len__(self) -> int:
         return len(self._due)

@@ -15,7 +15,12 @@ from streams.models.gate import GateVerdict, LeadGated, WaitingLeadsExpiryDue
 from streams.models.intake import BatchAudited, LeadCardReceived
 from streams.models.lead_batch import Contact, Enrichment, LeadBatchEnvelope, LeadCard
 from streams.models.send import SendRecorded, TouchRequested
-from streams.models.sequence import CheckDueTouches, EnrollContact, SequenceEventAppended
+from streams.models.sequence import (
+    CheckDuePeople,
+    CheckDueTouches,
+    EnrollContact,
+    SequenceEventAppended,
+)
 
 # Name used in topics.yaml `value:` -> model. The schema file is schemas/<name>.json.
 MODELS: dict[str, type] = {
@@ -36,6 +41,7 @@ MODELS: dict[str, type] = {
     "OutreachErrorRaised": OutreachErrorRaised,
     "EnrollContact": EnrollContact,
     "CheckDueTouches": CheckDueTouches,
+    "CheckDuePeople": CheckDuePeople,
     "SequenceEventAppended": SequenceEventAppended,
     "PendingSignalsCheckDue": PendingSignalsCheckDue,
     "MessagePlacement": MessagePlacement,
@@ -47,6 +53,7 @@ __all__ = [
     "BitScoreEvaluated",
     "CampaignCommand",
     "CampaignStateChanged",
+    "CheckDuePeople",
     "CheckDueTouches",
     "Contact",
     "EngagementRecorded",

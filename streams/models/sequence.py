@@ -35,6 +35,15 @@ class CheckDueTouches(Frozen):
     issued_at: AwareDatetime
 
 
+class CheckDuePeople(Frozen):
+    """The scheduler's nudge for many persons of one partition at once (sent to that
+    partition): one record per partition and tick instead of one per person."""
+
+    partition: int = Field(ge=0)
+    contact_keys: tuple[str, ...] = Field(min_length=1)
+    issued_at: AwareDatetime
+
+
 class SequenceEventAppended(HubEvent):
     """One append to a sequence aggregate, as the durable record stores it."""
 
