@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 import orjson
 from pydantic import ValidationError
 
 from agents.decision import Count, Decision, Emit
-from agents.records import SourceRef, describe
+from agents.records import SourceRef, bounded_record, describe
 from streams.exceptions import InvalidInput
 from streams.ids import IdFactory
 from streams.models.errors import SEVERITY, DeadLetterCode, OutreachErrorRaised
@@ -31,6 +32,7 @@ def dead_letter(
         else:
             # A bug or an unexpected state: the record is kept, the stage goes on.
             code, reason = "DLQ-PROCESSING-FAILED", f"{type(exc).__name__}: {str(exc)[:500]}"
+    record = bounded_record(record, len(raw), "sha256:" + hashlib.sha256(raw).hexdigest())
     subject = f"{source.topic}/{source.partition}/{source.offset}"
     event = OutreachErrorRaised(
         event_id=ids.event_id("dead-letter", source.topic, source.partition, source.offset),

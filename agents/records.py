@@ -23,3 +23,14 @@ def describe(exc: ValidationError) -> str:
         f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
         for err in exc.errors(include_input=False, include_url=False)
     )
+
+
+# Dead letters carry the offending record, but not without bound: a record over this size is
+# replaced by its size and checksum (the source topic/partition/offset still point at it).
+MAX_RECORD_BYTES = 256 * 1024
+
+
+def bounded_record(record: object, size: int, digest: str) -> object:
+    if size <= MAX_RECORD_BYTES:
+        return record
+    return {"omitted": "record too large for a dead letter", "bytes": size, "checksum": digest}

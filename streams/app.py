@@ -69,6 +69,10 @@ def create_app(
         store="memory://",
         datadir=str(settings.data_dir / "faust"),
         web_enabled=True,
+        # Faust's table and router pages would serve stored contact data on a port that is
+        # public for /unsubscribe.
+        web_tables_enabled=False,
+        web_router_enabled=False,
         web_host=settings.web_host,
         web_port=settings.web_port,
         web_in_thread=False,

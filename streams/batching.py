@@ -10,16 +10,19 @@ is that event's partition as if it had been written inside the stream iteration.
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from collections.abc import Callable
 from typing import Any
 
 from faust.streams import _current_event
 
-from agents.decision import Decision
+from agents.decision import Decision, Emit
 from streams.app import Hub
 from streams.guard import dead_letter_now
 from streams.interpreter import apply_counts, send_emits
+
+log = logging.getLogger(__name__)
 
 # decide_one(event, latest) -> [(key, state before, decision), ...] (one event may concern
 # several keys of its partition, or none); `latest(key)` is the state an earlier event of this
@@ -35,6 +38,7 @@ async def decide_in_batch(
     latest: dict[str, Any] = {}
     writes: list[tuple[Any, str, Any, Decision[Any]]] = []
     acks: list[Any] = []
+    emitted: list[Emit] = []
     for event in events:
         try:
             outcome = decide_one(event, latest.get)
@@ -42,6 +46,7 @@ async def decide_in_batch(
                 outcome]
             for _, _, decision in outcomes:
                 acks += await send_emits(hub, decision.emits)
+                emitted += decision.emits
         except Exception as exc:  # one bad record must not stop the batch
             await dead_letter_now(hub, stage, event, exc)
             continue
@@ -49,8 +54,25 @@ async def decide_in_batch(
             apply_counts(decision.effects)
             latest[key] = decision.state
             writes.append((event, key, before, decision))
-    if acks:
-        await asyncio.gather(*acks)
+    await _acknowledged(hub, stage, acks, emitted)
     for event, key, before, decision in writes:
         _current_event.set(weakref.ref(event))
         store(key, before, decision)
+
+
+async def _acknowledged(hub: Hub, stage: str, acks: list[Any], emitted: list[Emit]) -> None:
+    """Wait until the broker has every emit of the batch, re-sending (same event ids, so
+    consumers dedupe) with backoff while it refuses. Giving up here would let Faust ack the
+    batch's input with its states unwritten: the records would be lost."""
+    delay = 0.5
+    while True:
+        try:
+            if acks:
+                await asyncio.gather(*acks)
+            return
+        except Exception as exc:
+            log.error("%s: the broker refused a batch's emits (%s); re-sending in %.1fs",
+                      stage, type(exc).__name__, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+            acks = await send_emits(hub, emitted)

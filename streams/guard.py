@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -30,8 +31,19 @@ async def dead_letter_on_error(
 
 
 async def dead_letter_now(hub: Hub, stage: str, event: Any, exc: Exception) -> None:
+    """Dead-letter the record, retrying with backoff until the broker takes it: if this gave
+    up, Faust would ack the record anyway and it would be lost without a trace."""
     msg = event.message
     source = SourceRef(msg.topic, msg.partition, msg.offset)
     log.error("%s failed on %s (%s); dead-lettered", stage, source, type(exc).__name__)
-    await carry_out(hub, dead_letter(stage, event.value, source, exc, hub.clock.now(),
-                                     STABLE_IDS))
+    letter = dead_letter(stage, event.value, source, exc, hub.clock.now(), STABLE_IDS)
+    delay = 0.5
+    while True:
+        try:
+            await carry_out(hub, letter)
+            return
+        except Exception as failure:
+            log.error("dead letter for %s not accepted (%s); retrying in %.1fs", source,
+                      type(failure).__name__, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from agents.gate.policy import GatePolicy
 from agents.sequencer.window import DailyCaps, SendWindow
@@ -64,6 +64,22 @@ class Settings(BaseModel):
     sandbox_engagement: bool = True  # False: the sandbox delivers and nothing else happens
     engagement_placement_wait_seconds: float = Field(default=3600, gt=0)
     gate: GatePolicy = GatePolicy()
+
+    @model_validator(mode="after")
+    def _real_secrets_outside_the_sandbox(self) -> Settings:
+        """A real provider sends real emails: their links must not be forgeable with the
+        secrets in this source file, nor point at loopback."""
+        if self.email_provider == "sandbox":
+            return self
+        problems = []
+        for name in ("unsubscribe_secret", "calendar_secret"):
+            if getattr(self, name).get_secret_value().startswith("embedded-default-"):
+                problems.append(f"OUTREACH_{name.upper()} must be set")
+        if "127.0.0.1" in self.public_base_url or "localhost" in self.public_base_url:
+            problems.append("OUTREACH_PUBLIC_BASE_URL must be the public address of /unsubscribe")
+        if problems:
+            raise ValueError(f"email provider {self.email_provider!r}: " + "; ".join(problems))
+        return self
 
     @property
     def embedded(self) -> bool:

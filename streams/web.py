@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from faust.web import View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams import codec, metrics
@@ -31,27 +32,45 @@ def register(hub: Hub) -> None:
         return web.json(body, status=200 if ok else 503)
 
     @app.page("/unsubscribe")
-    async def unsubscribe_page(web: Any, request: Any) -> Any:
-        """RFC 8058 one-click unsubscribe (POST) and the link in the email body (GET).
+    class Unsubscribe(View):
+        """RFC 8058 one-click unsubscribe: a POST unsubscribes. A GET (the link in the body,
+        and the link scanners of corporate mail gateways) only shows a button that POSTs, so a
+        scanner fetching every link cannot unsubscribe anyone.
 
         The token is an HMAC of the aggregate id, so only links the hub sent work; the event
-        goes onto the provider-events topic in the hub's own form and flows like any other.
+        goes onto the provider-events topic in the hub's own form and flows like any other,
+        and the answer waits until the broker has it.
         """
-        from hmac import compare_digest
 
-        from agents.sender.core import unsubscribe_token
+        def _aggregate(self, request: Any) -> str | None:
+            from hmac import compare_digest
 
-        aggregate = request.query.get("a", "")
-        token = request.query.get("t", "")
-        secret = hub.settings.unsubscribe_secret.get_secret_value().encode()
-        if not aggregate or not compare_digest(token, unsubscribe_token(aggregate, secret)):
-            return web.json({"status": "invalid link"}, status=400)
-        now = hub.clock.now()
-        event = {"provider": "hub", "provider_event_id": f"unsubscribe-{aggregate}",
-                 "type": "unsubscribed", "occurred_at": now.isoformat(),
-                 "aggregate_id": aggregate}
-        await hub.topic("provider_events").send(key=aggregate.encode(), value=codec.dumps(event))
-        return web.json({"status": "unsubscribed"})
+            from agents.sender.core import unsubscribe_token
+
+            aggregate = request.query.get("a", "")
+            token = request.query.get("t", "")
+            secret = hub.settings.unsubscribe_secret.get_secret_value().encode()
+            if aggregate and compare_digest(token, unsubscribe_token(aggregate, secret)):
+                return str(aggregate)
+            return None
+
+        async def get(self, request: Any) -> Any:
+            if self._aggregate(request) is None:
+                return self.json({"status": "invalid link"}, status=400)
+            form = ("<form method='post'><button type='submit'>Unsubscribe</button></form>")
+            return self.html(form)
+
+        async def post(self, request: Any) -> Any:
+            aggregate = self._aggregate(request)
+            if aggregate is None:
+                return self.json({"status": "invalid link"}, status=400)
+            event = {"provider": "hub", "provider_event_id": f"unsubscribe-{aggregate}",
+                     "type": "unsubscribed", "occurred_at": hub.clock.now().isoformat(),
+                     "aggregate_id": aggregate}
+            sent = await hub.topic("provider_events").send(key=aggregate.encode(),
+                                                            value=codec.dumps(event))
+            await sent  # answer only once the broker has the unsubscribe
+            return self.json({"status": "unsubscribed"})
 
     @app.page("/live")
     async def live_page(web: Any, request: Any) -> Any:

@@ -23,6 +23,7 @@ from streams.batching import decide_in_batch
 from streams.guard import dead_letter_on_error
 from streams.ids import STABLE_IDS
 from streams.models import (
+    EngagementRecorded,
     MessagePlacement,
     PendingSignalsCheckDue,
     ProviderEventNormalized,
@@ -84,13 +85,14 @@ def register(hub: Hub) -> None:
                 assert item.provider_message_id is not None
                 placement = MessagePlacement(provider_message_id=item.provider_message_id,
                                              event=item, issued_at=hub.clock.now())
-                await hub.topic("engagement_placement").send(
-                    key=item.provider_message_id.encode(), value=codec.dumps(placement))
+                await (await hub.topic("engagement_placement").send(
+                    key=item.provider_message_id.encode(), value=codec.dumps(placement)))
                 continue
             key = contact_key_of(item.aggregate_id)
             routed_item = item.model_copy(update={"contact_key": key})
-            await hub.topic("engagement_routed").send(key=key.encode(),
-                                                      value=codec.dumps(routed_item))
+            # Acknowledged before the webhook is: a lost unsubscribe must not be possible.
+            await (await hub.topic("engagement_routed").send(key=key.encode(),
+                                                             value=codec.dumps(routed_item)))
 
     def decide_one(event: Any, latest: Any) -> Any:
         now = hub.clock.now()
@@ -116,8 +118,11 @@ def register(hub: Hub) -> None:
                 decision = Decision(decision.state, (*decision.emits, placed), decision.effects)
         else:
             decision = decide_event(state, item, now, STABLE_IDS, calendar_secret)
-        if is_send or decision.emits:  # duplicates emit nothing and are not counted
-            rate.observe(doc, is_send)
+        if is_send:
+            rate.observe(doc, True)
+        for emit in decision.emits:  # duplicates emit nothing and are not counted
+            if isinstance(emit.event, EngagementRecorded):
+                rate.observe(emit.event.model_dump(mode="json"), False)
         return key, state, decision
 
     def store(key: str, before: Any, decision: Any) -> None:

@@ -34,7 +34,8 @@ def register(hub: Hub) -> None:
         # The BIT Engine may partition with another hash than ours: re-key onto a hub-produced
         # topic so each score meets its company's lead cards on one partition.
         score = BitScoreEvaluated.model_validate(codec.loads(event.value))
-        await hub.topic("gate_scores").send(key=score.company_sov_id.encode(), value=event.value)
+        await (await hub.topic("gate_scores").send(key=score.company_sov_id.encode(),
+                                                   value=event.value))
 
     async def handle(event: Any) -> None:
         now = hub.clock.now()

@@ -15,7 +15,7 @@ import orjson
 from pydantic import ValidationError
 
 from agents.decision import Count, Decision, Emit
-from agents.records import SourceRef, describe
+from agents.records import SourceRef, bounded_record, describe
 from streams.ids import IdFactory
 from streams.models.base import AwareDatetime, Frozen
 from streams.models.errors import SEVERITY, DeadLetterCode, OutreachErrorRaised
@@ -71,6 +71,7 @@ def read_batch(
             None, None, digest, "DLQ-MALFORMED", f"not valid JSON: {exc}", text, source, now, ids
         )
     checksum = checksum_of(document)
+    kept = bounded_record(document, len(raw), checksum)  # what a dead letter may carry
     batch_id = document.get("batch_id") if isinstance(document, dict) else None
     batch_id = batch_id if isinstance(batch_id, str) and batch_id else None
     version = document.get("schema_version") if isinstance(document, dict) else None
@@ -89,7 +90,7 @@ def read_batch(
             checksum,
             "DLQ-SCHEMA-VERSION",
             reason,
-            document,
+            kept,
             source,
             now,
             ids,
@@ -103,7 +104,7 @@ def read_batch(
             checksum,
             "DLQ-MALFORMED",
             f"invalid batch envelope: {describe(exc)}",
-            document,
+            kept,
             source,
             now,
             ids,
@@ -166,7 +167,8 @@ def decide(
                         source_partition=source.partition,
                         source_offset=source.offset,
                         subject_id=env.batch_id,
-                        record=record,
+                        record=bounded_record(record, len(orjson.dumps(record)),
+                                              checksum_of(record)),
                     ),
                 )
             )

@@ -16,6 +16,8 @@ from agents.sender.adapters.sandbox import SandboxRates, SandboxSettings
 from agents.sender.adapters.sendgrid import SendGridSettings
 from agents.sender.adapters.smtp import SmtpSettings
 from agents.sender.core import (
+    IN_FLIGHT_AT_RESTART,
+    UNKNOWN_OUTCOME,
     RecordWithoutSending,
     SendEmail,
     SenderConfig,
@@ -70,7 +72,7 @@ async def send_with_retry(adapter: ProviderAdapter, effect: SendEmail, attempts:
             if not exc.transient or attempt == attempts:
                 return None, f"{'transient, gave up' if exc.transient else 'permanent'}: {exc}"
             log.warning("send attempt %d failed (transient); retrying", attempt)
-            await asyncio.sleep(exc.retry_after or delay)
+            await asyncio.sleep(min(exc.retry_after or delay, 30.0))
             delay = min(delay * 2, 30.0)
     return None, "no attempt made"
 
@@ -111,8 +113,13 @@ def register(hub: Hub) -> None:
             await carry_out(hub, outcome)
             return
         if isinstance(outcome, RecordWithoutSending):
-            decision = record_result(state, request, now, STABLE_IDS, provider=outcome.provider)
+            unknown = outcome.provider == IN_FLIGHT_AT_RESTART
+            decision = record_result(state, request, now, STABLE_IDS, provider=outcome.provider,
+                                     failure=UNKNOWN_OUTCOME if unknown else None)
         else:
+            people[key] = state.model_copy(
+                update={"in_flight": request.idempotency_key}).model_dump(mode="json")
+            await hub.app.producer.flush()  # the marker is durable before the provider call
             receipt, failure = await send_with_retry(adapter, outcome, s.send_max_attempts)
             decision = record_result(state, request, now, STABLE_IDS, receipt=receipt,
                                      failure=failure, provider=adapter.name)

@@ -30,6 +30,16 @@ SUPPRESSING = frozenset({"unsubscribed", "complained"})
 class SenderState(Frozen):
     settled: tuple[str, ...] = ()  # idempotency keys already sent or failed for good
     suppressed: str | None = None
+    # The key handed to the provider and not settled yet. Written (and flushed) before the
+    # provider call, so a worker that dies mid-call does not send that email again.
+    in_flight: str | None = None
+
+
+IN_FLIGHT_AT_RESTART = "in-flight-at-restart"
+UNKNOWN_OUTCOME = (
+    "outcome unknown: the worker stopped during the provider call; not resent, "
+    "so the email went out at most once"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +85,13 @@ def calendar_link(request: TouchRequested, cfg: SenderConfig) -> str | None:
     if not cfg.calendar_secret:
         return None
     expires = request.due_at + timedelta(days=cfg.calendar_link_days)
-    return sign(request.aggregate_id, request.company_sov_id or "none", expires,
-                cfg.calendar_secret, base_url=f"{cfg.public_base_url.rstrip('/')}/calendar/book")
+    return sign(
+        request.aggregate_id,
+        request.company_sov_id or "none",
+        expires,
+        cfg.calendar_secret,
+        base_url=f"{cfg.public_base_url.rstrip('/')}/calendar/book",
+    )
 
 
 def render(request: TouchRequested, cfg: SenderConfig) -> OutgoingEmail:
@@ -84,14 +99,22 @@ def render(request: TouchRequested, cfg: SenderConfig) -> OutgoingEmail:
     the approved body); until it exists the body names the digest it stands for."""
     subject = fill(request.subject or f"Touch {request.touch_index}")
     booking = calendar_link(request, cfg)
-    body = (f"Hello,\n\n(approved template {request.content_digest or 'default'})\n\n"
-            + (f"Book a time: {booking}\n\n" if booking else "")
-            + f"To stop these emails: {unsubscribe_url(cfg, request.aggregate_id)}\n")
+    body = (
+        f"Hello,\n\n(approved template {request.content_digest or 'default'})\n\n"
+        + (f"Book a time: {booking}\n\n" if booking else "")
+        + f"To stop these emails: {unsubscribe_url(cfg, request.aggregate_id)}\n"
+    )
     return OutgoingEmail(
-        to_email=request.to_email or "", from_email=cfg.from_email, from_name=cfg.from_name,
-        subject=subject, text_body=body, aggregate_id=request.aggregate_id,
-        idempotency_key=request.idempotency_key, touch_index=request.touch_index,
-        unsubscribe_url=unsubscribe_url(cfg, request.aggregate_id), calendar_link=booking,
+        to_email=request.to_email or "",
+        from_email=cfg.from_email,
+        from_name=cfg.from_name,
+        subject=subject,
+        text_body=body,
+        aggregate_id=request.aggregate_id,
+        idempotency_key=request.idempotency_key,
+        touch_index=request.touch_index,
+        unsubscribe_url=unsubscribe_url(cfg, request.aggregate_id),
+        calendar_link=booking,
         custom_args={"contact_key": request.contact_key},
     )
 
@@ -109,8 +132,11 @@ def decide_request(
 ) -> Decision[SenderState] | RecordWithoutSending | SendEmail:
     if request.idempotency_key in state.settled:
         # A redelivered request: recognised, counted, not sent again.
-        return Decision(state, effects=(Count("sender_requests_total",
-                                              (("outcome", "duplicate"),)),))
+        return Decision(
+            state, effects=(Count("sender_requests_total", (("outcome", "duplicate"),)),)
+        )
+    if state.in_flight == request.idempotency_key:
+        return RecordWithoutSending(IN_FLIGHT_AT_RESTART)
     if state.suppressed is not None:
         return RecordWithoutSending("suppression-list")
     if request.channel == "phone_task":
@@ -119,34 +145,65 @@ def decide_request(
 
 
 def record_result(
-    state: SenderState, request: TouchRequested, now: datetime, ids: IdFactory, *,
-    receipt: SendReceipt | None = None, failure: str | None = None, provider: str,
+    state: SenderState,
+    request: TouchRequested,
+    now: datetime,
+    ids: IdFactory,
+    *,
+    receipt: SendReceipt | None = None,
+    failure: str | None = None,
+    provider: str,
 ) -> Decision[SenderState]:
     """What a settled request records: sent (with the provider's id) or failed (OUT-003)."""
     if state.suppressed is not None:
         failure = f"address suppressed ({state.suppressed})"
     status = "sent" if failure is None else "failed"
     event = SendRecorded(
-        event_id=ids.event_id("send-recorded", request.idempotency_key), occurred_at=now,
+        event_id=ids.event_id("send-recorded", request.idempotency_key),
+        occurred_at=now,
         correlation_id=request.correlation_id,
         process_id=ids.process_id("send", now, request.idempotency_key),
-        aggregate_id=request.aggregate_id, contact_key=request.contact_key,
-        company_sov_id=request.company_sov_id, campaign_id=request.campaign_id,
-        touch_index=request.touch_index, idempotency_key=request.idempotency_key, status=status,
-        provider=provider, provider_message_id=receipt.provider_message_id if receipt else None,
-        failure_reason=failure)
+        aggregate_id=request.aggregate_id,
+        contact_key=request.contact_key,
+        company_sov_id=request.company_sov_id,
+        campaign_id=request.campaign_id,
+        touch_index=request.touch_index,
+        idempotency_key=request.idempotency_key,
+        status=status,
+        provider=provider,
+        provider_message_id=receipt.provider_message_id if receipt else None,
+        failure_reason=failure,
+    )
     emits = [Emit("send_events", request.contact_key, event)]
     if failure is not None and state.suppressed is None:
-        emits.append(Emit("errors", request.contact_key, OutreachErrorRaised(
-            event_id=ids.event_id("send-failed", request.idempotency_key), occurred_at=now,
-            correlation_id=request.correlation_id, process_id=event.process_id, code="OUT-003",
-            severity=SEVERITY["OUT-003"], stage="sender", reason=failure,
-            subject_id=request.aggregate_id,
-            record={"aggregate_id": request.aggregate_id, "touch_index": request.touch_index,
-                    "idempotency_key": request.idempotency_key})))
+        emits.append(
+            Emit(
+                "errors",
+                request.contact_key,
+                OutreachErrorRaised(
+                    event_id=ids.event_id("send-failed", request.idempotency_key),
+                    occurred_at=now,
+                    correlation_id=request.correlation_id,
+                    process_id=event.process_id,
+                    code="OUT-003",
+                    severity=SEVERITY["OUT-003"],
+                    stage="sender",
+                    reason=failure,
+                    subject_id=request.aggregate_id,
+                    record={
+                        "aggregate_id": request.aggregate_id,
+                        "touch_index": request.touch_index,
+                        "idempotency_key": request.idempotency_key,
+                    },
+                ),
+            )
+        )
     settled = (*state.settled, request.idempotency_key)[-KEYS_KEPT:]
-    return Decision(state.model_copy(update={"settled": settled}), tuple(emits),
-                    (Count("sender_requests_total", (("outcome", status),)),))
+    return Decision(
+        state.model_copy(update={"settled": settled, "in_flight": None}),
+        tuple(emits),
+        (Count("sender_requests_total", (("outcome", status),)),),
+    )
 
 
 def on_engagement(state: SenderState, event: EngagementRecorded) -> SenderState:

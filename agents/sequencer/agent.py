@@ -44,8 +44,9 @@ log = logging.getLogger(__name__)
 def register(hub: Hub) -> None:
     settings = hub.settings
     commands = hub.catalog["sequence_commands"]
-    definitions = (load_definitions(settings.sequences_file) if settings.sequences_file
-                   else load_definitions())
+    definitions = (
+        load_definitions(settings.sequences_file) if settings.sequences_file else load_definitions()
+    )
     people = hub.app.Table("sequencer-people", partitions=commands.partitions)
     caps = hub.app.Table("sequencer-caps", partitions=commands.partitions, default=int)
     campaigns = CampaignStatusView(hub)
@@ -61,8 +62,12 @@ def register(hub: Hub) -> None:
         verdict = LeadGated.model_validate(codec.loads(event.value))
         command = enrollment_for(verdict)
         if command is not None:
-            await hub.topic("sequence_commands").send(
-                key=command.contact_key.encode(), value=codec.dumps(command))
+            # Acknowledged before the verdict is: a lost enrollment would lose the sequence.
+            await (
+                await hub.topic("sequence_commands").send(
+                    key=command.contact_key.encode(), value=codec.dumps(command)
+                )
+            )
 
     async def handle_batch(events: list[Any]) -> None:
         # Today's cap spending includes this batch's own, not yet in the table.
@@ -73,8 +78,25 @@ def register(hub: Hub) -> None:
             now = hub.clock.now()
             item = _decode(inputs, msg.topic, event.value)
             if isinstance(item, CheckDuePeople):
-                return [decide_key(key, CheckDueTouches(contact_key=key, issued_at=now),
-                                   msg.partition, now, latest) for key in item.contact_keys]
+                outcomes = []
+                for key in item.contact_keys:
+                    try:
+                        outcomes.append(
+                            decide_key(
+                                key,
+                                CheckDueTouches(contact_key=key, issued_at=now),
+                                msg.partition,
+                                now,
+                                latest,
+                            )
+                        )
+                    except Exception as exc:  # one broken person must not hold the others
+                        log.error(
+                            "sequencer failed on one person of a nudge (%s); held",
+                            type(exc).__name__,
+                        )
+                        schedule.update(key, None)  # not nudged again until its next event
+                return outcomes
             return decide_key(item.contact_key, item, msg.partition, now, latest)
 
         def decide_key(key: str, item: Any, partition: int, now: Any, latest: Any) -> Any:
@@ -82,8 +104,9 @@ def register(hub: Hub) -> None:
             if state is None:
                 raw = people.get(key)
                 state = decode(key, raw) if raw else PersonState(contact_key=key)
-            ctx = _context(hub, state, item, partition, now, definitions,
-                           _SpentCaps(caps, spent), campaigns)
+            ctx = _context(
+                hub, state, item, partition, now, definitions, _SpentCaps(caps, spent), campaigns
+            )
             decision = decide_person(state, item, now, ctx)
             spent.update(_spent_keys(decision, partition))
             return key, state, decision
@@ -113,19 +136,27 @@ def register(hub: Hub) -> None:
         if hub.app.rebalancing or hub.app.in_recovery:
             schedule.stale = True  # partitions are moving: rescan once they have settled
             return
-        owned = {tp.partition for tp in hub.app.assignor.assigned_actives()
-                 if tp.topic == commands.name}
+        owned = {
+            tp.partition for tp in hub.app.assignor.assigned_actives() if tp.topic == commands.name
+        }
         if schedule.stale or owned != schedule.scanned_for:
             schedule.rescan(people.items(), owned)
         topic = hub.topic("sequence_commands")
         now = hub.clock.now()
         by_partition: dict[int, list[str]] = {}
-        for key, partition in schedule.due(now, owned, settings.sequencer_tick_seconds * 5):
+        # A nudge stays outstanding until its person's state is written (update clears it),
+        # or for a minute: under a backlog, re-nudging would only queue duplicate work.
+        for key, partition in schedule.due(
+            now, owned, max(60.0, settings.sequencer_tick_seconds * 5)
+        ):
             by_partition.setdefault(partition, []).append(key)
         for partition, keys in by_partition.items():
             for start in range(0, len(keys), NUDGE_CHUNK):
-                check = CheckDuePeople(partition=partition, issued_at=now,
-                                       contact_keys=tuple(keys[start:start + NUDGE_CHUNK]))
+                check = CheckDuePeople(
+                    partition=partition,
+                    issued_at=now,
+                    contact_keys=tuple(keys[start : start + NUDGE_CHUNK]),
+                )
                 await topic.send(key=None, partition=partition, value=codec.dumps(check))
 
 
@@ -153,8 +184,12 @@ class _SpentCaps:
 
 
 def _spent_keys(decision: Any, partition: int) -> list[str]:
-    return [k for e in decision.effects if isinstance(e, ConsumeCap)
-            for k in _cap_keys(partition, e.day, e.mailbox, e.domain)]
+    return [
+        k
+        for e in decision.effects
+        if isinstance(e, ConsumeCap)
+        for k in _cap_keys(partition, e.day, e.mailbox, e.domain)
+    ]
 
 
 def _cap_keys(partition: int, day: str, mailbox: str, domain: str) -> tuple[str, str]:
@@ -162,8 +197,16 @@ def _cap_keys(partition: int, day: str, mailbox: str, domain: str) -> tuple[str,
     return f"{partition}|{day}|m|{mailbox}", f"{partition}|{day}|d|{domain}"
 
 
-def _context(hub: Hub, state: PersonState, item: Any, partition: int, now: Any,
-             definitions: Any, caps: Any, campaigns: CampaignStatusView) -> SequencerContext:
+def _context(
+    hub: Hub,
+    state: PersonState,
+    item: Any,
+    partition: int,
+    now: Any,
+    definitions: Any,
+    caps: Any,
+    campaigns: CampaignStatusView,
+) -> SequencerContext:
     """What the core needs besides the person: caps spent today and the campaign's status."""
     settings = hub.settings
     mailbox_used = domain_used = 0
@@ -175,13 +218,23 @@ def _context(hub: Hub, state: PersonState, item: Any, partition: int, now: Any,
         index = active.projection.last_touch_index if active else 0
         if index < len(definition.touches):
             # The next touch's mailbox and the person's domain: what this step may spend.
-            m_key, d_key = _cap_keys(partition, cap_day(now), definition.touches[index].principal,
-                                     email.rsplit("@", 1)[-1].lower())
+            m_key, d_key = _cap_keys(
+                partition,
+                cap_day(now),
+                definition.touches[index].principal,
+                email.rsplit("@", 1)[-1].lower(),
+            )
             mailbox_used, domain_used = caps.get(m_key) or 0, caps.get(d_key) or 0
     campaign = active.campaign_id if active else getattr(item, "campaign_id", None)
     return SequencerContext(
-        definitions=definitions, window=settings.window, caps=settings.caps, ids=STABLE_IDS,
-        campaign_status=campaigns.status(campaign), mailbox_sent_today=mailbox_used,
-        domain_sent_today=domain_used, partitions=hub.catalog["sequence_commands"].partitions,
-        partition=partition, recheck_seconds=3600.0,
+        definitions=definitions,
+        window=settings.window,
+        caps=settings.caps,
+        ids=STABLE_IDS,
+        campaign_status=campaigns.status(campaign),
+        mailbox_sent_today=mailbox_used,
+        domain_sent_today=domain_used,
+        partitions=hub.catalog["sequence_commands"].partitions,
+        partition=partition,
+        recheck_seconds=3600.0,
     )

@@ -161,7 +161,17 @@ def _record(
     """Append a sender or engagement event to the active aggregate, then decide at once."""
     active = state.active
     if active is None or active.aggregate_id != aggregate_id:
-        return Decision(state)  # the sequence has ended; nothing left to stop
+        # About a sequence that has ended: nothing to append there, but consent withdrawn or a
+        # meeting booked through an old email still ends outreach to the person.
+        reason = _suppressing_reason(record)
+        if reason is None or state.suppressed is not None:
+            return Decision(state)
+        suppressed = _bump(state, suppressed=reason)
+        if active is None:
+            return Decision(suppressed)
+        return _finish(suppressed, "stopped", reason,
+                       f"{active.aggregate_id}:step{active.projection.last_touch_index + 1}",
+                       now, ctx)
     if record.idempotency_key in active.projection.applied_keys:
         return Decision(state)  # a duplicated webhook or send report changes nothing
     projection = active.projection.appended(record)
@@ -264,6 +274,12 @@ def _finish(
     event = _appended(after.model_copy(update={"active": ended}), append, status, ctx, now)
     return Decision(after, (event,),
                     (Count("sequencer_sequences_ended_total", (("status", status),)),))
+
+
+def _suppressing_reason(record: SequenceEventRecord) -> str | None:
+    if record.type == "bounced":
+        return "bounced" if record.bounce_kind == "hard" else None
+    return record.type if record.type in SUPPRESSING else None
 
 
 def _escalate(state: PersonState, message: str, now: datetime, ctx: SequencerContext

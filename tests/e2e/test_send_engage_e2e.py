@@ -104,6 +104,8 @@ async def test_reply_stops_duplicates_change_nothing_unsubscribe_suppresses(
         "OUTREACH_DATA_DIR": str(tmp_path / "var"), "OUTREACH_EMAIL_PROVIDER": "smtp",
         "OUTREACH_SMTP_HOST": "127.0.0.1", "OUTREACH_SMTP_PORT": str(smtp_port),
         "OUTREACH_PUBLIC_BASE_URL": "https://hub.example", "OUTREACH_CLOCK_SPEED": str(SPEED),
+        "OUTREACH_UNSUBSCRIBE_SECRET": "e2e-unsubscribe-secret-0123456789",
+        "OUTREACH_CALENDAR_SECRET": "e2e-calendar-secret-0123456789abcd",
         "OUTREACH_CLOCK_ANCHOR": str(time.time()), "OUTREACH_WINDOW_START_HOUR": "0",
         "OUTREACH_WINDOW_END_HOUR": "24", "OUTREACH_WINDOW_WEEKDAYS": "0,1,2,3,4,5,6",
         "OUTREACH_SEQUENCER_TICK_SECONDS": "0.25"})
