@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -135,8 +136,10 @@ def register(hub: Hub) -> None:
         now = hub.clock.now()
         owned = {tp.partition for tp in hub.app.assignor.assigned_actives()
                  if tp.topic == routed.name}
-        for key, raw in list(people.items()):
-            if partition_for(key, routed.partitions) not in owned:
+        for n, (key, raw) in enumerate(list(people.items())):
+            if n % 1000 == 999:
+                await asyncio.sleep(0)  # a large table must not starve heartbeats
+            if partition_for(key, routed.partitions) not in owned or not raw.get("pending"):
                 continue
             if overdue(EngagementState.model_validate(raw), now, wait):
                 await hub.topic("engagement_checks").send(key=key.encode(), value=codec.dumps(
@@ -165,8 +168,10 @@ def register(hub: Hub) -> None:
         now = hub.clock.now()
         owned = {tp.partition for tp in hub.app.assignor.assigned_actives()
                  if tp.topic == placements.name}
-        for key, raw in list(messages.items()):
-            if partition_for(key, placements.partitions) not in owned:
+        for n, (key, raw) in enumerate(list(messages.items())):
+            if n % 1000 == 999:
+                await asyncio.sleep(0)
+            if partition_for(key, placements.partitions) not in owned or not raw.get("waiting"):
                 continue
             state = MessageState.model_validate(raw)
             if any((now - w.since).total_seconds() > wait for w in state.waiting):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, cast
 
@@ -70,8 +71,10 @@ def register(hub: Hub) -> None:
         owned = {tp.partition for tp in hub.app.assignor.assigned_actives()
                  if tp.topic == spec.name}
         expiry = hub.topic("gate_expiry")
-        for key, raw_state in list(companies.items()):
-            if partition_for(key, spec.partitions) not in owned:
+        for n, (key, raw_state) in enumerate(list(companies.items())):
+            if n % 1000 == 999:
+                await asyncio.sleep(0)  # a large table must not starve heartbeats
+            if partition_for(key, spec.partitions) not in owned or not raw_state.get("waiting"):
                 continue
             state = CompanyGateState.model_validate(raw_state)
             if state.waiting and expiry_due(state, now, policy):

@@ -140,7 +140,7 @@ def register(hub: Hub) -> None:
             tp.partition for tp in hub.app.assignor.assigned_actives() if tp.topic == commands.name
         }
         if schedule.stale or owned != schedule.scanned_for:
-            schedule.rescan(people.items(), owned)
+            await schedule.rescan(list(people.items()), owned)
         topic = hub.topic("sequence_commands")
         now = hub.clock.now()
         by_partition: dict[int, list[str]] = {}

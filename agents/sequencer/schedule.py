@@ -7,6 +7,7 @@ partitions change (after a rebalance, recovered states are in the table but not 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -30,9 +31,13 @@ class DueSchedule:
         else:
             self._due[key] = (due.timestamp(), partition_for(key, self.partitions))
 
-    def rescan(self, stored: Iterable[tuple[str, str]], owned: set[int]) -> None:
+    async def rescan(self, stored: Iterable[tuple[str, str]], owned: set[int]) -> None:
+        """Rebuild from the table, yielding to the event loop every thousand states: a million
+        states take seconds, and heartbeats must keep flowing meanwhile."""
         self._due.clear()
-        for key, raw in stored:
+        for n, (key, raw) in enumerate(stored):
+            if n % 1000 == 999:
+                await asyncio.sleep(0)
             partition = partition_for(key, self.partitions)
             if partition in owned:
                 due = decode(key, raw).next_due_at
