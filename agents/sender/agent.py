@@ -8,8 +8,10 @@ import random
 from typing import Any
 
 from faust.exceptions import NotReady
+from pydantic import ValidationError
 
 from agents.decision import Decision
+from agents.records import describe
 from agents.sender.adapters import build_adapter
 from agents.sender.adapters.base import ProviderAdapter, SendReceipt
 from agents.sender.adapters.sandbox import SandboxRates, SandboxSettings
@@ -108,7 +110,14 @@ def register(hub: Hub) -> None:
         request = TouchRequested.model_validate(doc)
         key = request.contact_key
         state = SenderState.model_validate(people.get(key) or {})
-        outcome = decide_request(state, request, cfg)
+        try:
+            outcome = decide_request(state, request, cfg)
+        except ValidationError as exc:  # e.g. an address no provider would accept
+            decision = record_result(state, request, now, STABLE_IDS, provider=adapter.name,
+                                     failure=f"cannot render the email: {describe(exc)}")
+            await carry_out(hub, decision)
+            people[key] = decision.state.model_dump(mode="json")
+            return
         if isinstance(outcome, Decision):
             await carry_out(hub, outcome)
             return

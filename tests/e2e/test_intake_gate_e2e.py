@@ -38,10 +38,11 @@ def card(lead_id: str, company: str | None, status: str = "ENRICHED", **enrichme
     if status == "ENRICHED":
         doc["enrichment"] = {
             "company_sov_id": company, "company_name": f"{company} Inc",
-            "domain": f"{company}.example", "domain_verified": True,
-            "email_pattern": "{first}.{last}@" + f"{company}.example",
+            "domain": f"{company}.example".replace("_", "-"), "domain_verified": True,
+            "email_pattern": "{first}.{last}@" + f"{company}.example".replace("_", "-"),
             "lifecycle_state": "TARGETABLE",
-            "contact": {"email": f"{lead_id}@{company}.example", "email_verified": True,
+            "contact": {"email": f"{lead_id}@{company}.example".replace("_", "-"),
+                        "email_verified": True,
                         "first_name": "Test", "last_name": "Lead", "timezone": "America/Chicago"},
             **enrichment,
         }
@@ -65,7 +66,7 @@ def good_batch(batch_id: str) -> dict:
         card("l-low", "cmp_low"), card("l-warm", "cmp_warm"), card("l-hot", "cmp_hot"),
         card("l-burn", "cmp_burn"),
         card("l-burn-unverified", "cmp_burn",
-             contact={"email": "x@cmp_burn.example", "email_verified": False}),
+             contact={"email": "x@cmp-burn.example", "email_verified": False}),
         card("l-burn-no-pattern", "cmp_burn", email_pattern=None),
         card("l-late", "cmp_late"),
         card("l-requested", None, status="REQUESTED"), card("l-failed", None, status="FAILED"),
@@ -142,6 +143,27 @@ def consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 30) 
     return out
 
 
+def consume_until_idle(bootstrap: str, topic: str, idle: float = 3, timeout: float = 40
+                       ) -> list[dict]:
+    """Everything on the topic: read until nothing has come for `idle` seconds."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{uuid.uuid4()}",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer.subscribe([topic])
+    out: list[dict] = []
+    deadline, last = time.monotonic() + timeout, None
+    try:
+        while time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is not None and not msg.error():
+                out.append(json.loads(msg.value()))
+                last = time.monotonic()
+            elif last is not None and time.monotonic() - last > idle:
+                break
+    finally:
+        consumer.close()
+    return out
+
+
 async def test_batch_flows_to_audit_cards_verdicts_and_errors(
     hub: WorkerProcess, broker: str, database_url: str
 ) -> None:
@@ -167,7 +189,9 @@ async def test_batch_flows_to_audit_cards_verdicts_and_errors(
     try:
         audits = {r["batch_id"]: r for r in await conn.fetch("SELECT * FROM outreach.audit_log")}
         cards = {r["lead_id"]: r for r in await conn.fetch("SELECT * FROM outreach.lead_cards")}
-        errors = await conn.fetch("SELECT code, reason, subject_id FROM outreach.outreach_errors")
+        # The sequences the ALLOW verdicts start run on; compare what intake and the gate said.
+        errors = await conn.fetch("SELECT code, reason, subject_id FROM outreach.outreach_errors"
+                                  " WHERE stage IN ('intake', 'gate')")
     finally:
         await conn.close()
 
@@ -196,8 +220,8 @@ async def test_batch_flows_to_audit_cards_verdicts_and_errors(
     codes = sorted(e["code"] for e in errors)
     assert codes.count("OUT-001") == 2 and codes.count("OUT-002") == 1
     assert {"DLQ-MALFORMED", "DLQ-SCHEMA-VERSION", "DLQ-INVALID-CARD"} <= set(codes)
-    on_topic = consume_all(broker, "outreach.errors", len(errors))
-    assert sorted(e["code"] for e in on_topic) == codes
+    on_topic = consume_until_idle(broker, "outreach.errors")
+    assert sorted(e["code"] for e in on_topic if e["stage"] in ("intake", "gate")) == codes
 
 
 async def test_a_batch_id_seen_before_is_not_processed_twice(
