@@ -18,7 +18,3 @@ class Clock:
     def now(self) -> datetime:
         hub = self.anchor + (time.time() - self.anchor) * self.speed
         return datetime.fromtimestamp(hub, UTC)
-
-    def wall_seconds(self, hub_seconds: float) -> float:
-        """How long to wait in wall time for `hub_seconds` of hub time to pass."""
-        return hub_seconds / self.speed

@@ -70,7 +70,6 @@ ENGAGEMENT_RATE = Gauge(
     "outreach_engagement_rate",
     "(opens + replies) / sends per campaign, on this worker's partitions; healthy >= 0.30",
     ["campaign"], registry=REGISTRY)
-UP = Gauge("outreach_worker_up", "1 while the worker runs", registry=REGISTRY)
 
 
 class UnknownMetric(HubError):

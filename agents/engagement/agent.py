@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -30,7 +29,7 @@ from streams.models import (
     ProviderEventNormalized,
     SendRecorded,
 )
-from streams.partitioning import partition_for
+from streams.ownership import owned_entries
 
 log = logging.getLogger(__name__)
 
@@ -134,13 +133,7 @@ def register(hub: Hub) -> None:
     async def check_held_signals() -> None:
         # Every worker, only for partitions it owns; the check is idempotent in the core.
         now = hub.clock.now()
-        owned = {tp.partition for tp in hub.app.assignor.assigned_actives()
-                 if tp.topic == routed.name}
-        for n, (key, raw) in enumerate(list(people.items())):
-            if n % 1000 == 999:
-                await asyncio.sleep(0)  # a large table must not starve heartbeats
-            if partition_for(key, routed.partitions) not in owned or not raw.get("pending"):
-                continue
+        async for key, raw in owned_entries(hub.app, people, routed, "pending"):
             if overdue(EngagementState.model_validate(raw), now, wait):
                 await hub.topic("engagement_checks").send(key=key.encode(), value=codec.dumps(
                     PendingSignalsCheckDue(contact_key=key, issued_at=now)))
@@ -166,13 +159,7 @@ def register(hub: Hub) -> None:
     @hub.app.timer(max(1.0, min(60.0, wait / 10)))
     async def expire_unplaced() -> None:
         now = hub.clock.now()
-        owned = {tp.partition for tp in hub.app.assignor.assigned_actives()
-                 if tp.topic == placements.name}
-        for n, (key, raw) in enumerate(list(messages.items())):
-            if n % 1000 == 999:
-                await asyncio.sleep(0)
-            if partition_for(key, placements.partitions) not in owned or not raw.get("waiting"):
-                continue
+        async for key, raw in owned_entries(hub.app, messages, placements, "waiting"):
             state = MessageState.model_validate(raw)
             if any((now - w.since).total_seconds() > wait for w in state.waiting):
                 await hub.topic("engagement_placement").send(key=key.encode(), value=codec.dumps(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any, cast
 
@@ -15,7 +14,7 @@ from streams.guard import dead_letter_on_error
 from streams.ids import STABLE_IDS
 from streams.interpreter import carry_out
 from streams.models import BitScoreEvaluated, LeadCardReceived, WaitingLeadsExpiryDue
-from streams.partitioning import partition_for
+from streams.ownership import owned_entries
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +67,8 @@ def register(hub: Hub) -> None:
         # Runs on every worker, acts only for partitions this worker owns; the command is
         # keyed by company and the core ignores one that finds nothing due (idempotent).
         now = hub.clock.now()
-        owned = {tp.partition for tp in hub.app.assignor.assigned_actives()
-                 if tp.topic == spec.name}
         expiry = hub.topic("gate_expiry")
-        for n, (key, raw_state) in enumerate(list(companies.items())):
-            if n % 1000 == 999:
-                await asyncio.sleep(0)  # a large table must not starve heartbeats
-            if partition_for(key, spec.partitions) not in owned or not raw_state.get("waiting"):
-                continue
+        async for key, raw_state in owned_entries(hub.app, companies, spec, "waiting"):
             state = CompanyGateState.model_validate(raw_state)
             if state.waiting and expiry_due(state, now, policy):
                 command = WaitingLeadsExpiryDue(company_sov_id=state.company_sov_id, issued_at=now)

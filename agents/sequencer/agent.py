@@ -37,6 +37,7 @@ from streams.models import (
     LeadGated,
     SendRecorded,
 )
+from streams.ownership import owned_partitions
 
 log = logging.getLogger(__name__)
 
@@ -136,9 +137,7 @@ def register(hub: Hub) -> None:
         if hub.app.rebalancing or hub.app.in_recovery:
             schedule.stale = True  # partitions are moving: rescan once they have settled
             return
-        owned = {
-            tp.partition for tp in hub.app.assignor.assigned_actives() if tp.topic == commands.name
-        }
+        owned = owned_partitions(hub.app, commands.name)
         if schedule.stale or owned != schedule.scanned_for:
             await schedule.rescan(list(people.items()), owned)
         topic = hub.topic("sequence_commands")
