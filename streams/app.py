@@ -104,11 +104,15 @@ def create_app(
     from streams import web
     from streams.sink import agent as sink_agent
 
-    intake_agent.register(hub)
-    gate_agent.register(hub)
-    sequencer_agent.register(hub)
-    sender_agent.register(hub)
-    engagement_agent.register(hub)
-    sink_agent.register(hub)
+    stages = {
+        "intake": intake_agent.register,
+        "gate": gate_agent.register,
+        "sequencer": sequencer_agent.register,
+        "sender": sender_agent.register,
+        "engagement": engagement_agent.register,
+        "sink": sink_agent.register,
+    }
+    for stage in settings.stages:
+        stages[stage](hub)
     web.register(hub)
     return hub
