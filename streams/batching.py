@@ -17,7 +17,7 @@ from typing import Any
 
 from faust.streams import _current_event
 
-from agents.decision import Decision, Emit
+from agents.decision import Count, Decision, Emit
 from streams.app import Hub
 from streams.guard import dead_letter_now
 from streams.interpreter import apply_counts, send_emits
@@ -39,6 +39,7 @@ async def decide_in_batch(
     writes: list[tuple[Any, str, Any, Decision[Any]]] = []
     acks: list[Any] = []
     emitted: list[Emit] = []
+    counts: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
     for event in events:
         try:
             outcome = decide_one(event, latest.get)
@@ -51,10 +52,14 @@ async def decide_in_batch(
             await dead_letter_now(hub, stage, event, exc)
             continue
         for key, before, decision in outcomes:
-            apply_counts(decision.effects)
+            for effect in decision.effects:  # summed per batch: one counter update per label set
+                if isinstance(effect, Count):
+                    label = (effect.metric, effect.labels)
+                    counts[label] = counts.get(label, 0.0) + effect.amount
             latest[key] = decision.state
             writes.append((event, key, before, decision))
     await _acknowledged(hub, stage, acks, emitted)
+    apply_counts(Count(metric, labels, amount) for (metric, labels), amount in counts.items())
     for event, key, before, decision in writes:
         _current_event.set(weakref.ref(event))
         store(key, before, decision)
