@@ -11,10 +11,11 @@ idempotency_key), which downstream senders dedupe.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections import Counter
 from typing import Any
 
-from faust.streams import current_event
+from faust.streams import _current_event, current_event
 from pydantic import BaseModel
 
 from agents.sequencer.definition import load_definitions
@@ -112,15 +113,24 @@ def register(hub: Hub) -> None:
             spent.update(_spent_keys(decision, partition))
             return key, state, decision
 
+        stored: Counter[str] = Counter()
+        cap_events: dict[str, Any] = {}
+
         def store(key: str, before: Any, decision: Any) -> None:
-            partition = current_event().message.partition  # type: ignore[union-attr]
-            for cap_key in _spent_keys(decision, partition):
-                caps[cap_key] += 1
+            event = current_event()
+            for cap_key in _spent_keys(decision, event.message.partition):  # type: ignore[union-attr]
+                stored[cap_key] += 1
+                cap_events[cap_key] = event
             if decision.state is not before:
                 people[key] = encode(decision.state)
-            schedule.update(key, decision.state.next_due_at)
+            schedule.update(key, decision.state.next_due_at, event.message.partition)  # type: ignore[union-attr]
 
         await decide_in_batch(hub, "sequencer", events, decide_one, store)
+        # One changelog record per cap key and batch, not per touch: a mailbox's counter is
+        # shared by every person of the partition. Written under an event of its partition.
+        for cap_key, n in stored.items():
+            _current_event.set(weakref.ref(cap_events[cap_key]))
+            caps[cap_key] = int(caps.get(cap_key) or 0) + n
 
     @hub.app.agent(hub.topic("gate_verdicts"), name="sequencer-enrollments")
     async def enrollments(stream: Any) -> None:
@@ -139,7 +149,7 @@ def register(hub: Hub) -> None:
             return
         owned = owned_partitions(hub.app, commands.name)
         if schedule.stale or owned != schedule.scanned_for:
-            await schedule.rescan(list(people.items()), owned)
+            await schedule.rescan(list(people.items()), owned, next_due_of)
         topic = hub.topic("sequence_commands")
         now = hub.clock.now()
         by_partition: dict[int, list[str]] = {}
@@ -162,6 +172,11 @@ def register(hub: Hub) -> None:
 # Persons per nudge record: big enough to amortize the per-record cost, small enough that one
 # record is decided well within a batch.
 NUDGE_CHUNK = 200
+
+
+def next_due_of(key: str, raw: str) -> float | None:
+    due = decode(key, raw).next_due_at
+    return None if due is None else due.timestamp()
 
 
 def _decode(inputs: dict[str, type[BaseModel]], topic: str, raw: bytes) -> Any:

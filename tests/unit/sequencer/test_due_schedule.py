@@ -1,0 +1,87 @@
+"""The due index: who is nudged on a tick, once, and only on owned partitions."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agents.sequencer.schedule import DueSchedule
+
+T0 = datetime(2026, 11, 25, 12, tzinfo=UTC)
+
+
+def due_now(schedule: DueSchedule, now: datetime = T0, owned: frozenset[int] = frozenset({0, 1}),
+            resend_after: float = 60.0) -> list[str]:
+    return [key for key, _ in schedule.due(now, set(owned), resend_after)]
+
+
+def test_nudges_only_what_is_due_and_only_once_while_outstanding() -> None:
+    schedule = DueSchedule(2)
+    schedule.update("a", T0 - timedelta(seconds=1), 0)
+    schedule.update("b", T0 + timedelta(hours=1), 1)
+    assert due_now(schedule) == ["a"]
+    assert due_now(schedule) == []  # its nudge is outstanding
+    assert due_now(schedule, T0 + timedelta(hours=2)) == ["b"]
+
+
+def test_an_unanswered_nudge_is_repeated_after_resend_after() -> None:
+    schedule = DueSchedule(2)
+    schedule.update("a", T0, 0)
+    assert due_now(schedule) == ["a"]
+    assert due_now(schedule, resend_after=0.0) == ["a"]
+
+
+def test_a_written_state_answers_the_nudge_and_moves_the_due_time() -> None:
+    schedule = DueSchedule(2)
+    schedule.update("a", T0, 0)
+    assert due_now(schedule) == ["a"]
+    schedule.update("a", T0 + timedelta(days=2), 0)  # touch taken, next one in two days
+    assert due_now(schedule, T0 + timedelta(days=1)) == []
+    assert due_now(schedule, T0 + timedelta(days=2)) == ["a"]
+
+
+def test_a_person_with_nothing_due_is_never_nudged() -> None:
+    schedule = DueSchedule(2)
+    schedule.update("a", T0, 0)
+    schedule.update("a", None, 0)  # stopped
+    assert due_now(schedule, T0 + timedelta(days=365)) == []
+    assert len(schedule) == 0
+
+
+def test_partitions_this_worker_does_not_own_are_left_alone() -> None:
+    schedule = DueSchedule(2)
+    schedule.update("a", T0, 0)
+    schedule.update("b", T0, 1)
+    assert due_now(schedule, owned=frozenset({1})) == ["b"]
+
+
+def test_rescan_rebuilds_from_the_table_for_owned_partitions_only() -> None:
+    from streams.partitioning import partition_for
+
+    keys = [f"{n:032x}" for n in range(40)]
+    stored = [(k, str(T0.timestamp() - n)) for n, k in enumerate(keys)]
+    schedule = DueSchedule(4)
+    schedule.update("gone", T0, 0)  # not in the table any more: dropped by the rescan
+    asyncio.run(schedule.rescan(stored, {0, 2}, lambda _k, raw: float(raw)))
+    expected = {k for k in keys if partition_for(k, 4) in {0, 2}}
+    assert set(due_now(schedule, owned=frozenset({0, 2}))) == expected
+    assert schedule.scanned_for == {0, 2} and not schedule.stale
+
+
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(-5, 5) | st.none()), max_size=200))
+def test_each_due_person_is_nudged_exactly_once_per_due_time(
+        updates: list[tuple[int, int | None]]) -> None:
+    """Whatever the order of writes, a tick yields exactly the persons whose latest due time
+    has passed, each once, however many stale heap entries they left."""
+    schedule = DueSchedule(1)
+    latest: dict[str, int | None] = {}
+    for person, offset in updates:
+        key = f"p{person}"
+        schedule.update(key, None if offset is None else T0 + timedelta(minutes=offset), 0)
+        latest[key] = offset
+    nudged = due_now(schedule, owned=frozenset({0}))
+    assert sorted(nudged) == sorted(k for k, o in latest.items() if o is not None and o <= 0)
+    assert len(nudged) == len(set(nudged))
