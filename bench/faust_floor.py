@@ -1,0 +1,163 @@
+"""The floor under any Faust stage on this machine: what a Faust worker does per record with
+no decision at all, beside raw aiokafka on the same broker in the same run.
+
+    .venv/bin/python bench/faust_floor.py [--records 30000] [--linger-ms 0]
+
+Each variant is a one-agent Faust app in its own worker process, reading in batches of 500 as
+the hub's stages do, waiting once per batch for its sends' acks, then writing its table:
+
+- read only: what consuming one topic costs, nothing else;
+- 1 in, 2 out, 1 table write, per record: the shape of a stage fed one record per item
+  (the engagement stage: one webhook event per record);
+- the same with 100 items per input record: the shape of the sequencer, whose due-touch
+  nudges carry up to 200 persons each.
+
+A goal stated as "x% of the raw produce rate" is reachable only where the floor is above x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+from aiokafka import AIOKafkaConsumer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import raw_produce_rate
+
+from streams.admin import create_topics, produce
+from streams.embedded import EmbeddedBroker
+from streams.topics import TopicSpec
+
+APP = '''
+import asyncio, os, weakref, faust
+from faust.streams import _current_event
+
+app = faust.App(os.environ["FLOOR_ID"], broker="kafka://" + os.environ["FLOOR_BOOTSTRAP"],
+                store="memory://", web_enabled=False, topic_replication_factor=1,
+                topic_partitions=4, broker_rebalance_timeout=3.0, broker_session_timeout=6.0,
+                broker_heartbeat_interval=1.0, consumer_auto_offset_reset="earliest",
+                producer_linger_ms=int(os.environ["FLOOR_LINGER"]), topic_disable_leader=False)
+source = app.topic("floor.in", key_serializer="raw", value_serializer="raw", internal=False)
+done = app.topic("floor.done", key_serializer="raw", value_serializer="raw", internal=False)
+table = app.Table("floor-state", partitions=4)
+SENDS, FAN = int(os.environ["FLOOR_SENDS"]), int(os.environ["FLOOR_FAN"])
+TABLE = os.environ["FLOOR_TABLE"] == "1"
+
+@app.agent(source)
+async def floor(stream):
+    async for events in stream.take_events(500, within=0.02):
+        acks = []
+        for event in events:
+            for item in range(FAN * SENDS):
+                acks.append(await app.producer.send("floor.out", event.key, event.value,
+                                                    None, None, None))
+        await asyncio.gather(*acks)
+        await done.send(key=None, value=str(len(events) * FAN).encode())
+        for event in events if TABLE else ():
+            _current_event.set(weakref.ref(event))
+            for item in range(FAN):
+                table[event.key.decode() + str(item)] = event.value.decode()
+
+if __name__ == "__main__":
+    app.main()
+'''
+
+
+class Variant(NamedTuple):
+    name: str
+    sends: int
+    table: bool
+    fan: int
+
+
+VARIANTS = (
+    Variant("read only", 0, False, 1),
+    Variant("1 in, 2 out, 1 table write, per record", 2, True, 1),
+    Variant("1 in, 2 out, 1 table write, 100 per record", 2, True, 100),
+)
+
+
+async def count_done(bootstrap: str, expected: int, timeout: float, after: float = 0.0
+                     ) -> tuple[int, float, float]:
+    """Sum the per-batch counts on floor.done; first/last are broker timestamps after `after`."""
+    consumer = AIOKafkaConsumer("floor.done", bootstrap_servers=bootstrap,
+                                auto_offset_reset="earliest", group_id=None)
+    await consumer.start()
+    seen, first, last = 0, float("inf"), after
+    deadline = time.monotonic() + timeout
+    try:
+        while seen < expected and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for r in records:
+                    seen += int(r.value)
+                    if r.timestamp / 1000 > after:
+                        first = min(first, r.timestamp / 1000)
+                    last = max(last, r.timestamp / 1000)
+    finally:
+        await consumer.stop()
+    return seen, first, last
+
+
+async def floor_rate(bootstrap: str, data: Path, n: int, v: Variant, records: int,
+                     linger_ms: int) -> float:
+    app = data / "floor_app.py"
+    app.write_text(APP)
+    env = {**os.environ, "FLOOR_ID": f"floor-{n}", "FLOOR_BOOTSTRAP": bootstrap,
+           "FLOOR_SENDS": str(v.sends), "FLOOR_FAN": str(v.fan),
+           "FLOOR_TABLE": "1" if v.table else "0", "FLOOR_LINGER": str(linger_ms)}
+    worker = subprocess.Popen([sys.executable, str(app), "worker", "-l", "warn",
+                               "--without-web"], env=env, cwd=data,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        before = await count_done(bootstrap, 10**12, timeout=2)
+        payload = b'{"contact_key":"%032d","touch_index":2,"subject":"Touch 2"}'
+        await produce(bootstrap, "floor.in",
+                      [(b"%032d" % i, payload % i) for i in range(records // v.fan)])
+        seen, first, last = await count_done(bootstrap, before[0] + records, timeout=600,
+                                             after=before[2])
+        return (seen - before[0]) / max(last - first, 1e-9)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+
+
+async def run(records: int, linger_ms: int, data: Path) -> tuple[float, list[float]]:
+    broker = EmbeddedBroker(log_path=data / "tansu.log").start()
+    try:
+        raw = await raw_produce_rate(broker.bootstrap, "bench.raw-aiokafka")
+        spec = {"key": "k", "value": "v", "replication_factor": 1, "cleanup_policy": "delete",
+                "retention_ms": 3600000, "producers": (), "consumers": ()}
+        await create_topics(broker.bootstrap, [
+            TopicSpec(alias="i", name="floor.in", partitions=4, **spec),
+            TopicSpec(alias="o", name="floor.out", partitions=4, **spec),
+            TopicSpec(alias="d", name="floor.done", partitions=1, **spec)])
+        rates = [await floor_rate(broker.bootstrap, data, n, v, records, linger_ms)
+                 for n, v in enumerate(VARIANTS)]
+        return raw, rates
+    finally:
+        broker.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--records", type=int, default=30000)
+    parser.add_argument("--linger-ms", type=int, default=0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="outreach-floor-") as tmp:
+        raw, rates = asyncio.run(run(args.records, args.linger_ms, Path(tmp)))
+    print(f"raw aiokafka produce (100k msgs, same broker): {raw:>10,.0f} msg/s")
+    for v, rate in zip(VARIANTS, rates, strict=True):
+        print(f"Faust floor, {v.name:<44} {rate:>8,.0f} items/s ({rate / raw:.1%} of raw)")
+    print(f"(Faust producer linger {args.linger_ms} ms)")
+
+
+if __name__ == "__main__":
+    main()
