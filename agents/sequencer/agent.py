@@ -18,17 +18,17 @@ from typing import Any
 from faust.streams import _current_event, current_event
 from pydantic import BaseModel
 
+from agents.decision import Emit
 from agents.sequencer.definition import load_definitions
 from agents.sequencer.enrollment import enrollment_for
 from agents.sequencer.person import ConsumeCap, PersonState, SequencerContext, decide_person
 from agents.sequencer.schedule import DueSchedule
-from agents.sequencer.storage import decode, encode
+from agents.sequencer.storage import decode, encode, next_due_of
 from agents.sequencer.window import cap_day
 from streams import codec
 from streams.app import Hub
-from streams.batching import decide_in_batch
+from streams.batching import decide_in_batch, route_in_batch
 from streams.campaign_status import CampaignStatusView
-from streams.guard import dead_letter_on_error
 from streams.ids import STABLE_IDS
 from streams.models import (
     CheckDuePeople,
@@ -60,16 +60,11 @@ def register(hub: Hub) -> None:
     channel = hub.app.topic(*inputs, key_serializer="raw", value_serializer="raw")
     schedule = DueSchedule(commands.partitions)
 
-    async def enroll(event: Any) -> None:
+    def enroll(event: Any) -> list[Emit]:
         verdict = LeadGated.model_validate(codec.loads(event.value))
         command = enrollment_for(verdict)
-        if command is not None:
-            # Acknowledged before the verdict is: a lost enrollment would lose the sequence.
-            await (
-                await hub.topic("sequence_commands").send(
-                    key=command.contact_key.encode(), value=codec.dumps(command)
-                )
-            )
+        # Acknowledged before the verdict is: a lost enrollment would lose the sequence.
+        return [] if command is None else [Emit("sequence_commands", command.contact_key, command)]
 
     async def handle_batch(events: list[Any]) -> None:
         # Today's cap spending includes this batch's own, not yet in the table.
@@ -134,8 +129,8 @@ def register(hub: Hub) -> None:
 
     @hub.app.agent(hub.topic("gate_verdicts"), name="sequencer-enrollments")
     async def enrollments(stream: Any) -> None:
-        async for event in stream.events():
-            await dead_letter_on_error(hub, "sequencer", event, enroll)
+        async for events in stream.take_events(500, within=0.02):
+            await route_in_batch(hub, "sequencer", list(events), enroll)
 
     @hub.app.agent(channel, name="sequencer")
     async def sequencer(stream: Any) -> None:
@@ -149,7 +144,7 @@ def register(hub: Hub) -> None:
             return
         owned = owned_partitions(hub.app, commands.name)
         if schedule.stale or owned != schedule.scanned_for:
-            await schedule.rescan(list(people.items()), owned, next_due_of)
+            await schedule.rescan(list(people.items()), owned, lambda _key, raw: next_due_of(raw))
         topic = hub.topic("sequence_commands")
         now = hub.clock.now()
         by_partition: dict[int, list[str]] = {}
@@ -172,11 +167,6 @@ def register(hub: Hub) -> None:
 # Persons per nudge record: big enough to amortize the per-record cost, small enough that one
 # record is decided well within a batch.
 NUDGE_CHUNK = 200
-
-
-def next_due_of(key: str, raw: str) -> float | None:
-    due = decode(key, raw).next_due_at
-    return None if due is None else due.timestamp()
 
 
 def _decode(inputs: dict[str, type[BaseModel]], topic: str, raw: bytes) -> Any:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 from pydantic import Field, ValidationError
 
@@ -32,13 +32,8 @@ _Fail = Callable[..., "SequencerDecision"]
 NEXT_TOUCH_PACKET: Final = "runx.outreach.next_touch.v1"
 
 DecisionKind = Literal["next_touch", "wait", "stop", "complete", "failure"]
-FailureReason = Literal[
-    "projection_missing",
-    "aggregate_mismatch",
-    "version_conflict",
-    "touch_index_mismatch",
-    "idempotency_key_conflict",
-]
+FailureReason = Literal["projection_missing", "aggregate_mismatch", "version_conflict",
+                        "touch_index_mismatch", "idempotency_key_conflict"]
 WaitReason = Literal["min_days_apart", "cooling_off"]
 AppendType = Literal["touch_requested", "sequence_stopped", "sequence_completed"]
 
@@ -126,7 +121,7 @@ class SequencerDecision(Frozen):
         return self.outcome.kind
 
 
-def _utc(value: datetime, name: str) -> datetime:
+def utc(value: datetime, name: str) -> datetime:
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise InvalidSequenceInput(f"{name}: must be a timezone-aware datetime, got {value!r}")
     return value.astimezone(UTC)
@@ -141,14 +136,14 @@ def due_at(
     last touch: between its own touches the sequence's cadence (``min_days_apart``) governs,
     else a fast BURNING cadence could never be faster than the cross-campaign cooling-off.
     """
-    candidates: list[tuple[datetime, WaitReason]] = []
+    when: datetime | None = None
+    reason: WaitReason | None = None
     if last_touch_at is not None:
-        candidates.append((last_touch_at + timedelta(days=rules.min_days_apart), "min_days_apart"))
+        when, reason = last_touch_at + timedelta(days=rules.min_days_apart), "min_days_apart"
     if last_contact_at is not None and (last_touch_at is None or last_contact_at > last_touch_at):
-        candidates.append((last_contact_at + timedelta(days=rules.cooling_off_days), "cooling_off"))
-    if not candidates:
-        return None, None
-    when, reason = max(candidates, key=lambda c: c[0])
+        cooled = last_contact_at + timedelta(days=rules.cooling_off_days)
+        if when is None or cooled > when:  # on a tie the cadence is named, as max() kept it
+            when, reason = cooled, "cooling_off"
     return when, reason
 
 
@@ -171,9 +166,9 @@ def decide(
     The replay check precedes the version check because a replay always arrives after its own
     append moved the version on.
     """
-    now = _utc(now, "now")
+    now = utc(now, "now")
     if last_contact_at is not None:
-        last_contact_at = _utc(last_contact_at, "last_contact_at")
+        last_contact_at = utc(last_contact_at, "last_contact_at")
     if not idempotency_key:
         raise InvalidSequenceInput("idempotency_key: must be a non-empty string")
     if isinstance(expected_version, bool) or not isinstance(expected_version, int):
@@ -224,8 +219,7 @@ def decide(
             actual_version=projection.version,
         )
 
-    fold = projection.fold
-    last = fold.last_touch_index
+    last = projection.fold.last_touch_index
     if current_touch_index is not None and current_touch_index != last:
         # The caller and the store disagree about what was already sent: guessing either way
         # risks a duplicate or a skipped touch, so a person (agent) looks at it.
@@ -234,64 +228,70 @@ def decide(
             f"current_touch_index {current_touch_index} but the projection's last touch is {last}",
         )
 
-    def append(
-        kind: DecisionKind,
-        type_: AppendType,
-        *,
-        touch_index: int | None = None,
-        reason: str | None = None,
-        **fields: object,
-    ) -> SequencerDecision:
-        decided = outcome(kind, last, **fields)
-        event = AppendEvent(
-            aggregate_id=projection.aggregate_id,
-            type=type_,
-            expected_version=expected_version,
-            version=expected_version + 1,
-            idempotency_key=idempotency_key,
-            occurred_at=now,
-            touch_index=touch_index,
-            reason=reason,
-            decision=decided,
-        )
-        return SequencerDecision(outcome=decided, append_event=event)
+    step = next_step(definition, projection, now, last_contact_at)
+    fields: dict[str, object] = {}
+    if step.stop_state is not None:
+        fields["stop_state"] = step.stop_state
+    if step.wait_until is not None:
+        fields.update(wait_until=step.wait_until, wait_reason=step.wait_reason)
+    if step.touch is not None:
+        fields["next_touch"] = NextTouchPacket(
+            aggregate_id=projection.aggregate_id, touch=step.touch, contact_ref=contact_ref,
+            idempotency_key=idempotency_key, due_at=now)
+    decided = outcome(step.kind, last, **fields)
+    if step.append is None:
+        return SequencerDecision(outcome=decided)
+    event = AppendEvent(
+        aggregate_id=projection.aggregate_id, type=step.append,
+        expected_version=expected_version, version=expected_version + 1,
+        idempotency_key=idempotency_key, occurred_at=now,
+        touch_index=step.touch.index if step.touch is not None else None, reason=step.reason,
+        decision=decided)
+    return SequencerDecision(outcome=decided, append_event=event)
 
+
+class Step(NamedTuple):
+    """A decision before decide() dresses it in the models it returns. The person fold reads
+    this directly: building those models on every touch was most of a decision's cost."""
+
+    kind: DecisionKind
+    last_touch_index: int
+    append: AppendType | None = None  # the event to append, if any, and its reason
+    reason: str | None = None
+    touch: Touch | None = None
+    wait_until: datetime | None = None
+    wait_reason: WaitReason | None = None
+    stop_state: StopState | None = None
+    escalation: Escalation | None = None
+
+
+def next_step(definition: SequenceDefinition, projection: SequenceProjection, now: datetime,
+              last_contact_at: datetime | None) -> Step:
+    """decide() once the request itself checked out (the checks after the touch index), with
+    ``now`` and ``last_contact_at`` already in UTC."""
+    fold = projection.fold
+    last = fold.last_touch_index
     # Already terminal: report it, append nothing (a second stop/complete record is noise).
-    terminal = min(
-        (e for e in (fold.stop_recorded, fold.completion_recorded) if e is not None),
-        key=lambda e: projection.events.index(e),
-        default=None,
-    )
+    recorded = [e for e in (fold.stop_recorded, fold.completion_recorded) if e is not None]
+    terminal = min(recorded, key=lambda e: projection.events.index(e)) if recorded else None
     if terminal is not None:
         if terminal is fold.completion_recorded:
-            return SequencerDecision(outcome=outcome("complete", last))
-        state = _recorded_stop(terminal, last)
-        return SequencerDecision(outcome=outcome("stop", last, stop_state=state))
+            return Step("complete", last)
+        return Step("stop", last, stop_state=_recorded_stop(terminal, last))
 
     if fold.stopped_by is not None:
-        state = StopState(
-            reason=fold.stopped_by.type,
-            stopped_at=fold.stopped_by.occurred_at,
-            last_touch_index=last,
-        )
-        return append("stop", "sequence_stopped", reason=state.reason, stop_state=state)
+        state = StopState(reason=fold.stopped_by.type, stopped_at=fold.stopped_by.occurred_at,
+                          last_touch_index=last)
+        return Step("stop", last, "sequence_stopped", state.reason, stop_state=state)
 
     if last >= len(definition.touches):
-        return append("complete", "sequence_completed")
+        return Step("complete", last, "sequence_completed")
 
     when, why = due_at(definition.rules, fold.last_touch_at, last_contact_at)
     if when is not None and now < when:
-        return SequencerDecision(outcome=outcome("wait", last, wait_until=when, wait_reason=why))
-
-    touch = definition.touch(last + 1)
-    packet = NextTouchPacket(
-        aggregate_id=projection.aggregate_id,
-        touch=touch,
-        contact_ref=contact_ref,
-        idempotency_key=idempotency_key,
-        due_at=now,
-    )
-    return append("next_touch", "touch_requested", touch_index=touch.index, next_touch=packet)
+        # In UTC, as the outcome's validation made it (`when` is in the zone of its inputs).
+        return Step("wait", last, wait_until=when.astimezone(UTC), wait_reason=why)
+    return Step("next_touch", last, "touch_requested", touch=definition.touch(last + 1))
 
 
 def _recorded_stop(record: SequenceEventRecord, last_touch_index: int) -> StopState:

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from agents.decision import Count, Decision, Emit
-from agents.sequencer.core import AppendEvent, ContactRef, apply_append, decide, due_at
+from agents.sequencer.core import ContactRef, Step, decide, due_at, next_step, utc
 from agents.sequencer.definition import SequenceDefinition
-from agents.sequencer.projection import SequenceEventRecord, SequenceProjection, UtcDatetime
+from agents.sequencer.projection import (
+    SequenceEventRecord,
+    SequenceProjection,
+    UtcDatetime,
+    replace,
+    trusted,
+)
 from agents.sequencer.window import DailyCaps, SendWindow, cap_day
 from streams.ids import IdFactory
 from streams.models.base import Frozen
@@ -140,13 +146,16 @@ def _enroll(
     run = hashlib.sha256(cmd.enrollment_id.encode()).hexdigest()[:10]
     sequence_id = f"{definition.sequence_id or cmd.strategy.lower()}-{run}"
     aggregate_id = f"{sequence_id}:{cmd.contact_key}"
-    aggregate = SequenceAggregate(
-        aggregate_id=aggregate_id, sequence_id=sequence_id, strategy=cmd.strategy,
-        enrollment_id=cmd.enrollment_id, campaign_id=cmd.campaign_id,
-        company_sov_id=cmd.company_sov_id, correlation_id=cmd.correlation_id,
-        to_email=cmd.to_email, timezone=cmd.timezone,
-        projection=SequenceProjection(aggregate_id=aggregate_id, version=0), next_due_at=now,
-    )
+    fields = {
+        "aggregate_id": aggregate_id, "sequence_id": sequence_id, "strategy": cmd.strategy,
+        "enrollment_id": cmd.enrollment_id, "campaign_id": cmd.campaign_id,
+        "company_sov_id": cmd.company_sov_id, "correlation_id": cmd.correlation_id,
+        "to_email": cmd.to_email, "timezone": cmd.timezone,
+        "projection": SequenceProjection.trusted(aggregate_id, 0), "next_due_at": now}
+    if type(now) is not datetime or now.tzinfo is None:  # refused (or coerced) as it always was
+        aggregate = SequenceAggregate.model_validate(fields)
+    else:  # the command was validated, and a plain aware `now` needs no more than UTC
+        aggregate = trusted(SequenceAggregate, fields | {"next_due_at": now.astimezone(UTC)})
     enrolled = _bump(state, active=aggregate, enrollments=seen)
     stepped = _step(enrolled, now, ctx)
     return Decision(stepped.state, stepped.emits,
@@ -175,7 +184,7 @@ def _record(
     if record.idempotency_key in active.projection.applied_keys:
         return Decision(state)  # a duplicated webhook or send report changes nothing
     projection = active.projection.appended(record)
-    updated = _bump(state, active=active.model_copy(update={"projection": projection}))
+    updated = _bump(state, active=replace(active, projection=projection))
     return _step(updated, now, ctx)
 
 
@@ -186,33 +195,43 @@ def _step(state: PersonState, now: datetime, ctx: SequencerContext) -> PersonDec
     definition = ctx.definitions[active.strategy]
     projection = active.projection
     key = f"{active.aggregate_id}:step{projection.last_touch_index + 1}"
-    decision = decide(
-        definition, projection, ContactRef(principal="outreach-hub", audience=active.to_email),
-        key, projection.version, now, last_contact_at=state.last_contact_at,
-        aggregate_id=active.aggregate_id,
-    )
-    outcome = decision.outcome
-    if outcome.kind != "stop" and ctx.campaign_status in ENDED:
+    at = utc(now, "now")
+    last_contact = state.last_contact_at
+    if key in projection.applied_keys:
+        # Never met (keys derive from the projection, so a step's key is always new), but if it
+        # were, the answer is decide()'s to a replayed key, as it always was.
+        ref = ContactRef(principal="outreach-hub", audience=active.to_email)
+        decided = decide(definition, projection, ref, key, projection.version, at,
+                         last_contact_at=last_contact, aggregate_id=active.aggregate_id)
+        out, append, packet = decided.outcome, decided.append_event, decided.outcome.next_touch
+        step = Step(out.kind, out.last_touch_index, append.type if append else None,
+                    append.reason if append else None, packet.touch if packet else None,
+                    out.wait_until, out.wait_reason, out.stop_state, out.escalation)
+    else:
+        # What decide() would decide for this key, without the models it wraps that in.
+        step = next_step(definition, projection, at,
+                         None if last_contact is None else utc(last_contact, "last_contact_at"))
+    if step.kind != "stop" and ctx.campaign_status in ENDED:
         return _finish(state, "stopped", f"campaign_{ctx.campaign_status}", key, now, ctx)
-    if outcome.kind != "stop" and ctx.campaign_status in HELD:
+    if step.kind != "stop" and ctx.campaign_status in HELD:
         # A paused campaign sends nothing, but a reply or unsubscribe still ends the sequence.
         later = now + timedelta(seconds=ctx.recheck_seconds)
         return Decision(_due(state, later))
-    if outcome.kind == "wait":
-        return Decision(_due(state, outcome.wait_until))
-    if outcome.kind == "failure":
-        return _escalate(state, outcome.escalation.message if outcome.escalation else "", now, ctx)
-    if outcome.kind in ("stop", "complete"):
-        reason = outcome.stop_state.reason if outcome.stop_state else None
-        status: SequenceStatus = "stopped" if outcome.kind == "stop" else "completed"
-        return _finish(state, status, reason, key, now, ctx, decision.append_event)
-    packet, append = outcome.next_touch, decision.append_event
-    assert packet is not None and append is not None  # next_touch always carries both
+    if step.kind == "wait":
+        return Decision(_due(state, step.wait_until))
+    if step.kind == "failure":
+        return _escalate(state, step.escalation.message if step.escalation else "", now, ctx)
+    if step.kind in ("stop", "complete"):
+        reason = step.stop_state.reason if step.stop_state else None
+        status: SequenceStatus = "stopped" if step.kind == "stop" else "completed"
+        return _finish(state, status, reason, key, now, ctx)
+    touch = step.touch
+    assert touch is not None and step.append is not None  # next_touch always carries both
     opens = ctx.window.next_open(now, active.timezone)
     if opens > now:
         return Decision(_due(state, opens))
     domain = active.to_email.rsplit("@", 1)[-1].lower()
-    if packet.touch.channel == "email" and (
+    if touch.channel == "email" and (
         ctx.mailbox_sent_today >= ctx.caps.share(ctx.caps.per_mailbox, ctx.partitions,
                                                  ctx.partition)
         or ctx.domain_sent_today >= ctx.caps.share(ctx.caps.per_domain, ctx.partitions,
@@ -221,57 +240,55 @@ def _step(state: PersonState, now: datetime, ctx: SequencerContext) -> PersonDec
         return Decision(_due(state, ctx.window.next_day_open(now, active.timezone)),
                         effects=(Count("sequencer_touches_deferred_total",
                                        (("reason", "daily_cap"),)),))
-    projection = apply_append(projection, append)
-    touch = packet.touch
-    request = TouchRequested(
-        event_id=ctx.ids.event_id("touch-requested", append.idempotency_key), occurred_at=now,
-        correlation_id=active.correlation_id,
-        process_id=ctx.ids.process_id("sequence", now, active.aggregate_id),
-        aggregate_id=active.aggregate_id, sequence_id=active.sequence_id,
-        campaign_id=active.campaign_id, company_sov_id=active.company_sov_id,
-        contact_key=state.contact_key, touch_index=touch.index, channel=touch.channel,
-        subject=touch.subject, content_digest=touch.content_digest, to_email=active.to_email,
-        due_at=now, idempotency_key=append.idempotency_key,
-    )
-    after = _bump(state, last_contact_at=now,
-                  active=active.model_copy(update={"projection": projection}))
+    appended, record = projection.appended_own(step.append, key, at, touch.index)
+    process_id = ctx.ids.process_id("sequence", now, active.aggregate_id)  # one for both events
+    # Not validated: each value is a validated model's or checked (now by utc(), ids by the
+    # IdFactory's contract).
+    request = trusted(TouchRequested, {
+        "event_id": ctx.ids.event_id("touch-requested", key), "occurred_at": now,
+        "correlation_id": active.correlation_id, "process_id": process_id,
+        "aggregate_id": active.aggregate_id, "sequence_id": active.sequence_id,
+        "campaign_id": active.campaign_id, "company_sov_id": active.company_sov_id,
+        "contact_key": state.contact_key, "touch_index": touch.index, "channel": touch.channel,
+        "subject": touch.subject, "content_digest": touch.content_digest,
+        "to_email": active.to_email, "due_at": now, "idempotency_key": key})
     # When the next step is due: the cadence from this touch (the core's own rule, without a
     # second full decision); after the last touch at once, to record completion.
     next_due = now
     if touch.index < len(definition.touches):
         next_due = due_at(definition.rules, now, None)[0] or now
+    # One copy where the touch and then the new due time used to bump the state in turn (so
+    # the version still moves by one for each).
+    changes = {} if active.next_due_at == next_due else {"next_due_at": next_due}
+    after = replace(state, last_contact_at=now, version=state.version + 1 + len(changes),
+                    active=replace(active, projection=appended, **changes))
     emits = (Emit("send_requests", state.contact_key, request),
-             _appended(after, append, "active", ctx, now))
+             _appended(after, record, projection.version + 1, "active", ctx, now, process_id))
     effects: tuple[Count | ConsumeCap, ...] = (
         Count("sequencer_touches_requested_total", (("channel", touch.channel),)),)
     if touch.channel == "email":
         effects += (ConsumeCap(cap_day(now), touch.principal, domain),)
-    return Decision(_due(after, next_due), emits, effects)
+    return Decision(after, emits, effects)
 
 
 def _finish(
     state: PersonState, status: SequenceStatus, reason: str | None, key: str, now: datetime,
-    ctx: SequencerContext, append: AppendEvent | None = None,
+    ctx: SequencerContext,
 ) -> PersonDecision:
     active = state.active
     assert active is not None
-    projection = active.projection
-    if append is None:
-        append = AppendEvent.model_validate({
-            "aggregate_id": active.aggregate_id,
-            "type": "sequence_stopped" if status == "stopped" else "sequence_completed",
-            "expected_version": projection.version, "version": projection.version + 1,
-            "idempotency_key": key, "occurred_at": now, "reason": reason,
-            "decision": {"kind": "stop" if status == "stopped" else "complete",
-                         "aggregate_id": active.aggregate_id, "idempotency_key": key,
-                         "decided_at": now}})
-    projection = apply_append(projection, append)
-    ended = active.model_copy(update={"projection": projection, "next_due_at": None})
+    # Validated: it also refuses a naive `now` (on the paths that did not check it yet).
     finished = FinishedSequence(aggregate_id=active.aggregate_id, status=status, reason=reason,
                                 ended_at=now)
+    projection = active.projection
+    appended, record = projection.appended_own(
+        "sequence_stopped" if status == "stopped" else "sequence_completed", key,
+        finished.ended_at, reason=reason)
+    ended = replace(active, projection=appended, next_due_at=None)
     after = _bump(state, active=None, history=(*state.history, finished)[-HISTORY_KEPT:],
                   suppressed=reason if reason in SUPPRESSING else state.suppressed)
-    event = _appended(after.model_copy(update={"active": ended}), append, status, ctx, now)
+    event = _appended(replace(after, active=ended), record, projection.version + 1, status, ctx,
+                      now, ctx.ids.process_id("sequence", now, active.aggregate_id))
     return Decision(after, (event,),
                     (Count("sequencer_sequences_ended_total", (("status", status),)),))
 
@@ -296,29 +313,29 @@ def _escalate(state: PersonState, message: str, now: datetime, ctx: SequencerCon
     return Decision(_due(state, None), (Emit("errors", state.contact_key, error),))
 
 
-def _appended(state: PersonState, append: AppendEvent, status: Literal[
-        "active", "stopped", "completed", "failed"], ctx: SequencerContext, now: datetime
-              ) -> Emit:
+def _appended(state: PersonState, append: SequenceEventRecord, version: int, status: Literal[
+        "active", "stopped", "completed", "failed"], ctx: SequencerContext, now: datetime,
+              process_id: str) -> Emit:
     active = state.active
     assert active is not None
-    return Emit("sequence_events", state.contact_key, SequenceEventAppended(
-        event_id=ctx.ids.event_id("sequence-appended", active.aggregate_id, append.version),
-        occurred_at=now, correlation_id=active.correlation_id,
-        process_id=ctx.ids.process_id("sequence", now, active.aggregate_id),
-        aggregate_id=active.aggregate_id, version=append.version,
-        idempotency_key=append.idempotency_key, type=append.type, touch_index=append.touch_index,
-        sequence_id=active.sequence_id, campaign_id=active.campaign_id,
-        company_sov_id=active.company_sov_id, contact_key=state.contact_key, status=status,
-        current_touch_index=active.projection.last_touch_index,
-        detail={"reason": append.reason} if append.reason else {},
-    ))
+    # Not validated, as TouchRequested in _step (its callers checked `now` is aware).
+    return Emit("sequence_events", state.contact_key, trusted(SequenceEventAppended, {
+        "event_id": ctx.ids.event_id("sequence-appended", active.aggregate_id, version),
+        "occurred_at": now, "correlation_id": active.correlation_id, "process_id": process_id,
+        "aggregate_id": active.aggregate_id, "version": version,
+        "idempotency_key": append.idempotency_key, "type": append.type,
+        "touch_index": append.touch_index, "sequence_id": active.sequence_id,
+        "campaign_id": active.campaign_id, "company_sov_id": active.company_sov_id,
+        "contact_key": state.contact_key, "status": status,
+        "current_touch_index": active.projection.last_touch_index,
+        "detail": {"reason": append.reason} if append.reason else {}}))
 
 
 def _due(state: PersonState, when: datetime | None) -> PersonState:
     if state.active is None or state.active.next_due_at == when:
         return state
-    return _bump(state, active=state.active.model_copy(update={"next_due_at": when}))
+    return _bump(state, active=replace(state.active, next_due_at=when))
 
 
 def _bump(state: PersonState, **changes: object) -> PersonState:
-    return state.model_copy(update={**changes, "version": state.version + 1})
+    return replace(state, **changes, version=state.version + 1)

@@ -5,6 +5,10 @@ timestamps as epoch seconds, the aggregate id written once, idempotency keys rel
 no per-event `decision` (the shell derives each step's key from the projection, so it never
 replays a key and never needs the earlier decision back). `decode(encode(s))` equals `s` with
 the decisions dropped; a test holds it to that.
+
+decode() builds the state without pydantic validation: the table holds only what encode() wrote
+from validated states (the changelog is this table's own), and decoding once per decision was
+much of the sequencer's cost. Timestamps come back in UTC, as validation would normalise them.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 import orjson
 
 from agents.sequencer.person import FinishedSequence, PersonState, SequenceAggregate
-from agents.sequencer.projection import SequenceEventRecord, SequenceProjection
+from agents.sequencer.projection import SequenceEventRecord, SequenceProjection, trusted
 
 FORMAT = 1
 
@@ -64,19 +68,31 @@ def decode(contact_key: str, raw: str) -> PersonState:
     if active is not None:
         (aggregate_id, sequence_id, strategy, enrollment_id, campaign_id, company, correlation,
          to_email, timezone, projection_version, events, next_due) = active
-        records = tuple(
-            SequenceEventRecord(type=t, touch_index=i, occurred_at=_dt(at),
-                                idempotency_key=_abs(k, aggregate_id), bounce_kind=b, reason=r)
-            for t, i, at, k, b, r in events)
-        aggregate = SequenceAggregate(
-            aggregate_id=aggregate_id, sequence_id=sequence_id, strategy=strategy,
-            enrollment_id=enrollment_id, campaign_id=campaign_id, company_sov_id=company,
-            correlation_id=correlation, to_email=to_email, timezone=timezone,
-            projection=SequenceProjection(aggregate_id=aggregate_id, version=projection_version,
-                                          events=records),
-            next_due_at=_dt(next_due))
-    return PersonState(
-        contact_key=contact_key, version=version, active=aggregate,
-        history=tuple(FinishedSequence(aggregate_id=h[0], status=h[1], reason=h[2],
-                                       ended_at=_dt(h[3])) for h in history),
-        enrollments=tuple(enrollments), last_contact_at=_dt(last_contact), suppressed=suppressed)
+        records = tuple([
+            trusted(SequenceEventRecord, {
+                "type": t, "touch_index": i, "occurred_at": datetime.fromtimestamp(at, UTC),
+                "idempotency_key": _abs(k, aggregate_id), "bounce_kind": b, "reason": r,
+                "decision": None})
+            for t, i, at, k, b, r in events])
+        aggregate = trusted(SequenceAggregate, {
+            "aggregate_id": aggregate_id, "sequence_id": sequence_id, "strategy": strategy,
+            "enrollment_id": enrollment_id, "campaign_id": campaign_id, "company_sov_id": company,
+            "correlation_id": correlation, "to_email": to_email, "timezone": timezone,
+            "projection": SequenceProjection.trusted(aggregate_id, projection_version, records),
+            "next_due_at": _dt(next_due)})
+    return trusted(PersonState, {
+        "contact_key": contact_key, "version": version, "active": aggregate,
+        "history": tuple(trusted(FinishedSequence, {
+            "aggregate_id": h[0], "status": h[1], "reason": h[2],
+            "ended_at": datetime.fromtimestamp(h[3], UTC)}) for h in history),
+        "enrollments": tuple(enrollments), "last_contact_at": _dt(last_contact),
+        "suppressed": suppressed})
+
+
+def next_due_of(raw: str) -> float | None:
+    """The stored person's next due time (epoch seconds), without building the state: the due
+    index is rebuilt from every stored person after a rebalance."""
+    fmt, _version, active, *_ = orjson.loads(raw)
+    if fmt != FORMAT:
+        raise ValueError(f"unknown sequencer state format {fmt!r}")
+    return None if active is None else active[11]

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from agents.sequencer.definition import load_definitions
 from agents.sequencer.person import PersonState, SequencerContext, decide_person
-from agents.sequencer.storage import decode, encode
+from agents.sequencer.storage import decode, encode, next_due_of
 from agents.sequencer.window import DailyCaps, SendWindow
 from streams.ids import STABLE_IDS
 from streams.models import CheckDueTouches, EngagementRecorded, EnrollContact
@@ -52,6 +52,9 @@ def test_decode_of_encode_is_the_state_without_decisions(steps: list[str], strat
         # (compared as data: the projection caches a fold that still holds the decisions)
         assert decode(KEY, stored).model_dump() == without_decisions(state).model_dump()
         assert encode(decode(KEY, stored)) == stored
+        # The due index reads the due time alone from the stored form.
+        due = state.next_due_at
+        assert next_due_of(stored) == (None if due is None else due.timestamp())
 
 
 def test_an_unknown_format_is_refused() -> None:
@@ -59,3 +62,6 @@ def test_an_unknown_format_is_refused() -> None:
 
     with pytest.raises(ValueError, match="format"):
         decode(KEY, "[99, 1, null, [], [], null, null]")
+    with pytest.raises(ValueError, match="format"):
+        next_due_of("[99, 1, null, [], [], null, null]")
+
