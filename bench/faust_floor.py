@@ -56,9 +56,11 @@ async def floor(stream):
     async for events in stream.take_events(500, within=0.02):
         acks = []
         for event in events:
-            for item in range(FAN * SENDS):
-                acks.append(await app.producer.send("floor.out", event.key, event.value,
-                                                    None, None, None))
+            for item in range(FAN):
+                key = event.key + str(item).encode()  # one key per item, as one per person
+                for _ in range(SENDS):
+                    acks.append(await app.producer.send("floor.out", key, event.value,
+                                                        None, None, None))
         await asyncio.gather(*acks)
         await done.send(key=None, value=str(len(events) * FAN).encode())
         for event in events if TABLE else ():

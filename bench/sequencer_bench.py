@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import gc
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -71,7 +72,8 @@ def enrollment(n: int, now: datetime) -> EnrollContact:
         requested_at=now)
 
 
-async def worker_throughput(people: int, data: Path) -> dict[str, float]:
+async def worker_throughput(people: int, data: Path, stages: str, profile: int
+                            ) -> dict[str, float]:
     settings = Settings(topic_partitions=4)
     broker = EmbeddedBroker(log_path=data / "tansu.log").start()
     pg = EmbeddedPostgres(data / "pg").start()
@@ -89,9 +91,14 @@ async def worker_throughput(people: int, data: Path) -> dict[str, float]:
             "OUTREACH_WINDOW_WEEKDAYS": "0,1,2,3,4,5,6", "OUTREACH_CAPS_PER_MAILBOX": "1000000000",
             "OUTREACH_CAPS_PER_DOMAIN": "1000000000", "OUTREACH_LOG_LEVEL": "warn",
             "OUTREACH_SANDBOX_ENGAGEMENT": "false",
+            "OUTREACH_STAGES": stages,
             **({"OUTREACH_PRODUCER_LINGER_MS": os.environ["LINGER"]} if "LINGER" in os.environ
                else {})})
         joined = worker.wait_ready(120)
+        if profile:  # py-spy is not a project dependency: install it to use --profile
+            subprocess.Popen(["py-spy", "record", "-d", str(profile), "-o", "worker.pyspy",
+                              "-f", "raw", "-p", str(worker.proc.pid)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         now = datetime.now(UTC)
         messages = [(e.contact_key.encode(), orjson.dumps(e.model_dump(mode="json")))
                     for e in (enrollment(n, now) for n in range(people))]
@@ -165,12 +172,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--people", type=int, default=5000)
     parser.add_argument("--memory", default="100000,1000000")
+    parser.add_argument("--stages", default="sequencer",
+                        help="OUTREACH_STAGES of the measured worker (default: a sequencer pool's "
+                             "worker; 'intake,gate,sequencer,sender,engagement,sink' for all)")
+    parser.add_argument("--profile", type=int, default=0,
+                        help="record SECONDS of py-spy samples of the worker to worker.pyspy")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="outreach-bench-") as tmp:
         os.environ.setdefault("XDG_RUNTIME_DIR", tmp)
-        result = asyncio.run(worker_throughput(args.people, Path(tmp)))
+        result = asyncio.run(worker_throughput(args.people, Path(tmp), args.stages,
+                                               args.profile))
     raw = result["raw_produce_per_s"]
     print(f"raw aiokafka produce (100k msgs, same broker): {raw:>10,.0f} msg/s")
+    print(f"measured worker runs the stages:                 {args.stages}")
     print(f"worker joined its group in                       {result['join_s']:>6.1f} s")
     print(f"touches requested ({result['touches']:.0f} = {args.people} people x 5), "
           f"enrollment to last: {result['touches_per_s']:>8,.0f} touch/s "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from faust.streams import _current_event
@@ -43,8 +43,9 @@ async def decide_in_batch(
     for event in events:
         try:
             outcome = decide_one(event, latest.get)
-            outcomes = [] if outcome is None else outcome if isinstance(outcome, list) else [
-                outcome]
+            outcomes = (
+                [] if outcome is None else outcome if isinstance(outcome, list) else [outcome]
+            )
             for _, _, decision in outcomes:
                 acks += await send_emits(hub, decision.emits)
                 emitted += decision.emits
@@ -65,6 +66,27 @@ async def decide_in_batch(
         store(key, before, decision)
 
 
+async def route_in_batch(
+    hub: Hub, stage: str, events: list[Any], route_one: Callable[[Any], Sequence[Emit]]
+) -> None:
+    """The stateless stages (re-keying routers): each event's emits, one ack wait per batch.
+
+    A record `route_one` rejects is dead-lettered alone; the batch's input is acknowledged
+    only once the broker has every emit, so a crash re-routes (same event ids) rather than
+    loses.
+    """
+    acks: list[Any] = []
+    emitted: list[Emit] = []
+    for event in events:
+        try:
+            emits = route_one(event)
+            acks += await send_emits(hub, emits)
+            emitted += emits
+        except Exception as exc:
+            await dead_letter_now(hub, stage, event, exc)
+    await _acknowledged(hub, stage, acks, emitted)
+
+
 async def _acknowledged(hub: Hub, stage: str, acks: list[Any], emitted: list[Emit]) -> None:
     """Wait until the broker has every emit of the batch, re-sending (same event ids, so
     consumers dedupe) with backoff while it refuses. Giving up here would let Faust ack the
@@ -76,8 +98,12 @@ async def _acknowledged(hub: Hub, stage: str, acks: list[Any], emitted: list[Emi
                 await asyncio.gather(*acks)
             return
         except Exception as exc:
-            log.error("%s: the broker refused a batch's emits (%s); re-sending in %.1fs",
-                      stage, type(exc).__name__, delay)
+            log.error(
+                "%s: the broker refused a batch's emits (%s); re-sending in %.1fs",
+                stage,
+                type(exc).__name__,
+                delay,
+            )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
             acks = await send_emits(hub, emitted)

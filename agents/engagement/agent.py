@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from agents.decision import Decision
+from agents.decision import Decision, Emit
 from agents.engagement.core import (
     EngagementState,
     contact_key_of,
@@ -19,8 +19,7 @@ from agents.engagement.normalize import normalize
 from agents.engagement.placement import MessageState, decide_placement, placement_for
 from streams import codec, metrics
 from streams.app import Hub
-from streams.batching import decide_in_batch
-from streams.guard import dead_letter_on_error
+from streams.batching import decide_in_batch, route_in_batch
 from streams.ids import STABLE_IDS
 from streams.models import (
     EngagementRecorded,
@@ -60,7 +59,8 @@ class EngagementRate:
             return
         if self.sends.get(campaign):
             metrics.ENGAGEMENT_RATE.labels(campaign=campaign).set(
-                self.engaged.get(campaign, 0) / self.sends[campaign])
+                self.engaged.get(campaign, 0) / self.sends[campaign]
+            )
 
 
 def register(hub: Hub) -> None:
@@ -68,31 +68,37 @@ def register(hub: Hub) -> None:
     people = hub.app.Table("engagement-people", partitions=routed.partitions)
     sends = hub.catalog["send_events"].name
     checks = hub.catalog["engagement_checks"].name
-    channel = hub.app.topic(routed.name, sends, checks, key_serializer="raw",
-                            value_serializer="raw")
+    channel = hub.app.topic(
+        routed.name, sends, checks, key_serializer="raw", value_serializer="raw"
+    )
     wait = hub.settings.engagement_placement_wait_seconds
     calendar_secret = hub.settings.calendar_secret.get_secret_value().encode()
     rate = EngagementRate()
 
-    async def route(event: Any) -> None:
+    def route(event: Any) -> list[Emit]:
         # Webhooks arrive keyed by anything: place each event with its person first.
         normalized = normalize(event.value)
         if any(e.aggregate_id is None and not e.provider_message_id for e in normalized):
-            raise MalformedWebhook("an event carries neither an aggregate_id custom argument nor "
-                                   "a provider message id: it cannot be placed")
+            raise MalformedWebhook(
+                "an event carries neither an aggregate_id custom argument nor "
+                "a provider message id: it cannot be placed"
+            )
+        emits = []
         for item in normalized:
             if item.aggregate_id is None:
                 assert item.provider_message_id is not None
-                placement = MessagePlacement(provider_message_id=item.provider_message_id,
-                                             event=item, issued_at=hub.clock.now())
-                await (await hub.topic("engagement_placement").send(
-                    key=item.provider_message_id.encode(), value=codec.dumps(placement)))
+                placement = MessagePlacement(
+                    provider_message_id=item.provider_message_id,
+                    event=item,
+                    issued_at=hub.clock.now(),
+                )
+                emits.append(Emit("engagement_placement", item.provider_message_id, placement))
                 continue
             key = contact_key_of(item.aggregate_id)
-            routed_item = item.model_copy(update={"contact_key": key})
-            # Acknowledged before the webhook is: a lost unsubscribe must not be possible.
-            await (await hub.topic("engagement_routed").send(key=key.encode(),
-                                                             value=codec.dumps(routed_item)))
+            emits.append(
+                Emit("engagement_routed", key, item.model_copy(update={"contact_key": key}))
+            )
+        return emits
 
     def decide_one(event: Any, latest: Any) -> Any:
         now = hub.clock.now()
@@ -101,9 +107,13 @@ def register(hub: Hub) -> None:
         if event.message.topic == checks:
             check = PendingSignalsCheckDue.model_validate(doc)
             state = latest(check.contact_key) or EngagementState.model_validate(
-                people.get(check.contact_key) or {})
-            return check.contact_key, state, expire_pending(state, check.contact_key, now,
-                                                            STABLE_IDS, wait)
+                people.get(check.contact_key) or {}
+            )
+            return (
+                check.contact_key,
+                state,
+                expire_pending(state, check.contact_key, now, STABLE_IDS, wait),
+            )
         if is_send:
             sent = SendRecorded.model_validate(doc)
             key = sent.contact_key
@@ -135,8 +145,10 @@ def register(hub: Hub) -> None:
         now = hub.clock.now()
         async for key, raw in owned_entries(hub.app, people, routed, "pending"):
             if overdue(EngagementState.model_validate(raw), now, wait):
-                await hub.topic("engagement_checks").send(key=key.encode(), value=codec.dumps(
-                    PendingSignalsCheckDue(contact_key=key, issued_at=now)))
+                await hub.topic("engagement_checks").send(
+                    key=key.encode(),
+                    value=codec.dumps(PendingSignalsCheckDue(contact_key=key, issued_at=now)),
+                )
 
     placements = hub.catalog["engagement_placement"]
     messages = hub.app.Table("engagement-messages", partitions=placements.partitions)
@@ -162,13 +174,16 @@ def register(hub: Hub) -> None:
         async for key, raw in owned_entries(hub.app, messages, placements, "waiting"):
             state = MessageState.model_validate(raw)
             if any((now - w.since).total_seconds() > wait for w in state.waiting):
-                await hub.topic("engagement_placement").send(key=key.encode(), value=codec.dumps(
-                    MessagePlacement(provider_message_id=key, issued_at=now)))
+                await hub.topic("engagement_placement").send(
+                    key=key.encode(),
+                    value=codec.dumps(MessagePlacement(provider_message_id=key, issued_at=now)),
+                )
 
     @hub.app.agent(hub.topic("provider_events"), name="engagement-router")
     async def router(stream: Any) -> None:
-        async for event in stream.events():
-            await dead_letter_on_error(hub, "engagement", event, route)
+        # Acknowledged before the webhooks are: a lost unsubscribe must not be possible.
+        async for events in stream.take_events(500, within=0.02):
+            await route_in_batch(hub, "engagement", list(events), route)
 
     @hub.app.agent(channel, name="engagement")
     async def engagement(stream: Any) -> None:
