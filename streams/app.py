@@ -64,7 +64,7 @@ def create_app(
     codec.register()
     catalog = load_catalog(partitions_override=settings.topic_partitions)
     app = faust.App(
-        settings.app_id,
+        settings.group_id,
         broker=f"kafka://{kafka_bootstrap}",
         store="memory://",
         datadir=str(settings.data_dir / "faust"),

@@ -49,7 +49,7 @@ class Settings(BaseModel):
     caps: DailyCaps = DailyCaps()
     log_level: str = "info"
     # Which stages this worker runs. All by default; a deployment that scales stages apart runs
-    # one pool per stage (Helm: one Deployment each), all in the same consumer group per agent.
+    # one pool per stage set (Helm: one Deployment each). See group_id.
     stages: tuple[Stage, ...] = STAGES
     # Sending (issue: sender). Secrets come from the environment only and are never logged.
     email_provider: Literal["sandbox", "smtp", "sendgrid"] = "sandbox"
@@ -92,6 +92,17 @@ class Settings(BaseModel):
         if not self.stages:
             raise ValueError("OUTREACH_STAGES names no stage; leave it unset to run them all")
         return self
+
+    @property
+    def group_id(self) -> str:
+        """The Faust app id, which is the consumer group and the prefix of the tables'
+        changelog topics. A Faust app is one consumer group for all its agents, so workers
+        running different stage sets must not share one: a worker running a subset joins
+        `<app_id>-<its stages>`. The stage set is part of the name of the state, so choose the
+        topology before the first deployment."""
+        if set(self.stages) == set(STAGES):
+            return self.app_id
+        return "-".join((self.app_id, *sorted(set(self.stages))))
 
     @property
     def embedded(self) -> bool:

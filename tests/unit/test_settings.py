@@ -36,3 +36,16 @@ def test_only_the_chosen_stages_register_agents() -> None:
     hub = create_app(Settings(stages=("sequencer",)), "127.0.0.1:9", "postgresql://u@h/db")
     names = {agent.name.rsplit(".", 1)[-1] for agent in hub.app.agents.values()}
     assert names == {"sequencer", "sequencer-enrollments"}
+
+
+@pytest.mark.parametrize(("stages", "group"), [
+    (STAGES, "outreach-hub"),
+    (tuple(reversed(STAGES)), "outreach-hub"),
+    (("sequencer",), "outreach-hub-sequencer"),
+    (("sink", "sender"), "outreach-hub-sender-sink"),  # order does not make a new group
+])
+def test_workers_with_different_stage_sets_join_different_groups(
+        stages: tuple[str, ...], group: str) -> None:
+    settings = Settings.from_env({"OUTREACH_STAGES": ",".join(stages)})
+    assert settings.group_id == group
+    assert create_app(settings, "127.0.0.1:9", "postgresql://u@h/db").app.conf.id == group
