@@ -8,23 +8,25 @@ sequence per person" and cooling-off across campaigns are local checks.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from agents.decision import Count, Decision, Emit
 from agents.sequencer.core import ContactRef, Step, decide, due_at, next_step, utc
-from agents.sequencer.definition import SequenceDefinition
+from agents.sequencer.person_state import (
+    ConsumeCap,
+    FinishedSequence,
+    PersonState,
+    SequenceAggregate,
+    SequencerContext,
+)
 from agents.sequencer.projection import (
     SequenceEventRecord,
     SequenceProjection,
-    UtcDatetime,
     replace,
     trusted,
 )
-from agents.sequencer.window import DailyCaps, SendWindow, cap_day
-from streams.ids import IdFactory
-from streams.models.base import Frozen
+from agents.sequencer.window import cap_day
 from streams.models.engagement import EngagementRecorded
 from streams.models.errors import SEVERITY, OutreachErrorRaised
 from streams.models.send import SendRecorded, TouchRequested
@@ -35,6 +37,11 @@ from streams.models.sequence import (
     SequenceStatus,
 )
 
+__all__ = [
+    "ConsumeCap", "FinishedSequence", "PersonState", "SequenceAggregate", "SequencerContext",
+    "decide_person",
+]
+
 HISTORY_KEPT = 10
 # A sequence that ended for one of these ends outreach to the person, across campaigns.
 SUPPRESSING = frozenset({"unsubscribed", "complained", "bounced", "meeting_booked"})
@@ -42,66 +49,6 @@ ENROLLMENTS_KEPT = 8
 # Campaign states in which nothing is sent; the terminal ones end the sequence.
 HELD = frozenset({"requested", "draft", "scheduled", "paused"})
 ENDED = frozenset({"cancelled", "completed", "rejected", "expired", "failed"})
-
-
-class SequenceAggregate(Frozen):
-    aggregate_id: str
-    sequence_id: str
-    strategy: str
-    enrollment_id: str
-    campaign_id: str | None
-    company_sov_id: str | None
-    correlation_id: str
-    to_email: str
-    timezone: str | None
-    projection: SequenceProjection
-    next_due_at: UtcDatetime | None
-
-
-class FinishedSequence(Frozen):
-    aggregate_id: str
-    status: SequenceStatus
-    reason: str | None
-    ended_at: UtcDatetime
-
-
-class PersonState(Frozen):
-    contact_key: str
-    version: int = 0
-    active: SequenceAggregate | None = None
-    history: tuple[FinishedSequence, ...] = ()
-    enrollments: tuple[str, ...] = ()
-    last_contact_at: UtcDatetime | None = None
-    # Why this person must not be contacted again (unsubscribed, complained, hard bounce,
-    # meeting booked); kept apart from the bounded history so it never ages out.
-    suppressed: str | None = None
-
-    @property
-    def next_due_at(self) -> datetime | None:
-        return self.active.next_due_at if self.active else None
-
-
-@dataclass(frozen=True, slots=True)
-class ConsumeCap:
-    """Count one email against today's mailbox and domain caps (the shell's caps table)."""
-
-    day: str
-    mailbox: str
-    domain: str
-
-
-@dataclass(frozen=True, slots=True)
-class SequencerContext:
-    definitions: dict[str, SequenceDefinition]
-    window: SendWindow
-    caps: DailyCaps
-    ids: IdFactory
-    campaign_status: str | None = None  # read through the campaign-status view
-    mailbox_sent_today: int = 0
-    domain_sent_today: int = 0
-    partitions: int = 1
-    partition: int = 0  # which share of the daily caps this person's partition spends
-    recheck_seconds: float = 3600.0
 
 
 SequencerInput = EnrollContact | CheckDueTouches | SendRecorded | EngagementRecorded

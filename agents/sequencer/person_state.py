@@ -1,0 +1,77 @@
+"""A person's sequencer state (the table's value) and what the person core needs besides it.
+
+The state is one value per contact_key: the active sequence, a bounded history of ended ones,
+the enrollments seen, the last contact and a suppression that never ages out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from agents.sequencer.definition import SequenceDefinition
+from agents.sequencer.projection import SequenceProjection, UtcDatetime
+from agents.sequencer.window import DailyCaps, SendWindow
+from streams.ids import IdFactory
+from streams.models.base import Frozen
+from streams.models.sequence import SequenceStatus
+
+
+class SequenceAggregate(Frozen):
+    aggregate_id: str
+    sequence_id: str
+    strategy: str
+    enrollment_id: str
+    campaign_id: str | None
+    company_sov_id: str | None
+    correlation_id: str
+    to_email: str
+    timezone: str | None
+    projection: SequenceProjection
+    next_due_at: UtcDatetime | None
+
+
+class FinishedSequence(Frozen):
+    aggregate_id: str
+    status: SequenceStatus
+    reason: str | None
+    ended_at: UtcDatetime
+
+
+class PersonState(Frozen):
+    contact_key: str
+    version: int = 0
+    active: SequenceAggregate | None = None
+    history: tuple[FinishedSequence, ...] = ()
+    enrollments: tuple[str, ...] = ()
+    last_contact_at: UtcDatetime | None = None
+    # Why this person must not be contacted again (unsubscribed, complained, hard bounce,
+    # meeting booked); kept apart from the bounded history so it never ages out.
+    suppressed: str | None = None
+
+    @property
+    def next_due_at(self) -> datetime | None:
+        return self.active.next_due_at if self.active else None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumeCap:
+    """Count one email against today's mailbox and domain caps (the shell's caps table)."""
+
+    day: str
+    mailbox: str
+    domain: str
+
+
+@dataclass(frozen=True, slots=True)
+class SequencerContext:
+    definitions: dict[str, SequenceDefinition]
+    window: SendWindow
+    caps: DailyCaps
+    ids: IdFactory
+    campaign_status: str | None = None  # read through the campaign-status view
+    mailbox_sent_today: int = 0
+    domain_sent_today: int = 0
+    partitions: int = 1
+    partition: int = 0  # which share of the daily caps this person's partition spends
+    recheck_seconds: float = 3600.0
