@@ -45,7 +45,8 @@ app = faust.App(os.environ["FLOOR_ID"], broker="kafka://" + os.environ["FLOOR_BO
                 topic_partitions=4, broker_rebalance_timeout=3.0, broker_session_timeout=6.0,
                 broker_heartbeat_interval=1.0, consumer_auto_offset_reset="earliest",
                 producer_linger_ms=int(os.environ["FLOOR_LINGER"]), topic_disable_leader=False)
-source = app.topic("floor.in", key_serializer="raw", value_serializer="raw", internal=False)
+source = app.topic(os.environ["FLOOR_INPUT"], key_serializer="raw", value_serializer="raw",
+                   internal=False)
 done = app.topic("floor.done", key_serializer="raw", value_serializer="raw", internal=False)
 table = app.Table("floor-state", partitions=4)
 SENDS, FAN = int(os.environ["FLOOR_SENDS"]), int(os.environ["FLOOR_FAN"])
@@ -114,14 +115,15 @@ async def floor_rate(bootstrap: str, data: Path, n: int, v: Variant, records: in
     app.write_text(APP)
     env = {**os.environ, "FLOOR_ID": f"floor-{n}", "FLOOR_BOOTSTRAP": bootstrap,
            "FLOOR_SENDS": str(v.sends), "FLOOR_FAN": str(v.fan),
-           "FLOOR_TABLE": "1" if v.table else "0", "FLOOR_LINGER": str(linger_ms)}
+           "FLOOR_TABLE": "1" if v.table else "0", "FLOOR_LINGER": str(linger_ms),
+           "FLOOR_INPUT": f"floor.in.{n}"}  # each variant reads only its own records
     worker = subprocess.Popen([sys.executable, str(app), "worker", "-l", "warn",
                                "--without-web"], env=env, cwd=data,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         before = await count_done(bootstrap, 10**12, timeout=2)
         payload = b'{"contact_key":"%032d","touch_index":2,"subject":"Touch 2"}'
-        await produce(bootstrap, "floor.in",
+        await produce(bootstrap, f"floor.in.{n}",
                       [(b"%032d" % i, payload % i) for i in range(records // v.fan)])
         seen, first, last = await count_done(bootstrap, before[0] + records, timeout=600,
                                              after=before[2])
@@ -138,7 +140,8 @@ async def run(records: int, linger_ms: int, data: Path) -> tuple[float, list[flo
         spec = {"key": "k", "value": "v", "replication_factor": 1, "cleanup_policy": "delete",
                 "retention_ms": 3600000, "producers": (), "consumers": ()}
         await create_topics(broker.bootstrap, [
-            TopicSpec(alias="i", name="floor.in", partitions=4, **spec),
+            *(TopicSpec(alias=f"i{n}", name=f"floor.in.{n}", partitions=4, **spec)
+              for n in range(len(VARIANTS))),
             TopicSpec(alias="o", name="floor.out", partitions=4, **spec),
             TopicSpec(alias="d", name="floor.done", partitions=1, **spec)])
         rates = [await floor_rate(broker.bootstrap, data, n, v, records, linger_ms)
