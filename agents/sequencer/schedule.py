@@ -31,7 +31,7 @@ class DueSchedule:
 
     def update(self, key: str, due: datetime | None, partition: int | None = None) -> None:
         """The person's state was written: its nudge (if any) is answered; `due` is next."""
-        self._nudged.pop(key, None)
+        answered = self._nudged.pop(key, None) is not None
         if due is None:
             self._due.pop(key, None)
             return
@@ -40,7 +40,9 @@ class DueSchedule:
             partition = partition_for(key, self.partitions)
         current = self._due.get(key)
         self._due[key] = (at, partition)
-        if current is None or current[0] != at:
+        # A nudged person's entry left the heap when it was nudged: an answer that leaves the
+        # due time unchanged (a no-op event, a decision that did not touch) must re-arm it.
+        if answered or current is None or current[0] != at:
             heapq.heappush(self._heap, (at, key))
             if len(self._heap) > 2 * len(self._due) + 1024:
                 self._rebuild()

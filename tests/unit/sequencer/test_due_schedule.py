@@ -43,6 +43,14 @@ def test_a_written_state_answers_the_nudge_and_moves_the_due_time() -> None:
     assert due_now(schedule, T0 + timedelta(days=2)) == ["a"]
 
 
+def test_an_answer_that_leaves_the_due_time_unchanged_re_arms_the_person() -> None:
+    schedule = DueSchedule(2)
+    schedule.update("a", T0, 0)
+    assert due_now(schedule) == ["a"]
+    schedule.update("a", T0, 0)  # e.g. a no-op event for the person, written meanwhile
+    assert due_now(schedule, T0 + timedelta(hours=5)) == ["a"]
+
+
 def test_a_person_with_nothing_due_is_never_nudged() -> None:
     schedule = DueSchedule(2)
     schedule.update("a", T0, 0)
@@ -85,3 +93,25 @@ def test_each_due_person_is_nudged_exactly_once_per_due_time(
     nudged = due_now(schedule, owned=frozenset({0}))
     assert sorted(nudged) == sorted(k for k, o in latest.items() if o is not None and o <= 0)
     assert len(nudged) == len(set(nudged))
+
+
+@given(st.lists(st.tuples(st.sampled_from(["update", "tick", "answer"]), st.integers(0, 5),
+                          st.integers(-3, 3) | st.none()), max_size=60))
+def test_nobody_due_is_ever_stranded(steps: list[tuple[str, int, int | None]]) -> None:
+    """Against a plain model of the rule: after any mix of writes, ticks and answered nudges,
+    once every outstanding nudge is answered the next tick yields exactly who is due."""
+    schedule = DueSchedule(1)
+    due_at: dict[str, int | None] = {}
+    for op, person, offset in steps:
+        key = f"p{person}"
+        if op == "tick":
+            due_now(schedule, owned=frozenset({0}))
+            continue
+        if op == "answer":  # the person's nudge decided without moving the due time
+            offset = due_at.get(key)
+        schedule.update(key, None if offset is None else T0 + timedelta(minutes=offset), 0)
+        due_at[key] = offset
+    for key, offset in due_at.items():  # every nudge answered
+        schedule.update(key, None if offset is None else T0 + timedelta(minutes=offset), 0)
+    nudged = due_now(schedule, owned=frozenset({0}))
+    assert sorted(nudged) == sorted(k for k, o in due_at.items() if o is not None and o <= 0)
