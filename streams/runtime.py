@@ -8,12 +8,14 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import asyncpg
 
 from streams.admin import create_topics
 from streams.embedded import EmbeddedBroker, EmbeddedPostgres, mask_url
 from streams.exceptions import ConfigurationError
+from streams.group_guard import refuse_a_new_group_over_consumed_topics
 from streams.settings import Settings
 from streams.sink.migrate import migrate
 from streams.topics import load_catalog
@@ -32,6 +34,12 @@ async def prepare(settings: Settings, bootstrap: str, database_url: str) -> None
         await conn.close()
     if applied:
         log.info("migrations applied: %s", ", ".join(applied))
+
+
+def input_topics(hub: Any) -> dict[str, int]:
+    """The topics this worker's agents consume (name -> partitions), from the catalog."""
+    names = {name for agent in hub.app.agents.values() for name in agent.channel.topics}
+    return {spec.name: spec.partitions for spec in hub.catalog if spec.name in names}
 
 
 def _worker_class() -> type:
@@ -57,6 +65,9 @@ def run_worker(settings: Settings, bootstrap: str, database_url: str) -> int:
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     asyncio.run(prepare(settings, bootstrap, database_url))
     hub = create_app(settings, bootstrap, database_url)
+    if not settings.accept_new_group:
+        asyncio.run(refuse_a_new_group_over_consumed_topics(
+            bootstrap, settings.app_id, settings.group_id, input_topics(hub)))
     log.info("worker prepared in %.2fs", time.monotonic() - started)
     worker = _worker_class()(hub.app, loglevel=settings.log_level, quiet=True)
     try:

@@ -51,6 +51,9 @@ class Settings(BaseModel):
     # Which stages this worker runs. All by default; a deployment that scales stages apart runs
     # one pool per stage set (Helm: one Deployment each). See group_id.
     stages: tuple[Stage, ...] = STAGES
+    # Start even though the group is new and another group of this app consumed its inputs
+    # (streams/group_guard.py): the operator accepts re-processing what is retained.
+    accept_new_group: bool = False
     # Sending (issue: sender). Secrets come from the environment only and are never logged.
     email_provider: Literal["sandbox", "smtp", "sendgrid"] = "sandbox"
     from_email: str = "outreach@hub.example"
@@ -91,6 +94,9 @@ class Settings(BaseModel):
     def _some_stage(self) -> Settings:
         if not self.stages:
             raise ValueError("OUTREACH_STAGES names no stage; leave it unset to run them all")
+        twice = sorted({s for s in self.stages if self.stages.count(s) > 1})
+        if twice:
+            raise ValueError(f"OUTREACH_STAGES names {', '.join(twice)} twice")
         return self
 
     @property

@@ -26,6 +26,7 @@ def test_outreach_stages_picks_the_stages(raw: str, stages: tuple[str, ...]) -> 
     ("sequenser", "sequenser"),  # a typo names the bad value
     ("", "names no stage"),
     (" , ", "names no stage"),
+    ("sequencer,sink,sequencer", "sequencer twice"),
 ])
 def test_a_bad_stage_list_is_a_clear_configuration_error(raw: str, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
