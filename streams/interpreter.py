@@ -19,7 +19,9 @@ async def send_emits(hub: Hub, emits: Iterable[Emit]) -> list[Awaitable[Any]]:
     codec lookup per record) adds nothing but cost; bench/faust_floor.py measures the
     difference. The partition is the producer's murmur2 of the key either way.
     """
-    producer = hub.app.producer
+    # Started like Topic.send would (a no-op once running). Faust's on_send sensors are not
+    # called on this path; the hub counts its emits itself (events_emitted_total).
+    producer = await hub.app.maybe_start_producer()
     pending = []
     counted: dict[str, int] = {}
     for emit in emits:
