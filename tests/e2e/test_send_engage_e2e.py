@@ -94,23 +94,37 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
     controller.stop()
 
 
+# One worker running every stage, and the same flow split over two pools of stages (each its
+# own consumer group, as the Helm chart deploys them).
+TOPOLOGIES = {
+    "one worker": [""],
+    "two pools": ["intake,gate,sequencer", "sender,engagement,sink"],
+}
+
+
+@pytest.mark.parametrize("topology", list(TOPOLOGIES))
 async def test_reply_stops_duplicates_change_nothing_unsubscribe_suppresses(
-    broker: str, database_url: str, inbox: tuple[Inbox, int], tmp_path: Path
+    broker: str, database_url: str, inbox: tuple[Inbox, int], tmp_path: Path, topology: str
 ) -> None:
     box, smtp_port = inbox
     await prepare(Settings(topic_partitions=2), broker, database_url)
-    worker = WorkerProcess.start(broker, database_url, tmp_path / "worker.log", {
-        "OUTREACH_APP_ID": f"engage-{uuid.uuid4().hex[:8]}", "OUTREACH_TOPIC_PARTITIONS": "2",
-        "OUTREACH_DATA_DIR": str(tmp_path / "var"), "OUTREACH_EMAIL_PROVIDER": "smtp",
+    app_id = f"engage-{uuid.uuid4().hex[:8]}"
+    anchor = str(time.time())
+    workers = [WorkerProcess.start(broker, database_url, tmp_path / f"worker{n}.log", {
+        "OUTREACH_APP_ID": app_id, "OUTREACH_TOPIC_PARTITIONS": "2",
+        **({"OUTREACH_STAGES": stages} if stages else {}),
+        "OUTREACH_DATA_DIR": str(tmp_path / f"var{n}"), "OUTREACH_EMAIL_PROVIDER": "smtp",
         "OUTREACH_SMTP_HOST": "127.0.0.1", "OUTREACH_SMTP_PORT": str(smtp_port),
         "OUTREACH_PUBLIC_BASE_URL": "https://hub.example", "OUTREACH_CLOCK_SPEED": str(SPEED),
         "OUTREACH_UNSUBSCRIBE_SECRET": "e2e-unsubscribe-secret-0123456789",
         "OUTREACH_CALENDAR_SECRET": "e2e-calendar-secret-0123456789abcd",
-        "OUTREACH_CLOCK_ANCHOR": str(time.time()), "OUTREACH_WINDOW_START_HOUR": "0",
+        "OUTREACH_CLOCK_ANCHOR": anchor, "OUTREACH_WINDOW_START_HOUR": "0",
         "OUTREACH_WINDOW_END_HOUR": "24", "OUTREACH_WINDOW_WEEKDAYS": "0,1,2,3,4,5,6",
         "OUTREACH_SEQUENCER_TICK_SECONDS": "0.25"})
+        for n, stages in enumerate(TOPOLOGIES[topology])]
     try:
-        worker.wait_ready(90)
+        for worker in workers:
+            worker.wait_ready(90)
         producer = Producer({"bootstrap.servers": broker})
         for n, (who, address) in enumerate(PEOPLE.items()):
             producer.produce("outreach.gate.verdict", key=f"cmp_{who}",
@@ -186,7 +200,8 @@ async def test_reply_stops_duplicates_change_nothing_unsubscribe_suppresses(
         assert stopped == "stopped"
         assert dead == 2  # the malformed webhook and the forged calendar link, with reasons
     finally:
-        assert worker.stop() == 0, (tmp_path / "worker.log").read_text()[-3000:]
+        for worker in workers:
+            assert worker.stop() == 0, worker.log_path.read_text()[-3000:]
 
 
 def read_all(bootstrap: str, topic: str, expect: int, timeout: float) -> list[dict[str, Any]]:
