@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
@@ -33,14 +33,25 @@ def fold(view: dict[str, tuple[int, str]], event: CampaignStateChanged) -> None:
 
 
 class CampaignStatusView:
-    def __init__(self, hub: Hub) -> None:
+    """Filled from the start of the topic on every worker; `wait_ready()` returns once it has
+    folded everything the topic held when the worker started, so a restarted worker never
+    takes a paused campaign for one it has not heard of."""
+
+    def __init__(self, topic: str, bootstrap: str) -> None:
         self._view: dict[str, tuple[int, str]] = {}
-        self._topic = hub.catalog["campaign_events"].name
-        self._bootstrap = hub.kafka_bootstrap
+        self._topic = topic
+        self._bootstrap = bootstrap
+        self._ready = asyncio.Event()
+
+    @classmethod
+    def on(cls, hub: Hub) -> CampaignStatusView:
+        view = cls(hub.catalog["campaign_events"].name, hub.kafka_bootstrap)
 
         @hub.app.task
         async def follow_campaign_events() -> None:
-            await self._follow()
+            await view.follow()
+
+        return view
 
     def status(self, campaign_id: str | None) -> str | None:
         if campaign_id is None:
@@ -48,7 +59,16 @@ class CampaignStatusView:
         held = self._view.get(campaign_id)
         return held[1] if held else None
 
-    async def _follow(self) -> None:
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    async def wait_ready(self) -> None:
+        if not self._ready.is_set():
+            log.info("waiting for the campaign-status view to catch up")
+            await self._ready.wait()
+
+    async def follow(self) -> None:
         consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
         await consumer.start()
         try:
@@ -60,13 +80,24 @@ class CampaignStatusView:
             tps = [TopicPartition(self._topic, p) for p in sorted(partitions)]
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
-            async for message in consumer:
-                try:
-                    fold(self._view, CampaignStateChanged.model_validate(
-                        codec.loads(message.value)))
-                except (ValidationError, ValueError):
-                    log.warning("campaign event unreadable at %s/%s/%s (skipped by the view; "
-                                "the sink records it)", message.topic, message.partition,
-                                message.offset)
+            # What the topic held at start: positions, not message offsets, tell when it is
+            # read (compaction and transaction markers leave gaps in offsets).
+            ends = await consumer.end_offsets(tps)
+            while True:
+                batch = await consumer.getmany(timeout_ms=1000)
+                for messages in batch.values():
+                    for message in messages:
+                        self._fold(message)
+                if not self._ready.is_set():
+                    positions = [await consumer.position(tp) for tp in ends]
+                    if all(p >= end for p, end in zip(positions, ends.values(), strict=True)):
+                        self._ready.set()
         finally:
             await consumer.stop()
+
+    def _fold(self, message: Any) -> None:
+        try:
+            fold(self._view, CampaignStateChanged.model_validate(codec.loads(message.value)))
+        except (ValidationError, ValueError):
+            log.warning("campaign event unreadable at %s/%s/%s (skipped by the view; the sink "
+                        "records it)", message.topic, message.partition, message.offset)

@@ -51,7 +51,7 @@ def register(hub: Hub) -> None:
     )
     people = hub.app.Table("sequencer-people", partitions=commands.partitions)
     caps = hub.app.Table("sequencer-caps", partitions=commands.partitions, default=int)
-    campaigns = CampaignStatusView(hub)
+    campaigns = CampaignStatusView.on(hub)
     inputs: dict[str, type[BaseModel]] = {
         commands.name: EnrollContact,
         hub.catalog["send_events"].name: SendRecorded,
@@ -67,6 +67,9 @@ def register(hub: Hub) -> None:
         return [] if command is None else [Emit("sequence_commands", command.contact_key, command)]
 
     async def handle_batch(events: list[Any]) -> None:
+        # Nothing is decided before the campaign-status view has caught up: after a restart an
+        # empty view would take a paused campaign for one it has not heard of, and send.
+        await campaigns.wait_ready()
         # Today's cap spending includes this batch's own, not yet in the table.
         spent: Counter[str] = Counter()
 

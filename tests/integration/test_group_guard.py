@@ -43,8 +43,8 @@ async def test_a_new_pool_over_topics_the_all_in_one_group_consumed_is_refused(
         broker: str) -> None:
     await consume_and_commit(broker, "hub", "outreach.send.requests")
     sender = {"outreach.send.requests": 1}
-    with pytest.raises(ConfigurationError, match="'hub-sender' is new.*'hub' consumed "
-                                                 "outreach.send.requests"):
+    with pytest.raises(ConfigurationError, match=r"'hub-sender' is new.*'hub' consumed "
+                                                 r"outreach\.send\.requests"):
         await refuse_a_new_group_over_consumed_topics(broker, "hub", "hub-sender", sender)
     # A pool whose inputs nobody consumed yet (a first deployment of that stage) starts.
     assert await groups_that_consumed(broker, "hub", "hub-sequencer",
