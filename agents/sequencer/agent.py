@@ -19,6 +19,7 @@ from faust.streams import _current_event, current_event
 from pydantic import BaseModel
 
 from agents.decision import Emit
+from agents.sequencer.caps import cap_keys, expired_cap_keys
 from agents.sequencer.definition import load_definitions
 from agents.sequencer.enrollment import enrollment_for
 from agents.sequencer.person import ConsumeCap, PersonState, SequencerContext, decide_person
@@ -59,6 +60,7 @@ def register(hub: Hub) -> None:
     }
     channel = hub.app.topic(*inputs, key_serializer="raw", value_serializer="raw")
     schedule = DueSchedule(commands.partitions)
+    swept: dict[int, str] = {}  # partition -> the day its expired cap counters were dropped
 
     def enroll(event: Any) -> list[Emit]:
         verdict = LeadGated.model_validate(codec.loads(event.value))
@@ -129,6 +131,15 @@ def register(hub: Hub) -> None:
         for cap_key, n in stored.items():
             _current_event.set(weakref.ref(cap_events[cap_key]))
             caps[cap_key] = int(caps.get(cap_key) or 0) + n
+        # Once a day per partition, under one of its events: drop counters no one reads again.
+        today = cap_day(hub.clock.now())
+        for event in events:
+            partition = event.message.partition
+            if swept.get(partition) != today:
+                swept[partition] = today
+                _current_event.set(weakref.ref(event))
+                for key in expired_cap_keys(list(caps.keys()), partition, today):
+                    del caps[key]
 
     @hub.app.agent(hub.topic("gate_verdicts"), name="sequencer-enrollments")
     async def enrollments(stream: Any) -> None:
@@ -195,13 +206,8 @@ def _spent_keys(decision: Any, partition: int) -> list[str]:
         k
         for e in decision.effects
         if isinstance(e, ConsumeCap)
-        for k in _cap_keys(partition, e.day, e.mailbox, e.domain)
+        for k in cap_keys(partition, e.day, e.mailbox, e.domain)
     ]
-
-
-def _cap_keys(partition: int, day: str, mailbox: str, domain: str) -> tuple[str, str]:
-    # The partition is part of the key: each partition spends only its own share of a cap.
-    return f"{partition}|{day}|m|{mailbox}", f"{partition}|{day}|d|{domain}"
 
 
 def _context(
@@ -225,7 +231,7 @@ def _context(
         index = active.projection.last_touch_index if active else 0
         if index < len(definition.touches):
             # The next touch's mailbox and the person's domain: what this step may spend.
-            m_key, d_key = _cap_keys(
+            m_key, d_key = cap_keys(
                 partition,
                 cap_day(now),
                 definition.touches[index].principal,

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from agents.sequencer.agent import _cap_keys, _context
+from agents.sequencer.agent import _context
+from agents.sequencer.caps import cap_keys
 from agents.sequencer.definition import load_definitions
 from agents.sequencer.person import PersonState, decide_person
 from agents.sequencer.window import DailyCaps, SendWindow, cap_day
@@ -37,7 +38,7 @@ class NoCampaigns:
 
 def spent_caps(partition: int) -> dict[str, int]:
     # Today's domain share (40 // 4 = 10) already spent on this partition.
-    m_key, d_key = _cap_keys(partition, cap_day(T0), "sales-dev", "acmeroofing.test")
+    m_key, d_key = cap_keys(partition, cap_day(T0), "sales-dev", "acmeroofing.test")
     return {m_key: 0, d_key: 10}
 
 
