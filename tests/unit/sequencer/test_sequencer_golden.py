@@ -37,10 +37,9 @@ Regenerate the golden file only for an intended behaviour change, and review its
 records what the code it imports decides (it prints where that code is). To record the
 behaviour of another commit, e.g. 208e8a7 itself, put a worktree of it first on the path:
 
-    git worktree add /tmp/golden-old 208e8a7
-    cd /tmp/golden-old && /work/main/.venv/bin/python \\
-        /work/main/tests/unit/sequencer/test_sequencer_golden.py --code-root /tmp/golden-old
-    cd /work/main && git worktree remove --force /tmp/golden-old
+    git worktree add ../golden-old 208e8a7      # from the repository root
+    .venv/bin/python tests/unit/sequencer/test_sequencer_golden.py --code-root ../golden-old
+    git worktree remove --force ../golden-old
 """
 
 from __future__ import annotations
@@ -59,7 +58,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pytest
 
 if __name__ == "__main__" and "--code-root" in sys.argv:  # record another checkout's behaviour
-    sys.path.insert(0, sys.argv[sys.argv.index("--code-root") + 1])
+    sys.path.insert(0, str(Path(sys.argv[sys.argv.index("--code-root") + 1]).resolve()))
 
 from agents.decision import Count
 from agents.sequencer.definition import load_definitions
