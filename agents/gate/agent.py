@@ -7,9 +7,11 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 
+from agents.decision import Emit
 from agents.gate.core import CompanyGateState, GateInput, decide, expiry_due
 from streams import codec
 from streams.app import Hub
+from streams.batching import route_in_batch
 from streams.guard import dead_letter_on_error
 from streams.ids import STABLE_IDS
 from streams.interpreter import carry_out
@@ -30,12 +32,11 @@ def register(hub: Hub) -> None:
     channel = hub.app.topic(*inputs, key_serializer="raw", value_serializer="raw")
     policy = hub.settings.gate
 
-    async def route_score(event: Any) -> None:
+    def route_score(event: Any) -> list[Emit]:
         # The BIT Engine may partition with another hash than ours: re-key onto a hub-produced
         # topic so each score meets its company's lead cards on one partition.
         score = BitScoreEvaluated.model_validate(codec.loads(event.value))
-        await (await hub.topic("gate_scores").send(key=score.company_sov_id.encode(),
-                                                   value=event.value))
+        return [Emit("gate_scores", score.company_sov_id, score)]
 
     async def handle(event: Any) -> None:
         now = hub.clock.now()
@@ -54,8 +55,9 @@ def register(hub: Hub) -> None:
 
     @hub.app.agent(hub.topic("bit_scores"), name="gate-score-router")
     async def score_router(stream: Any) -> None:
-        async for event in stream.events():
-            await dead_letter_on_error(hub, "gate", event, route_score)
+        # Acknowledged before the scores are, once per batch.
+        async for events in stream.take_events(500, within=0.02):
+            await route_in_batch(hub, "gate", list(events), route_score)
 
     @hub.app.agent(channel, name="gate")
     async def gate(stream: Any) -> None:
