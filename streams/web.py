@@ -16,7 +16,10 @@ def register(hub: Hub) -> None:
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
-        return web.bytes(generate_latest(metrics.REGISTRY), content_type=CONTENT_TYPE_LATEST)
+        # As a header: aiohttp refuses a content_type argument that carries "charset=", and
+        # prometheus' type does.
+        return web.bytes(generate_latest(metrics.REGISTRY),
+                         headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     @app.page("/health")
     async def health_page(web: Any, request: Any) -> Any:
