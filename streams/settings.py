@@ -61,6 +61,8 @@ class Settings(BaseModel):
     public_base_url: str = "http://127.0.0.1:6066"
     unsubscribe_secret: SecretStr = SecretStr("embedded-default-unsubscribe-secret")
     calendar_secret: SecretStr = SecretStr("embedded-default-calendar-secret")
+    # Where /calendar/book sends a verified click; None: the page says booking is unavailable.
+    booking_url: str | None = Field(default=None, pattern=r"^(https?://\S+)?$")
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_username: str | None = None
