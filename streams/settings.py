@@ -90,6 +90,11 @@ class Settings(BaseModel):
         ]
         if why := non_public_url(self.public_base_url):
             problems.append(f"{PREFIX}PUBLIC_BASE_URL {why}")
+        # Every email carries a calendar link; without a booking page it answers 503.
+        if not self.booking_url:
+            problems.append(f"{PREFIX}BOOKING_URL must be set (every email links to it)")
+        elif why := non_public_url(self.booking_url.split("?", 1)[0]):
+            problems.append(f"{PREFIX}BOOKING_URL {why}")
         if problems:
             raise ValueError(f"email provider {self.email_provider!r}: " + "; ".join(problems))
         return self

@@ -62,7 +62,23 @@ STRONG = "s3cret-" + "k" * 25  # 32 bytes
 REAL: dict[str, str] = {
     "OUTREACH_UNSUBSCRIBE_SECRET": STRONG, "OUTREACH_CALENDAR_SECRET": STRONG[::-1],
     "OUTREACH_PUBLIC_BASE_URL": "https://hub.example.com/",
+    "OUTREACH_BOOKING_URL": "https://book.example.com/meet?team=sales",
 }
+
+
+@pytest.mark.parametrize(("booking", "why"), [
+    (None, "OUTREACH_BOOKING_URL must be set"),
+    ("http://127.0.0.1:8080/book", "OUTREACH_BOOKING_URL is a loopback address"),
+    ("https://localhost/book", "OUTREACH_BOOKING_URL names"),
+])
+def test_a_real_provider_needs_a_public_booking_page(booking: str | None, why: str) -> None:
+    env = {**REAL, "OUTREACH_EMAIL_PROVIDER": "smtp"}
+    env.pop("OUTREACH_BOOKING_URL")
+    if booking is not None:
+        env["OUTREACH_BOOKING_URL"] = booking
+    with pytest.raises(ConfigurationError) as refused:
+        Settings.from_env(env)
+    assert why in str(refused.value)
 
 
 @pytest.mark.parametrize("provider", ["smtp", "sendgrid"])
