@@ -98,10 +98,11 @@ def test_a_second_up_in_the_same_directory_refuses_and_the_first_keeps_running(
            if not k.startswith("OUTREACH_KAFKA") and not k.startswith("OUTREACH_DATABASE")}
     env.update({"OUTREACH_DATA_DIR": str(tmp_path / "var"), "OUTREACH_APP_ID": "up-twice",
                 "OUTREACH_TOPIC_PARTITIONS": "1"})
+    web_port = free_port()
     log = (tmp_path / "first.log").open("w+b")
     first = subprocess.Popen([sys.executable, "-m", "streams.cli", "up"], stdout=log,
-                             stderr=subprocess.STDOUT, env={**env, "OUTREACH_WEB_PORT": str(
-                                 free_port())})
+                             stderr=subprocess.STDOUT,
+                             env={**env, "OUTREACH_WEB_PORT": str(web_port)})
     try:
         bootstrap = None
         deadline = time.monotonic() + 60
@@ -112,6 +113,7 @@ def test_a_second_up_in_the_same_directory_refuses_and_the_first_keeps_running(
             assert first.poll() is None, text
             time.sleep(0.2)
         assert bootstrap, (tmp_path / "first.log").read_text()
+        WorkerProcess(first, web_port, tmp_path / "first.log").wait_ready(90)
 
         started = time.monotonic()
         second = subprocess.Popen([sys.executable, "-m", "streams.cli", "up"],
@@ -132,6 +134,7 @@ def test_a_second_up_in_the_same_directory_refuses_and_the_first_keeps_running(
         # Refused before starting anything: no second broker, the first one is untouched.
         assert first.poll() is None
         assert _port_open(bootstrap)
+        assert WorkerProcess(first, web_port, tmp_path / "first.log").health() is not None
         assert (tmp_path / "first.log").read_text().count("kafka bootstrap:") == 1
 
         first.send_signal(signal.SIGINT)
