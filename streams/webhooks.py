@@ -136,6 +136,8 @@ class Ingress:
             except Exception as exc:
                 raise Refused(503, f"fetching the signing certificate failed "
                                    f"({type(exc).__name__})") from None
+            if b"-----BEGIN CERTIFICATE-----" not in pem:
+                return pem  # not kept: verify refuses it, and the next post fetches again
             if len(self.certs) >= CERTS_KEPT:
                 self.certs.pop(next(iter(self.certs)))
             self.certs[url] = pem
@@ -159,6 +161,9 @@ def register(hub: Hub, fetch: Fetch = fetch_https) -> None:
             headers = ({"WWW-Authenticate": postmark.CHALLENGE}
                        if provider == "postmark" and refused.status == 401 else None)
             return view.json({"status": "refused"}, status=refused.status, headers=headers)
+        except Exception as exc:  # one line, not aiohttp's traceback with the request in it
+            log.error("webhook %s: failed (%s); answered 500", provider, type(exc).__name__)
+            return view.json({"status": "error"}, status=500)
         try:
             topic = hub.topic("provider_events")
             sent = [await topic.send(key=key, value=value) for key, value in produce]

@@ -164,7 +164,7 @@ def produced(broker: str, expected: int, timeout: float = 20) -> list[tuple[byte
         while time.monotonic() < deadline:  # past `expected`, a little more: one too many shows
             msg = consumer.poll(0.5)
             if msg is not None and not msg.error():
-                out.append((msg.key(), orjson.loads(msg.value())))
+                out.append((msg.key(), orjson.loads(msg.value() or b"null")))
             elif len(out) >= expected:
                 break
     finally:
