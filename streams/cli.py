@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from pydantic import ValidationError
 
 from agents.records import describe
 from streams.exceptions import HubError, InvalidInput
+from streams.logging_setup import configure as configure_logging
 from streams.settings import Settings
 
 EXIT_INVALID = 2
@@ -209,10 +209,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("pgserver").setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
+        configure_logging(settings.log_format)
         return int(args.func(args, settings))
     except ValidationError as exc:
         print(f"error: invalid input: {describe(exc)}", file=sys.stderr)

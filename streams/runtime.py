@@ -16,6 +16,7 @@ from streams.admin import create_topics
 from streams.embedded import EmbeddedBroker, EmbeddedPostgres, hold_data_dir, mask_url
 from streams.exceptions import ConfigurationError
 from streams.group_guard import refuse_a_new_group_over_consumed_topics
+from streams.logging_setup import LogFormat, apply_format
 from streams.settings import Settings
 from streams.sink.migrate import migrate
 from streams.topics import load_catalog
@@ -42,13 +43,14 @@ def input_topics(hub: Any) -> dict[str, int]:
     return {spec.name: spec.partitions for spec in hub.catalog if spec.name in names}
 
 
-def _worker_class() -> type:
+def _worker_class(log_format: LogFormat = "text") -> type:
     import faust
 
     class QuietWorker(faust.Worker):
         def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
             super().on_setup_root_logger(logger, level)
             _quiet_libraries(level)
+            apply_format(logger, log_format)  # mode has just replaced the CLI's handlers
 
     return QuietWorker
 
@@ -69,7 +71,7 @@ def run_worker(settings: Settings, bootstrap: str, database_url: str) -> int:
         asyncio.run(refuse_a_new_group_over_consumed_topics(
             bootstrap, settings.app_id, settings.group_id, input_topics(hub)))
     log.info("worker prepared in %.2fs", time.monotonic() - started)
-    worker = _worker_class()(hub.app, loglevel=settings.log_level, quiet=True)
+    worker = _worker_class(settings.log_format)(hub.app, loglevel=settings.log_level, quiet=True)
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:  # mode's worker always leaves through SystemExit

@@ -49,6 +49,7 @@ class Settings(BaseModel):
     window: SendWindow = SendWindow()
     caps: DailyCaps = DailyCaps()
     log_level: str = "info"
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object a line (log shippers)
     # Which stages this worker runs. All by default; a deployment that scales stages apart runs
     # one pool per stage set (Helm: one Deployment each). See group_id.
     stages: tuple[Stage, ...] = STAGES
