@@ -21,6 +21,7 @@ from agents.decision import Count, Decision, Emit
 from streams.app import Hub
 from streams.guard import dead_letter_now
 from streams.interpreter import apply_counts, send_emits
+from streams.logging_setup import bind_record, unbind
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,9 @@ async def decide_in_batch(
     acks: list[Any] = []
     emitted: list[Emit] = []
     counts: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    outside = bind_record(None)
     for event in events:
+        bind_record(event.value)  # log lines until the next one are about this record
         try:
             outcome = decide_one(event, latest.get)
             outcomes = (
@@ -59,6 +62,7 @@ async def decide_in_batch(
                     counts[label] = counts.get(label, 0.0) + effect.amount
             latest[key] = decision.state
             writes.append((event, key, before, decision))
+    unbind(outside)
     await _acknowledged(hub, stage, acks, emitted)
     apply_counts(Count(metric, labels, amount) for (metric, labels), amount in counts.items())
     for event, key, before, decision in writes:
@@ -77,13 +81,16 @@ async def route_in_batch(
     """
     acks: list[Any] = []
     emitted: list[Emit] = []
+    outside = bind_record(None)
     for event in events:
+        bind_record(event.value)
         try:
             emits = route_one(event)
             acks += await send_emits(hub, emits)
             emitted += emits
         except Exception as exc:
             await dead_letter_now(hub, stage, event, exc)
+    unbind(outside)
     await _acknowledged(hub, stage, acks, emitted)
 
 

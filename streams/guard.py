@@ -8,10 +8,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agents.dead_letter import dead_letter
+from agents.decision import Decision
 from agents.records import SourceRef
 from streams.app import Hub
 from streams.ids import STABLE_IDS
 from streams.interpreter import carry_out
+from streams.logging_setup import EventIds, bind_record, ids_in, log_context, unbind
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +26,13 @@ async def dead_letter_on_error(
     Without this a Faust agent crashes on the record and its supervisor restarts it past the
     record: the record would be lost with nothing but a log line.
     """
+    token = bind_record(event.value)  # log lines of the handling are about this record
     try:
         await handle(event)
     except Exception as exc:
         await dead_letter_now(hub, stage, event, exc)
+    finally:
+        unbind(token)
 
 
 async def dead_letter_now(hub: Hub, stage: str, event: Any, exc: Exception) -> None:
@@ -35,15 +40,23 @@ async def dead_letter_now(hub: Hub, stage: str, event: Any, exc: Exception) -> N
     up, Faust would ack the record anyway and it would be lost without a trace."""
     msg = event.message
     source = SourceRef(msg.topic, msg.partition, msg.offset)
-    log.error("%s failed on %s (%s); dead-lettered", stage, source, type(exc).__name__)
     letter = dead_letter(stage, event.value, source, exc, hub.clock.now(), STABLE_IDS)
-    delay = 0.5
-    while True:
-        try:
-            await carry_out(hub, letter)
-            return
-        except Exception as failure:
-            log.error("dead letter for %s not accepted (%s); retrying in %.1fs", source,
-                      type(failure).__name__, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
+    # A record too broken to name its event is known by its dead letter's ids.
+    ids = ids_in(event.value) or _letter_ids(letter)
+    with log_context(ids.correlation_id, ids.process_id):
+        log.error("%s failed on %s (%s); dead-lettered", stage, source, type(exc).__name__)
+        delay = 0.5
+        while True:
+            try:
+                await carry_out(hub, letter)
+                return
+            except Exception as failure:
+                log.error("dead letter for %s not accepted (%s); retrying in %.1fs", source,
+                          type(failure).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+
+def _letter_ids(letter: Decision[None]) -> EventIds:
+    error = letter.emits[0].event
+    return EventIds(getattr(error, "correlation_id", None), getattr(error, "process_id", None))
