@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from streams.exceptions import HubError
 
 
@@ -34,4 +36,18 @@ class SinkWriteError(SinkError):
 
     def __init__(self, table: str, cause: BaseException) -> None:
         self.table = table
-        super().__init__(f"writing outreach.{table} failed: {type(cause).__name__}: {cause}")
+        super().__init__(
+            f"writing outreach.{table} failed: {type(cause).__name__}: {without_values(cause)}"
+        )
+
+
+# A quoted literal ('x@y.example' in asyncpg's "invalid input for query argument $3: ...",
+# "type uuid: \"...\"" in PostgreSQL's); a constraint's quoted name is kept.
+_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|(?<=: )\"[^\"]*\"")
+
+
+def without_values(cause: BaseException) -> str:
+    """PostgreSQL's reason without the row's values: the first line only (asyncpg appends
+    `DETAIL: Key (email)=(...)` on the next) and every quoted literal replaced."""
+    first = str(cause).split("\n", 1)[0]
+    return _LITERAL.sub("<value>", first)[:300]
