@@ -8,12 +8,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agents.dead_letter import dead_letter
-from agents.decision import Decision
 from agents.records import SourceRef
 from streams.app import Hub
 from streams.ids import STABLE_IDS
 from streams.interpreter import carry_out
-from streams.logging_setup import EventIds, bind_record, ids_in, log_context, unbind
+from streams.logging_setup import bind_record, decision_ids, ids_in, log_context, unbind
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,7 @@ async def dead_letter_now(hub: Hub, stage: str, event: Any, exc: Exception) -> N
     source = SourceRef(msg.topic, msg.partition, msg.offset)
     letter = dead_letter(stage, event.value, source, exc, hub.clock.now(), STABLE_IDS)
     # A record too broken to name its event is known by its dead letter's ids.
-    ids = ids_in(event.value) or _letter_ids(letter)
+    ids = ids_in(event.value) or decision_ids(letter)
     with log_context(ids.correlation_id, ids.process_id):
         log.error("%s failed on %s (%s); dead-lettered", stage, source, type(exc).__name__)
         delay = 0.5
@@ -56,7 +55,3 @@ async def dead_letter_now(hub: Hub, stage: str, event: Any, exc: Exception) -> N
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
-
-def _letter_ids(letter: Decision[None]) -> EventIds:
-    error = letter.emits[0].event
-    return EventIds(getattr(error, "correlation_id", None), getattr(error, "process_id", None))

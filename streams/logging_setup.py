@@ -36,19 +36,30 @@ _CURRENT: ContextVar[Any] = ContextVar("outreach_log_event", default=None)
 _SAFE = rb"([A-Za-z0-9_.:/+=-]{1,128})"
 _CORRELATION = re.compile(rb'"correlation_id"\s*:\s*"' + _SAFE + rb'"')
 _PROCESS = re.compile(rb'"process_id"\s*:\s*"' + _SAFE + rb'"')
+_BATCH = re.compile(rb'"batch_id"\s*:\s*"' + _SAFE + rb'"')
 
 
 def ids_in(raw: Any) -> EventIds | None:
     """The first `correlation_id` / `process_id` of a raw JSON value, without parsing it.
 
-    Envelopes put both near the top, so the first occurrence is the event's own.
+    Envelopes put both near the top, so the first occurrence is the event's own. A lead batch
+    has neither: its events' correlation is `batch:<batch_id>` until a score is known.
     """
     if not isinstance(raw, bytes | bytearray):
         return None
     c, p = _CORRELATION.search(raw), _PROCESS.search(raw)
-    if c is None and p is None:
+    correlation = c.group(1).decode() if c else None
+    if correlation is None and (b := _BATCH.search(raw)):
+        correlation = f"batch:{b.group(1).decode()}"
+    if correlation is None and p is None:
         return None
-    return EventIds(c.group(1).decode() if c else None, p.group(1).decode() if p else None)
+    return EventIds(correlation, p.group(1).decode() if p else None)
+
+
+def decision_ids(decision: Any) -> EventIds:
+    """The ids of a decision's first emitted event (a shell that logs after deciding)."""
+    event = decision.emits[0].event if decision.emits else None
+    return EventIds(getattr(event, "correlation_id", None), getattr(event, "process_id", None))
 
 
 def current_ids() -> EventIds | None:

@@ -17,6 +17,7 @@ from streams.app import Hub
 from streams.guard import dead_letter_on_error
 from streams.ids import STABLE_IDS
 from streams.interpreter import carry_out
+from streams.logging_setup import decision_ids, log_context
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,8 @@ def register(hub: Hub) -> None:
         now = hub.clock.now()
         parsed = read_batch(event.value, source, now, STABLE_IDS, ACCEPTED_SCHEMA_VERSIONS)
         if not isinstance(parsed, ParsedBatch):
-            log.warning("lead batch dead-lettered at %s", source)
+            with log_context(*decision_ids(parsed)):
+                log.warning("lead batch dead-lettered at %s", source)
             await carry_out(hub, parsed)
             return
         key = parsed.envelope.batch_id
@@ -42,7 +44,8 @@ def register(hub: Hub) -> None:
         await carry_out(hub, decision)
         if decision.state is not None and decision.state != seen:
             seen_batches[key] = decision.state.model_dump(mode="json")
-        log.info("lead batch processed batch_id=%s emits=%d", key, len(decision.emits))
+        with log_context(*decision_ids(decision)):
+            log.info("lead batch processed batch_id=%s emits=%d", key, len(decision.emits))
 
     @hub.app.agent(hub.topic("lead_batches"), name="intake")
     async def intake(stream: Any) -> None:

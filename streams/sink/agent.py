@@ -19,6 +19,7 @@ from agents.records import SourceRef
 from streams import codec, metrics
 from streams.app import Hub
 from streams.ids import STABLE_IDS
+from streams.logging_setup import decision_ids, ids_in, log_context
 from streams.models import MODELS
 from streams.sink.exceptions import SinkWriteError
 
@@ -59,12 +60,10 @@ def _decode(hub: Hub, models: dict[str, type[BaseModel]], event: Any) -> BaseMod
         return models[msg.topic].model_validate(codec.loads(event.value))
     except (ValidationError, ValueError) as exc:
         source = SourceRef(msg.topic, msg.partition, msg.offset)
-        log.warning("sink input unreadable, stored as an error row: %s", source)
-        return (
-            dead_letter("postgres-sink", event.value, source, exc, hub.clock.now(), STABLE_IDS)
-            .emits[0]
-            .event
-        )
+        letter = dead_letter("postgres-sink", event.value, source, exc, hub.clock.now(), STABLE_IDS)
+        with log_context(*(ids_in(event.value) or decision_ids(letter))):
+            log.warning("sink input unreadable, stored as an error row: %s", source)
+        return letter.emits[0].event
 
 
 def _refused_for_its_data(exc: BaseException) -> bool:
@@ -85,11 +84,13 @@ async def _set_aside_refused(hub: Hub, batch: list[BaseModel]) -> int:
             if not _refused_for_its_data(exc):
                 raise
             source = SourceRef("postgres-sink", 0, 0)
-            log.error(
-                "postgres refused one %s event; stored as an error row: %s",
-                type(event).__name__,
-                exc.table,
-            )
+            with log_context(getattr(event, "correlation_id", None),
+                             getattr(event, "process_id", None)):
+                log.error(
+                    "postgres refused one %s event; stored as an error row: %s",
+                    type(event).__name__,
+                    exc.table,
+                )
             error = (
                 dead_letter(
                     "postgres-sink", codec.dumps(event), source, exc, hub.clock.now(), STABLE_IDS

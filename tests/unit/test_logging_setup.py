@@ -46,6 +46,11 @@ def test_ids_are_read_from_the_raw_value_of_either_json_spelling() -> None:
         assert (ids.correlation_id, ids.process_id) == ("corr-cmp_1", PROCESS)
 
 
+def test_a_lead_batch_is_correlated_by_its_batch_id() -> None:
+    ids = ids_in(b'{"batch_id": "sxp_1", "records": [{"lead_id": "l-1"}]}')
+    assert ids is not None and (ids.correlation_id, ids.process_id) == ("batch:sxp_1", None)
+
+
 def test_no_ids_from_a_value_that_has_none_or_is_not_an_id() -> None:
     assert ids_in(b"{not json") is None
     assert ids_in(b'{"lead_id": "l-1"}') is None
