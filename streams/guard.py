@@ -36,7 +36,9 @@ async def dead_letter_now(hub: Hub, stage: str, event: Any, exc: Exception) -> N
     msg = event.message
     source = SourceRef(msg.topic, msg.partition, msg.offset)
     log.error("%s failed on %s (%s); dead-lettered", stage, source, type(exc).__name__)
-    letter = dead_letter(stage, event.value, source, exc, hub.clock.now(), STABLE_IDS)
+    letter = dead_letter(
+        stage, event.value, source, exc, hub.clock.now(), STABLE_IDS, key=msg.key, key_known=True
+    )
     delay = 0.5
     while True:
         try:

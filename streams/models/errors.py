@@ -50,3 +50,9 @@ class OutreachErrorRaised(HubEvent):
     source_offset: int | None = None
     subject_id: str | None = None  # batch_id, lead_id, campaign_id... whatever it concerns
     record: Any = None  # the offending record (parsed JSON, or text when it is not JSON)
+    # Added for `outreach-hub dlq replay`; optional, so older dead letters still read. True only
+    # when `record` is the whole source record as JSON and the key is known: re-encoding
+    # `record` and producing it with `source_key` (None: the record had no key) re-creates it.
+    # A card cut from a batch, the text of a non-JSON record or an omitted large one is False.
+    source_key: str | None = None
+    replayable: bool = False

@@ -61,7 +61,16 @@ def _decode(hub: Hub, models: dict[str, type[BaseModel]], event: Any) -> BaseMod
         source = SourceRef(msg.topic, msg.partition, msg.offset)
         log.warning("sink input unreadable, stored as an error row: %s", source)
         return (
-            dead_letter("postgres-sink", event.value, source, exc, hub.clock.now(), STABLE_IDS)
+            dead_letter(
+                "postgres-sink",
+                event.value,
+                source,
+                exc,
+                hub.clock.now(),
+                STABLE_IDS,
+                key=msg.key,
+                key_known=True,
+            )
             .emits[0]
             .event
         )
