@@ -9,9 +9,10 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from streams.exceptions import TopicNotDeclared
+from streams.exceptions import HubError, TopicNotDeclared
+from streams.reach import kafka_client
 from streams.topics import TopicCatalog, TopicSpec
 
 log = logging.getLogger(__name__)
@@ -20,9 +21,8 @@ log = logging.getLogger(__name__)
 async def create_topics(bootstrap: str, specs: Iterable[TopicSpec]) -> dict[str, str]:
     """Create each topic that does not exist yet; returns name -> 'created' | 'exists'."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
-    await admin.start()
     outcome: dict[str, str] = {}
-    try:
+    async with kafka_client(admin, bootstrap):
         existing = set(await admin.list_topics())
         for spec in specs:
             if spec.name in existing:
@@ -38,10 +38,8 @@ async def create_topics(bootstrap: str, specs: Iterable[TopicSpec]) -> dict[str,
                 continue
             for name, code, *_ in getattr(response, "topic_errors", []):
                 if code not in (0, TopicAlreadyExistsError.errno):
-                    raise RuntimeError(f"cannot create topic {name}: error code {code}")
+                    raise HubError(f"cannot create topic {name}: error code {code}")
             outcome[spec.name] = "created"
-    finally:
-        await admin.close()
     return outcome
 
 
@@ -59,13 +57,15 @@ def messages_from(document: Any, spec: TopicSpec, key: str | None) -> list[tuple
 
 async def produce(bootstrap: str, topic: str, messages: Sequence[tuple[bytes, bytes]]) -> int:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
-    await producer.start()
-    try:
-        futures = [await producer.send(topic, value=v, key=k or None) for k, v in messages]
-        for fut in futures:
-            await fut
-    finally:
-        await producer.stop()
+    async with kafka_client(producer, bootstrap):
+        try:
+            futures = [await producer.send(topic, value=v, key=k or None) for k, v in messages]
+            for fut in futures:
+                await fut
+        except KafkaError as exc:
+            raise HubError(
+                f"publishing to {topic} at {bootstrap} failed: {type(exc).__name__}"
+            ) from None
     return len(messages)
 
 

@@ -96,15 +96,14 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    import asyncpg
-
+    from streams.reach import connect_database
     from streams.sink.migrate import migrate
 
     if settings.database_url is None:
         raise InvalidInput("set OUTREACH_DATABASE_URL")
 
     async def run() -> list[str]:
-        conn = await asyncpg.connect(settings.database_url.get_secret_value())  # type: ignore[union-attr]
+        conn = await connect_database(settings.database_url.get_secret_value())  # type: ignore[union-attr]
         try:
             return await migrate(conn)
         finally:

@@ -19,3 +19,7 @@ class EmbeddedRuntimeError(HubError):
 
 class InvalidInput(HubError):
     """A CLI input (file or stdin) is not what the command reads."""
+
+
+class Unreachable(HubError):
+    """The broker or PostgreSQL could not be reached (or refused the connection) in time."""

@@ -10,12 +10,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import asyncpg
-
 from streams.admin import create_topics
 from streams.embedded import EmbeddedBroker, EmbeddedPostgres, mask_url
 from streams.exceptions import ConfigurationError
 from streams.group_guard import refuse_a_new_group_over_consumed_topics
+from streams.reach import connect_database
 from streams.settings import Settings
 from streams.sink.migrate import migrate
 from streams.topics import load_catalog
@@ -27,7 +26,7 @@ async def prepare(settings: Settings, bootstrap: str, database_url: str) -> None
     """Topics from topics.yaml and database migrations; both idempotent, safe on every start."""
     catalog = load_catalog(partitions_override=settings.topic_partitions)
     await create_topics(bootstrap, catalog)
-    conn = await asyncpg.connect(database_url)
+    conn = await connect_database(database_url)
     try:
         applied = await migrate(conn)
     finally:
