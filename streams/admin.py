@@ -10,10 +10,11 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
-from streams.exceptions import HubError, TopicNotDeclared
+from streams.exceptions import HubError, InvalidInput, TopicNotDeclared
 from streams.reach import kafka_client
-from streams.topics import TopicCatalog, TopicSpec
+from streams.topics import DEFAULT_MAX_MESSAGE_BYTES, TopicCatalog, TopicSpec
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,35 @@ def messages_from(document: Any, spec: TopicSpec, key: str | None) -> list[tuple
     return out
 
 
-async def produce(bootstrap: str, topic: str, messages: Sequence[tuple[bytes, bytes]]) -> int:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+def record_bytes(key: bytes, value: bytes) -> int:
+    """A record's size in a batch of its own, as the producer and the broker count it."""
+    return int(DefaultRecordBatchBuilder.estimate_size_in_bytes(key or None, value, []))
+
+
+def refuse_oversized(
+    topic: str, messages: Sequence[tuple[bytes, bytes]], max_message_bytes: int
+) -> None:
+    """Checked here, before connecting: Tansu does not enforce max.message.bytes, and a record
+    a broker refuses would only fail after the others of the file were published."""
+    for n, (key, value) in enumerate(messages, 1):
+        size = record_bytes(key, value)
+        if size > max_message_bytes:
+            raise InvalidInput(
+                f"message {n} of {len(messages)} is {size:,} bytes; {topic} takes at most "
+                f"{max_message_bytes:,} bytes (max_message_bytes in topics.yaml)"
+            )
+
+
+async def produce(
+    bootstrap: str,
+    topic: str,
+    messages: Sequence[tuple[bytes, bytes]],
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+) -> int:
+    refuse_oversized(topic, messages, max_message_bytes)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_request_size=max_message_bytes
+    )
     async with kafka_client(producer, bootstrap):
         try:
             futures = [await producer.send(topic, value=v, key=k or None) for k, v in messages]

@@ -83,6 +83,10 @@ def create_app(
         topic_partitions=catalog["lead_batches"].partitions,
         table_standby_replicas=0,
         producer_linger_ms=settings.producer_linger_ms,
+        # topics.yaml's largest record (a lead batch). The consumer's fetch size too: where a
+        # broker returns a record larger than it truncated, aiokafka skips it (RecordTooLarge).
+        producer_max_request_size=catalog.max_message_bytes,
+        consumer_max_fetch_size=catalog.max_message_bytes,
         consumer_auto_offset_reset="earliest",
         topic_disable_leader=False,
     )

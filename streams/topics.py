@@ -14,6 +14,8 @@ from streams.models import MODELS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TOPICS_FILE = PROJECT_ROOT / "topics.yaml"
+# Kafka's own default for a topic's largest record batch (message.max.bytes), 1 MiB.
+DEFAULT_MAX_MESSAGE_BYTES = 1_048_576
 
 
 class TopicSpec(BaseModel):
@@ -30,6 +32,8 @@ class TopicSpec(BaseModel):
     producers: tuple[str, ...]
     consumers: tuple[str, ...]
     copartitioned_with: tuple[str, ...] = ()
+    # The largest record (a batch of one) producers may publish and consumers must fetch.
+    max_message_bytes: int = Field(default=DEFAULT_MAX_MESSAGE_BYTES, ge=1024)
 
     @property
     def schema_file(self) -> str:
@@ -37,7 +41,11 @@ class TopicSpec(BaseModel):
 
     def config(self) -> dict[str, str]:
         """Broker-side topic configs for CreateTopics."""
-        return {"cleanup.policy": self.cleanup_policy, "retention.ms": str(self.retention_ms)}
+        return {
+            "cleanup.policy": self.cleanup_policy,
+            "retention.ms": str(self.retention_ms),
+            "max.message.bytes": str(self.max_message_bytes),
+        }
 
 
 class TopicCatalog:
@@ -57,6 +65,12 @@ class TopicCatalog:
 
     def __len__(self) -> int:
         return len(self._specs)
+
+    @property
+    def max_message_bytes(self) -> int:
+        """The largest record any topic takes: what the hub's clients must send and fetch."""
+        sizes = (spec.max_message_bytes for spec in self._specs.values())
+        return max(sizes, default=DEFAULT_MAX_MESSAGE_BYTES)
 
     def by_name(self, name: str) -> TopicSpec:
         for spec in self._specs.values():

@@ -77,6 +77,16 @@ def test_an_unreachable_database_is_one_line_without_credentials(
     assert took < 20
 
 
+def test_a_record_above_the_topic_limit_is_refused_before_connecting(tmp_path: Path) -> None:
+    path = tmp_path / "huge.json"
+    path.write_bytes(orjson.dumps({"batch_id": "b-huge", "records": ["x" * 17_000_000]}))
+    code, stderr, _ = run(["produce", "social-xpress.lead-batch.ready", str(path)], tmp_path,
+                          OUTREACH_KAFKA_BOOTSTRAP=f"127.0.0.1:{free_port()}")
+    assert code == 2, stderr
+    assert_one_error_line(stderr, "16,777,216 bytes", "max_message_bytes")
+    assert stderr.count("\n") == 1
+
+
 @pytest.mark.parametrize("what", ["broker", "database"])
 def test_a_server_that_never_answers_is_given_up_on_within_the_bound(
     what: str, batch_file: Path, tmp_path: Path
