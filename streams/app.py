@@ -88,6 +88,9 @@ def create_app(
         producer_max_request_size=catalog.max_message_bytes,
         consumer_max_fetch_size=catalog.max_message_bytes,
         consumer_auto_offset_reset="earliest",
+        # Faust's default, on purpose: without the wait it commits records still in progress.
+        # The wait is bounded by streams/shutdown.py instead.
+        stream_wait_empty=True,
         topic_disable_leader=False,
     )
     hub = Hub(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from streams.exceptions import ConfigurationError
 from streams.group_guard import refuse_a_new_group_over_consumed_topics
 from streams.reach import connect_database
 from streams.settings import Settings
+from streams.shutdown import StopWatchdog, before_a_forced_exit, drain_then_stop_committing
 from streams.sink.migrate import migrate
 from streams.topics import load_catalog
 
@@ -41,13 +43,23 @@ def input_topics(hub: Any) -> dict[str, int]:
     return {spec.name: spec.partitions for spec in hub.catalog if spec.name in names}
 
 
-def _worker_class() -> type:
+def _worker_class(watchdog: StopWatchdog) -> type:
     import faust
 
     class QuietWorker(faust.Worker):
         def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
             super().on_setup_root_logger(logger, level)
             _quiet_libraries(level)
+
+        def _schedule_shutdown(self, signum: signal.Signals) -> None:
+            if watchdog.armed:  # a second signal: the operator will not wait
+                watchdog.give_up_now(f"{signum.name} received twice")
+            watchdog.arm(signum.name)
+            super()._schedule_shutdown(signum)
+
+        def on_worker_shutdown(self) -> None:
+            watchdog.arm("the worker beginning to stop")  # stops without a signal too
+            super().on_worker_shutdown()
 
     return QuietWorker
 
@@ -68,11 +80,15 @@ def run_worker(settings: Settings, bootstrap: str, database_url: str) -> int:
         asyncio.run(refuse_a_new_group_over_consumed_topics(
             bootstrap, settings.app_id, settings.group_id, input_topics(hub)))
     log.info("worker prepared in %.2fs", time.monotonic() - started)
-    worker = _worker_class()(hub.app, loglevel=settings.log_level, quiet=True)
+    drain_then_stop_committing(hub.app)
+    watchdog = StopWatchdog(settings.shutdown_timeout_s)
+    worker = _worker_class(watchdog)(hub.app, loglevel=settings.log_level, quiet=True)
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:  # mode's worker always leaves through SystemExit
         return exc.code if isinstance(exc.code, int) else 1
+    finally:
+        watchdog.disarm()
     return 0
 
 
@@ -103,7 +119,8 @@ def embedded_pair(settings: Settings) -> Iterator[tuple[str, str]]:
     try:
         pg = EmbeddedPostgres(data / "pgdata").start()
         try:
-            yield broker.bootstrap, pg.url
+            with before_a_forced_exit(pg.stop, broker.stop):
+                yield broker.bootstrap, pg.url
         finally:
             pg.stop()
     finally:

@@ -48,6 +48,8 @@ class Settings(BaseModel):
     window: SendWindow = SendWindow()
     caps: DailyCaps = DailyCaps()
     log_level: str = "info"
+    # A worker told to stop is gone within this many seconds, finished or not (streams/shutdown.py)
+    shutdown_timeout_s: float = Field(default=30.0, gt=0)
     # Which stages this worker runs. All by default; a deployment that scales stages apart runs
     # one pool per stage set (Helm: one Deployment each). See group_id.
     stages: tuple[Stage, ...] = STAGES
