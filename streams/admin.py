@@ -14,7 +14,7 @@ from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from streams.exceptions import HubError, InvalidInput, TopicNotDeclared
 from streams.reach import kafka_client
-from streams.topics import DEFAULT_MAX_MESSAGE_BYTES, TopicCatalog, TopicSpec
+from streams.topics import DEFAULT_MAX_MESSAGE_BYTES, TopicCatalog, TopicSpec, load_catalog
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,11 @@ async def produce(
     bootstrap: str,
     topic: str,
     messages: Sequence[tuple[bytes, bytes]],
-    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    max_message_bytes: int | None = None,
 ) -> int:
+    """Publish and wait for the broker; the size limit defaults to the topic's in topics.yaml."""
+    if max_message_bytes is None:
+        max_message_bytes = _declared_limit(topic)
     refuse_oversized(topic, messages, max_message_bytes)
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_request_size=max_message_bytes
@@ -95,6 +98,13 @@ async def produce(
                 f"publishing to {topic} at {bootstrap} failed: {type(exc).__name__}"
             ) from None
     return len(messages)
+
+
+def _declared_limit(topic: str) -> int:
+    try:
+        return load_catalog().by_name(topic).max_message_bytes
+    except TopicNotDeclared:
+        return DEFAULT_MAX_MESSAGE_BYTES
 
 
 def resolve_topic(catalog: TopicCatalog, name_or_alias: str) -> TopicSpec:

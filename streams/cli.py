@@ -90,7 +90,7 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
 
     spec = resolve_topic(load_catalog(), args.topic)
     messages = messages_from(_read_json(args.file), spec, args.key)
-    sent = asyncio.run(produce(_bootstrap(settings), spec.name, messages, spec.max_message_bytes))
+    sent = asyncio.run(produce(_bootstrap(settings), spec.name, messages))
     print(f"published {sent} message(s) to {spec.name}")
     return 0
 

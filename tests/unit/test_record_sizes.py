@@ -35,3 +35,13 @@ def test_a_record_over_the_limit_is_refused_naming_the_limit() -> None:
     message = str(info.value)
     assert message.startswith("message 2 of 2 is 2,000,")
     assert "outreach.audit takes at most 1,048,576 bytes" in message
+
+
+def test_produce_takes_the_topics_own_limit_when_given_none() -> None:
+    import asyncio
+
+    from streams.admin import produce
+
+    big = [(b"k", b"x" * 2_000_000)]
+    with pytest.raises(InvalidInput, match=r"takes at most 1,048,576 bytes"):
+        asyncio.run(produce("127.0.0.1:1", CATALOG["audit"].name, big))
