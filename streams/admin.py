@@ -11,8 +11,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from streams.exceptions import TopicNotDeclared
-from streams.topics import TopicCatalog, TopicSpec
+from streams.contracts.exceptions import TopicNotDeclared
+from streams.contracts.topics import TopicCatalog, TopicSpec
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from streams.exceptions import EmbeddedRuntimeError
+from streams.contracts.exceptions import EmbeddedRuntimeError
 
 log = logging.getLogger(__name__)
 

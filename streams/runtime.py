@@ -13,12 +13,12 @@ from typing import Any
 import asyncpg
 
 from streams.admin import create_topics
+from streams.contracts.exceptions import ConfigurationError
+from streams.contracts.topics import load_catalog
 from streams.embedded import EmbeddedBroker, EmbeddedPostgres, mask_url
-from streams.exceptions import ConfigurationError
-from streams.group_guard import refuse_a_new_group_over_consumed_topics
-from streams.settings import Settings
+from streams.kernel.group_guard import refuse_a_new_group_over_consumed_topics
+from streams.kernel.settings import Settings
 from streams.sink.migrate import migrate
-from streams.topics import load_catalog
 
 log = logging.getLogger(__name__)
 

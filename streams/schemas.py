@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from streams.models import MODELS
-from streams.topics import PROJECT_ROOT
+from streams.contracts.models import MODELS
+from streams.contracts.topics import PROJECT_ROOT
 
 SCHEMA_DIR = PROJECT_ROOT / "schemas"
 

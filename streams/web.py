@@ -7,8 +7,9 @@ from typing import Any
 from faust.web import View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from streams import codec, metrics
-from streams.app import Hub
+from streams.contracts import codec
+from streams.kernel import metrics
+from streams.kernel.hub import Hub
 
 
 def register(hub: Hub) -> None:

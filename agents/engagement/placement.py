@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from agents.decision import Decision, Emit
 from agents.engagement.core import contact_key_of
-from streams.ids import IdFactory
-from streams.models.base import Frozen
-from streams.models.engagement import MessagePlacement, ProviderEventNormalized
-from streams.models.errors import SEVERITY, OutreachErrorRaised
-from streams.models.send import SendRecorded
+from streams.contracts.decision import Decision, Emit
+from streams.contracts.ids import IdFactory
+from streams.contracts.models.base import Frozen
+from streams.contracts.models.engagement import MessagePlacement, ProviderEventNormalized
+from streams.contracts.models.errors import SEVERITY, OutreachErrorRaised
+from streams.contracts.models.send import SendRecorded
 
 WAITING_KEPT = 50
 

@@ -6,8 +6,8 @@ Pure: `gate_lead` is what the gate agent runs and what `outreach-hub gate explai
 from __future__ import annotations
 
 from agents.gate.policy import GatePolicy
-from streams.models.gate import GateErrorCode, GateVerdict, Strategy, Tier, Verdict
-from streams.models.lead_batch import Enrichment
+from streams.contracts.models.gate import GateErrorCode, GateVerdict, Strategy, Tier, Verdict
+from streams.contracts.models.lead_batch import Enrichment
 
 # Machine-readable reason codes (SPEC §3). Golden rule first, then the score.
 MISSING_ENRICHMENT = "missing_enrichment"

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
-from agents.decision import Count, Decision, Emit
-from agents.sender.adapters.base import OutgoingEmail, SendReceipt
 from agents.sender.calendar_link import sign
-from streams.ids import IdFactory
-from streams.models.base import Frozen
-from streams.models.engagement import EngagementRecorded
-from streams.models.errors import SEVERITY, OutreachErrorRaised
-from streams.models.send import SendRecorded, TouchRequested
+from agents.sender.email import OutgoingEmail, SendReceipt
+from streams.contracts.decision import Count, Decision, Emit
+from streams.contracts.ids import IdFactory
+from streams.contracts.models.base import Frozen
+from streams.contracts.models.engagement import EngagementRecorded
+from streams.contracts.models.errors import SEVERITY, OutreachErrorRaised
+from streams.contracts.models.send import SendRecorded, TouchRequested
 
 KEYS_KEPT = 64
 SUPPRESSING = frozenset({"unsubscribed", "complained"})

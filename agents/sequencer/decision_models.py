@@ -10,7 +10,7 @@ from pydantic import Field
 
 from agents.sequencer.definition import Channel, Touch
 from agents.sequencer.projection import SequenceEventRecord, UtcDatetime
-from streams.models.base import Frozen
+from streams.contracts.models.base import Frozen
 
 NEXT_TOUCH_PACKET: Final = "runx.outreach.next_touch.v1"
 

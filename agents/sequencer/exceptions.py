@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from streams.exceptions import ConfigurationError, HubError, InvalidInput
+from streams.contracts.exceptions import ConfigurationError, HubError, InvalidInput
 
 
 class SequencerError(HubError):

@@ -11,7 +11,6 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from agents.decision import Count, Decision, Emit
 from agents.sequencer.core import ContactRef, Step, decide, due_at, next_step, utc
 from agents.sequencer.person_state import (
     ConsumeCap,
@@ -27,10 +26,11 @@ from agents.sequencer.projection import (
     trusted,
 )
 from agents.sequencer.window import cap_day
-from streams.models.engagement import EngagementRecorded
-from streams.models.errors import SEVERITY, OutreachErrorRaised
-from streams.models.send import SendRecorded, TouchRequested
-from streams.models.sequence import (
+from streams.contracts.decision import Count, Decision, Emit
+from streams.contracts.models.engagement import EngagementRecorded
+from streams.contracts.models.errors import SEVERITY, OutreachErrorRaised
+from streams.contracts.models.send import SendRecorded, TouchRequested
+from streams.contracts.models.sequence import (
     CheckDueTouches,
     EnrollContact,
     SequenceEventAppended,

@@ -12,9 +12,9 @@ from datetime import datetime
 from agents.sequencer.definition import SequenceDefinition
 from agents.sequencer.projection import SequenceProjection, UtcDatetime
 from agents.sequencer.window import DailyCaps, SendWindow
-from streams.ids import IdFactory
-from streams.models.base import Frozen
-from streams.models.sequence import SequenceStatus
+from streams.contracts.ids import IdFactory
+from streams.contracts.models.base import Frozen
+from streams.contracts.models.sequence import SequenceStatus
 
 
 class SequenceAggregate(Frozen):

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, NamedTuple, TypeVar
 from pydantic import AfterValidator, BaseModel, Field, PrivateAttr
 
 from agents.sequencer.definition import STOP_EVENTS
-from streams.models.base import AwareDatetime, Frozen
+from streams.contracts.models.base import AwareDatetime, Frozen
 
 # Normalised to UTC so every timestamp serialises as ``...Z`` and compares without surprises.
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(UTC))]

@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from streams.models import (
+from streams.contracts.models import (
     BatchAudited,
     CampaignStateChanged,
     Contact,

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from streams import metrics
+from streams.kernel import metrics
 
 AGENTS = Path(__file__).resolve().parents[2] / "agents"
 

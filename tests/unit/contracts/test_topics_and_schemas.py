@@ -22,11 +22,10 @@ from agents.gate.core import decide as gate_decide
 from agents.gate.policy import GatePolicy
 from agents.intake.core import decide as intake_decide
 from agents.intake.core import read_batch
-from agents.records import SourceRef
 from streams import cli, schemas
-from streams.exceptions import ConfigurationError, TopicNotDeclared
-from streams.ids import STABLE_IDS, StableIds
-from streams.models import (
+from streams.contracts.exceptions import ConfigurationError, TopicNotDeclared
+from streams.contracts.ids import STABLE_IDS, StableIds
+from streams.contracts.models import (
     MODELS,
     BitScoreEvaluated,
     CampaignCommand,
@@ -48,9 +47,10 @@ from streams.models import (
     TouchRequested,
     WaitingLeadsExpiryDue,
 )
-from streams.models.base import PROCESS_ID_PATTERN
+from streams.contracts.models.base import PROCESS_ID_PATTERN
+from streams.contracts.records import SourceRef
+from streams.contracts.topics import PROJECT_ROOT, TOPICS_FILE, load_catalog, parse_catalog
 from streams.sample import bit_score, lead_batch
-from streams.topics import PROJECT_ROOT, TOPICS_FILE, load_catalog, parse_catalog
 
 NOW = datetime(2026, 1, 11, 18, 25, tzinfo=UTC)
 CATALOG = load_catalog()

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from agents.engagement.placement import MessageState, decide_placement, placement_for
-from streams.ids import STABLE_IDS
-from streams.models import MessagePlacement, ProviderEventNormalized, SendRecorded
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models import MessagePlacement, ProviderEventNormalized, SendRecorded
 
 T0 = datetime(2026, 11, 25, 12, tzinfo=UTC)
 AGG = "personalized-email-v1-abc:0123456789abcdef0123456789abcdef"

@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from agents.decision import Decision
 from agents.sequencer.core import ContactRef, decide
 from agents.sequencer.definition import load_definitions
 from agents.sequencer.exceptions import InvalidSequenceInput
@@ -24,11 +23,17 @@ from agents.sequencer.projection import (
 )
 from agents.sequencer.storage import decode, encode
 from agents.sequencer.window import DailyCaps, SendWindow
-from streams import codec
-from streams.ids import STABLE_IDS
-from streams.models import CheckDueTouches, EngagementRecorded, EnrollContact, SendRecorded
-from streams.models.errors import OutreachErrorRaised
-from streams.models.send import TouchRequested
+from streams.contracts import codec
+from streams.contracts.decision import Decision
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models import (
+    CheckDueTouches,
+    EngagementRecorded,
+    EnrollContact,
+    SendRecorded,
+)
+from streams.contracts.models.errors import OutreachErrorRaised
+from streams.contracts.models.send import TouchRequested
 
 KEY = "0123456789abcdef0123456789abcdef"
 T0 = datetime(2026, 11, 23, 15, tzinfo=UTC)

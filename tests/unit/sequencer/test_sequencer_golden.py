@@ -60,14 +60,14 @@ import pytest
 if __name__ == "__main__" and "--code-root" in sys.argv:  # record another checkout's behaviour
     sys.path.insert(0, str(Path(sys.argv[sys.argv.index("--code-root") + 1]).resolve()))
 
-from agents.decision import Count
 from agents.sequencer.definition import load_definitions
 from agents.sequencer.person import PersonState, SequencerContext, decide_person
 from agents.sequencer.projection import SequenceEventRecord
 from agents.sequencer.storage import decode, encode
 from agents.sequencer.window import DailyCaps, SendWindow
-from streams.ids import STABLE_IDS
-from streams.models import (
+from streams.contracts.decision import Count
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models import (
     CheckDueTouches,
     EngagementRecorded,
     EnrollContact,

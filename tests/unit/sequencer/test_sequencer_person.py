@@ -15,7 +15,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agents.decision import Count, Decision
 from agents.sequencer.definition import load_definitions
 from agents.sequencer.person import (
     ConsumeCap,
@@ -25,10 +24,11 @@ from agents.sequencer.person import (
     decide_person,
 )
 from agents.sequencer.window import DailyCaps, SendWindow
-from streams.ids import STABLE_IDS
-from streams.models.engagement import EngagementRecorded
-from streams.models.send import SendRecorded, TouchRequested
-from streams.models.sequence import CheckDueTouches, EnrollContact, SequenceEventAppended
+from streams.contracts.decision import Count, Decision
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models.engagement import EngagementRecorded
+from streams.contracts.models.send import SendRecorded, TouchRequested
+from streams.contracts.models.sequence import CheckDueTouches, EnrollContact, SequenceEventAppended
 
 DEFS = load_definitions()
 ALWAYS = SendWindow(start_hour=0, end_hour=24, weekdays=tuple(range(7)))

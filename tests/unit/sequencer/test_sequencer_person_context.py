@@ -1,4 +1,4 @@
-"""The shell's context builder (agents/sequencer/agent.py `_context`) fed into decide_person.
+"""The shell's context builder (streams/shells/sequencer.py `_context`) fed into decide_person.
 
 No broker: a stand-in hub carries only settings and the topic catalog; the caps table is a dict.
 """
@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from agents.sequencer.agent import _context
 from agents.sequencer.caps import cap_keys
 from agents.sequencer.definition import load_definitions
 from agents.sequencer.person import PersonState, decide_person
 from agents.sequencer.window import DailyCaps, SendWindow, cap_day
-from streams.models.send import TouchRequested
-from streams.models.sequence import EnrollContact
+from streams.contracts.models.send import TouchRequested
+from streams.contracts.models.sequence import EnrollContact
+from streams.shells.sequencer import _context
 
 DEFS = load_definitions()
 KEY = "0123456789abcdef0123456789abcdef"
