@@ -1,7 +1,7 @@
 """Sequencer shell: enrollments, the due-touch scheduler, and the per-person sequence agent.
 
 Exactly once per due touch: a timer on every worker nudges only the persons on partitions it
-actively owns, by sending a CheckDueTouches command keyed by the person. Only the partition's
+actively owns, by sending a CheckDuePeople command to their partition. Only the partition's
 owner processes it; the core appends the touch with a compare-and-set, so a second nudge finds
 the touch taken. Emits are acknowledged by the broker before the table is written: after a
 crash in between, the redelivered command re-emits the same TouchRequested (same event_id and
@@ -35,10 +35,11 @@ from streams.models import (
     CheckDuePeople,
     CheckDueTouches,
     EngagementRecorded,
-    EnrollContact,
     LeadGated,
     SendRecorded,
+    SequenceCommand,
 )
+from streams.models.sequence import command_key
 from streams.ownership import owned_partitions
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def register(hub: Hub) -> None:
     caps = hub.app.Table("sequencer-caps", partitions=commands.partitions, default=int)
     campaigns = CampaignStatusView.on(hub)
     inputs: dict[str, type[BaseModel]] = {
-        commands.name: EnrollContact,
+        commands.name: SequenceCommand,
         hub.catalog["send_events"].name: SendRecorded,
         hub.catalog["engagement_events"].name: EngagementRecorded,
     }
@@ -175,7 +176,9 @@ def register(hub: Hub) -> None:
                     issued_at=now,
                     contact_keys=tuple(keys[start : start + NUDGE_CHUNK]),
                 )
-                await topic.send(key=None, partition=partition, value=codec.dumps(check))
+                await topic.send(
+                    key=command_key(check).encode(), partition=partition, value=codec.dumps(check)
+                )
 
 
 # Persons per nudge record: big enough to amortize the per-record cost, small enough that one
@@ -184,11 +187,8 @@ NUDGE_CHUNK = 200
 
 
 def _decode(inputs: dict[str, type[BaseModel]], topic: str, raw: bytes) -> Any:
-    doc = codec.loads(raw)
-    model = inputs[topic]
-    if model is EnrollContact and isinstance(doc, dict) and "enrollment_id" not in doc:
-        model = CheckDuePeople if "contact_keys" in doc else CheckDueTouches
-    return model.model_validate(doc)
+    item = inputs[topic].model_validate(codec.loads(raw))
+    return item.root if isinstance(item, SequenceCommand) else item
 
 
 class _SpentCaps:
