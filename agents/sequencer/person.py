@@ -11,6 +11,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from agents.sequencer.caps import cap_keys
 from agents.sequencer.core import ContactRef, Step, decide, due_at, next_step, utc
 from agents.sequencer.person_state import (
     ConsumeCap,
@@ -158,9 +159,10 @@ def _step(state: PersonState, now: datetime, ctx: SequencerContext) -> PersonDec
         # What decide() would decide for this key, without the models it wraps that in.
         step = next_step(definition, projection, at,
                          None if last_contact is None else utc(last_contact, "last_contact_at"))
-    if step.kind != "stop" and ctx.campaign_status in ENDED:
-        return _finish(state, "stopped", f"campaign_{ctx.campaign_status}", key, now, ctx)
-    if step.kind != "stop" and ctx.campaign_status in HELD:
+    campaign_status = ctx.campaign_status(active.campaign_id) if step.kind != "stop" else None
+    if campaign_status in ENDED:
+        return _finish(state, "stopped", f"campaign_{campaign_status}", key, now, ctx)
+    if campaign_status in HELD:
         # A paused campaign sends nothing, but a reply or unsubscribe still ends the sequence.
         later = now + timedelta(seconds=ctx.recheck_seconds)
         return Decision(_due(state, later))
@@ -178,12 +180,7 @@ def _step(state: PersonState, now: datetime, ctx: SequencerContext) -> PersonDec
     if opens > now:
         return Decision(_due(state, opens))
     domain = active.to_email.rsplit("@", 1)[-1].lower()
-    if touch.channel == "email" and (
-        ctx.mailbox_sent_today >= ctx.caps.share(ctx.caps.per_mailbox, ctx.partitions,
-                                                 ctx.partition)
-        or ctx.domain_sent_today >= ctx.caps.share(ctx.caps.per_domain, ctx.partitions,
-                                                   ctx.partition)
-    ):
+    if touch.channel == "email" and _capped(ctx, cap_day(now), touch.principal, domain):
         return Decision(_due(state, ctx.window.next_day_open(now, active.timezone)),
                         effects=(Count("sequencer_touches_deferred_total",
                                        (("reason", "daily_cap"),)),))
@@ -216,6 +213,15 @@ def _step(state: PersonState, now: datetime, ctx: SequencerContext) -> PersonDec
     if touch.channel == "email":
         effects += (ConsumeCap(cap_day(now), touch.principal, domain),)
     return Decision(after, emits, effects)
+
+
+def _capped(ctx: SequencerContext, day: str, mailbox: str, domain: str) -> bool:
+    """Today's share of the sending mailbox's or the recipient domain's cap is spent."""
+    m_key, d_key = cap_keys(ctx.partition, day, mailbox, domain)
+    caps = ctx.caps
+    return (ctx.caps_spent(m_key) >= caps.share(caps.per_mailbox, ctx.partitions, ctx.partition)
+            or ctx.caps_spent(d_key) >= caps.share(caps.per_domain, ctx.partitions,
+                                                    ctx.partition))
 
 
 def _finish(

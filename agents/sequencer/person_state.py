@@ -6,6 +6,7 @@ the enrollments seen, the last contact and a suppression that never ages out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -63,15 +64,27 @@ class ConsumeCap:
     domain: str
 
 
+def _nothing_spent(key: str) -> int:
+    return 0
+
+
+def _no_status(campaign_id: str | None) -> str | None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class SequencerContext:
+    """What the person core reads besides the person. Lookups are functions the shell backs
+    with its tables, so which counter or campaign to read stays the core's decision."""
+
     definitions: dict[str, SequenceDefinition]
     window: SendWindow
     caps: DailyCaps
     ids: IdFactory
-    campaign_status: str | None = None  # read through the campaign-status view
-    mailbox_sent_today: int = 0
-    domain_sent_today: int = 0
+    # A campaign's status (the campaign-status view); None: not heard of, or no campaign.
+    campaign_status: Callable[[str | None], str | None] = _no_status
+    # Emails counted so far today on a cap counter (agents/sequencer/caps.py `cap_keys`).
+    caps_spent: Callable[[str], int] = _nothing_spent
     partitions: int = 1
     partition: int = 0  # which share of the daily caps this person's partition spends
     recheck_seconds: float = 3600.0

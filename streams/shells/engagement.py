@@ -15,7 +15,8 @@ from agents.engagement.core import (
 )
 from agents.engagement.exceptions import MalformedWebhook
 from agents.engagement.normalize import normalize
-from agents.engagement.placement import MessageState, decide_placement, placement_for
+from agents.engagement.placement import MessageState, decide_placement, late, placement_for
+from agents.engagement.rate import RateState, label_of, rate, rate_of
 from streams.contracts import codec
 from streams.contracts.decision import Decision, Emit
 from streams.contracts.ids import STABLE_IDS
@@ -34,36 +35,6 @@ from streams.kernel.ownership import owned_entries
 log = logging.getLogger(__name__)
 
 
-class EngagementRate:
-    """ENGAGEMENT_RATE = (opens + replies) / sends per campaign (SPEC §3), as a gauge.
-
-    Counted per worker over the partitions it processes; the demo and dashboards compute the
-    cluster-wide figure from PostgreSQL (send_log, engagement_events). An aggregate without a
-    campaign counts under its sequence definition.
-    """
-
-    def __init__(self) -> None:
-        self.sends: dict[str, int] = {}
-        self.engaged: dict[str, int] = {}
-
-    @staticmethod
-    def campaign_of(doc: dict[str, Any]) -> str:
-        return doc.get("campaign_id") or str(doc.get("aggregate_id", "")).split("-", 3)[0]
-
-    def observe(self, doc: dict[str, Any], is_send: bool) -> None:
-        campaign = self.campaign_of(doc)
-        if is_send and doc.get("status") == "sent":
-            self.sends[campaign] = self.sends.get(campaign, 0) + 1
-        elif not is_send and doc.get("type") in ("opened", "replied"):
-            self.engaged[campaign] = self.engaged.get(campaign, 0) + 1
-        else:
-            return
-        if self.sends.get(campaign):
-            metrics.ENGAGEMENT_RATE.labels(campaign=campaign).set(
-                self.engaged.get(campaign, 0) / self.sends[campaign]
-            )
-
-
 def register(hub: Hub) -> None:
     routed = hub.catalog["engagement_routed"]
     people = hub.app.Table("engagement-people", partitions=routed.partitions)
@@ -74,7 +45,15 @@ def register(hub: Hub) -> None:
     )
     wait = hub.settings.engagement_placement_wait_seconds
     calendar_secret = hub.settings.calendar_secret.get_secret_value().encode()
-    rate = EngagementRate()
+    rates = RateState()
+
+    def observe(event: SendRecorded | EngagementRecorded) -> None:
+        nonlocal rates
+        before, rates = rates, rate(rates, event)
+        label = label_of(event.campaign_id, event.aggregate_id)
+        value = rate_of(rates, label)
+        if rates is not before and value is not None:
+            metrics.ENGAGEMENT_RATE.labels(campaign=label).set(value)
 
     def route(event: Any) -> list[Emit]:
         # Webhooks arrive keyed by anything: place each event with its person first.
@@ -130,10 +109,10 @@ def register(hub: Hub) -> None:
         else:
             decision = decide_event(state, item, now, STABLE_IDS, calendar_secret)
         if is_send:
-            rate.observe(doc, True)
-        for emit in decision.emits:  # duplicates emit nothing and are not counted
+            observe(sent)
+        for emit in decision.emits:
             if isinstance(emit.event, EngagementRecorded):
-                rate.observe(emit.event.model_dump(mode="json"), False)
+                observe(emit.event)
         return key, state, decision
 
     def store(key: str, before: Any, decision: Any) -> None:
@@ -173,8 +152,7 @@ def register(hub: Hub) -> None:
     async def expire_unplaced() -> None:
         now = hub.clock.now()
         async for key, raw in owned_entries(hub.app, messages, placements, "waiting"):
-            state = MessageState.model_validate(raw)
-            if any((now - w.since).total_seconds() > wait for w in state.waiting):
+            if late(MessageState.model_validate(raw), now, wait):
                 await hub.topic("engagement_placement").send(
                     key=key.encode(),
                     value=codec.dumps(MessagePlacement(provider_message_id=key, issued_at=now)),

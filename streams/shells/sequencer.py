@@ -1,7 +1,7 @@
 """Sequencer shell: enrollments, the due-touch scheduler, and the per-person sequence agent.
 
 Exactly once per due touch: a timer on every worker nudges only the persons on partitions it
-actively owns, by sending a CheckDueTouches command keyed by the person. Only the partition's
+actively owns, by sending a CheckDuePeople command to their partition. Only the partition's
 owner processes it; the core appends the touch with a compare-and-set, so a second nudge finds
 the touch taken. Emits are acknowledged by the broker before the table is written: after a
 crash in between, the redelivered command re-emits the same TouchRequested (same event_id and
@@ -31,10 +31,11 @@ from streams.contracts.models import (
     CheckDuePeople,
     CheckDueTouches,
     EngagementRecorded,
-    EnrollContact,
     LeadGated,
     SendRecorded,
+    SequenceCommand,
 )
+from streams.contracts.models.sequence import command_key
 from streams.kernel.campaign_status import CampaignStatusView
 from streams.kernel.hub import Hub
 from streams.kernel.loop import decide_in_batch, route_in_batch
@@ -54,7 +55,7 @@ def register(hub: Hub) -> None:
     caps = hub.app.Table("sequencer-caps", partitions=commands.partitions, default=int)
     campaigns = CampaignStatusView.on(hub)
     inputs: dict[str, type[BaseModel]] = {
-        commands.name: EnrollContact,
+        commands.name: SequenceCommand,
         hub.catalog["send_events"].name: SendRecorded,
         hub.catalog["engagement_events"].name: EngagementRecorded,
     }
@@ -106,8 +107,11 @@ def register(hub: Hub) -> None:
             if state is None:
                 raw = people.get(key)
                 state = decode(key, raw) if raw else PersonState(contact_key=key)
-            ctx = _context(
-                hub, state, item, partition, now, definitions, _SpentCaps(caps, spent), campaigns
+            ctx = SequencerContext(
+                definitions=definitions, window=settings.window, caps=settings.caps,
+                ids=STABLE_IDS, campaign_status=campaigns.status,
+                caps_spent=lambda k: int(caps.get(k) or 0) + spent[k],
+                partitions=commands.partitions, partition=partition,
             )
             decision = decide_person(state, item, now, ctx)
             spent.update(_spent_keys(decision, partition))
@@ -175,7 +179,9 @@ def register(hub: Hub) -> None:
                     issued_at=now,
                     contact_keys=tuple(keys[start : start + NUDGE_CHUNK]),
                 )
-                await topic.send(key=None, partition=partition, value=codec.dumps(check))
+                await topic.send(
+                    key=command_key(check).encode(), partition=partition, value=codec.dumps(check)
+                )
 
 
 # Persons per nudge record: big enough to amortize the per-record cost, small enough that one
@@ -184,21 +190,8 @@ NUDGE_CHUNK = 200
 
 
 def _decode(inputs: dict[str, type[BaseModel]], topic: str, raw: bytes) -> Any:
-    doc = codec.loads(raw)
-    model = inputs[topic]
-    if model is EnrollContact and isinstance(doc, dict) and "enrollment_id" not in doc:
-        model = CheckDuePeople if "contact_keys" in doc else CheckDueTouches
-    return model.model_validate(doc)
-
-
-class _SpentCaps:
-    """Today's spending as the table has it plus what the current batch has spent."""
-
-    def __init__(self, table: Any, spent: Counter[str]) -> None:
-        self.table, self.spent = table, spent
-
-    def get(self, key: str) -> int:
-        return int(self.table.get(key) or 0) + self.spent[key]
+    item = inputs[topic].model_validate(codec.loads(raw))
+    return item.root if isinstance(item, SequenceCommand) else item
 
 
 def _spent_keys(decision: Any, partition: int) -> list[str]:
@@ -208,46 +201,3 @@ def _spent_keys(decision: Any, partition: int) -> list[str]:
         if isinstance(e, ConsumeCap)
         for k in cap_keys(partition, e.day, e.mailbox, e.domain)
     ]
-
-
-def _context(
-    hub: Hub,
-    state: PersonState,
-    item: Any,
-    partition: int,
-    now: Any,
-    definitions: Any,
-    caps: Any,
-    campaigns: CampaignStatusView,
-) -> SequencerContext:
-    """What the core needs besides the person: caps spent today and the campaign's status."""
-    settings = hub.settings
-    mailbox_used = domain_used = 0
-    active = state.active
-    strategy = active.strategy if active else getattr(item, "strategy", None)
-    email = active.to_email if active else getattr(item, "to_email", None)
-    if strategy in definitions and email:
-        definition = definitions[strategy]
-        index = active.projection.last_touch_index if active else 0
-        if index < len(definition.touches):
-            # The next touch's mailbox and the person's domain: what this step may spend.
-            m_key, d_key = cap_keys(
-                partition,
-                cap_day(now),
-                definition.touches[index].principal,
-                email.rsplit("@", 1)[-1].lower(),
-            )
-            mailbox_used, domain_used = caps.get(m_key) or 0, caps.get(d_key) or 0
-    campaign = active.campaign_id if active else getattr(item, "campaign_id", None)
-    return SequencerContext(
-        definitions=definitions,
-        window=settings.window,
-        caps=settings.caps,
-        ids=STABLE_IDS,
-        campaign_status=campaigns.status(campaign),
-        mailbox_sent_today=mailbox_used,
-        domain_sent_today=domain_used,
-        partitions=hub.catalog["sequence_commands"].partitions,
-        partition=partition,
-        recheck_seconds=3600.0,
-    )

@@ -19,6 +19,7 @@ from streams.contracts.models.sequence import (
     CheckDuePeople,
     CheckDueTouches,
     EnrollContact,
+    SequenceCommand,
     SequenceEventAppended,
 )
 
@@ -42,6 +43,7 @@ MODELS: dict[str, type] = {
     "EnrollContact": EnrollContact,
     "CheckDueTouches": CheckDueTouches,
     "CheckDuePeople": CheckDuePeople,
+    "SequenceCommand": SequenceCommand,
     "SequenceEventAppended": SequenceEventAppended,
     "PendingSignalsCheckDue": PendingSignalsCheckDue,
     "MessagePlacement": MessagePlacement,
@@ -71,6 +73,7 @@ __all__ = [
     "PendingSignalsCheckDue",
     "ProviderEventNormalized",
     "SendRecorded",
+    "SequenceCommand",
     "SequenceEventAppended",
     "TouchRequested",
     "WaitingLeadsExpiryDue",
