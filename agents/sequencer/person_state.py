@@ -13,6 +13,7 @@ from datetime import datetime
 from agents.sequencer.definition import SequenceDefinition
 from agents.sequencer.projection import SequenceProjection, UtcDatetime
 from agents.sequencer.window import DailyCaps, SendWindow
+from streams.contracts.decision import ConsumeCap as ConsumeCap  # the effect, re-exported
 from streams.contracts.ids import IdFactory
 from streams.contracts.models.base import Frozen
 from streams.contracts.models.sequence import SequenceStatus
@@ -53,15 +54,6 @@ class PersonState(Frozen):
     @property
     def next_due_at(self) -> datetime | None:
         return self.active.next_due_at if self.active else None
-
-
-@dataclass(frozen=True, slots=True)
-class ConsumeCap:
-    """Count one email against today's mailbox and domain caps (the shell's caps table)."""
-
-    day: str
-    mailbox: str
-    domain: str
 
 
 def _nothing_spent(key: str) -> int:

@@ -1,109 +1,110 @@
-"""Deciding a batch of events with one wait for the broker (the stateful stages' shell loop).
+"""The one decide-and-carry-out loop of every stage.
 
 Waiting for the broker's acknowledgement before each table write keeps at-least-once honest
 (a state is never stored ahead of the events it emitted) but costs a round trip per event. In
 a batch: decide each event in order (a key met twice sees its own newer state), send every
 emit, wait once, then write each state under its own event, so the table's changelog partition
 is that event's partition as if it had been written inside the stream iteration.
+
+A record the stage cannot read or decide becomes a dead letter, emitted with the batch; a
+broker that refuses emits is waited out (streams/kernel/interpreter.py says why).
 """
 
 from __future__ import annotations
 
-import asyncio
+import inspect
 import logging
-import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from faust.streams import _current_event
-
-from streams.contracts.decision import Count, Decision, Emit
-from streams.kernel.guard import dead_letter_now
+from agents.dead_letter import dead_letter
+from streams.contracts.decision import Decision, Effect, Emit
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.records import SourceRef
+from streams.kernel.caps import CapLedger
+from streams.kernel.channel import Channel
 from streams.kernel.hub import Hub
-from streams.kernel.interpreter import apply_counts, send_emits
+from streams.kernel.interpreter import carry_out, send_emits, until_accepted
+from streams.kernel.store import Decided
 
 log = logging.getLogger(__name__)
 
-# decide_one(event, latest) -> [(key, state before, decision), ...] (one event may concern
-# several keys of its partition, or none); `latest(key)` is the state an earlier event of this
-# batch left, if any.
-Outcome = tuple[str, Any, "Decision[Any]"]
-DecideOne = Callable[[Any, Callable[[str], Any]], "Outcome | list[Outcome] | None"]
-Store = Callable[[str, Any, "Decision[Any]"], None]
+Outcomes = Decided[Any] | Iterable[Decided[Any]] | None
+# decide(item, event): the decoded record and its Faust event (partition, offset).
+Decide = Callable[[Any, Any], Outcomes | Awaitable[Outcomes]]
 
 
-async def decide_in_batch(
-    hub: Hub, stage: str, events: list[Any], decide_one: DecideOne, store: Store
-) -> None:
-    latest: dict[str, Any] = {}
-    writes: list[tuple[Any, str, Any, Decision[Any]]] = []
-    acks: list[Any] = []
-    emitted: list[Emit] = []
-    counts: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
-    for event in events:
-        try:
-            outcome = decide_one(event, latest.get)
-            outcomes = (
-                [] if outcome is None else outcome if isinstance(outcome, list) else [outcome]
-            )
-            for _, _, decision in outcomes:
-                acks += await send_emits(hub, decision.emits)
-                emitted += decision.emits
-        except Exception as exc:  # one bad record must not stop the batch
-            await dead_letter_now(hub, stage, event, exc)
-            continue
-        for key, before, decision in outcomes:
-            for effect in decision.effects:  # summed per batch: one counter update per label set
-                if isinstance(effect, Count):
-                    label = (effect.metric, effect.labels)
-                    counts[label] = counts.get(label, 0.0) + effect.amount
-            latest[key] = decision.state
-            writes.append((event, key, before, decision))
-    await _acknowledged(hub, stage, acks, emitted)
-    apply_counts(Count(metric, labels, amount) for (metric, labels), amount in counts.items())
-    for event, key, before, decision in writes:
-        _current_event.set(weakref.ref(event))
-        store(key, before, decision)
+@dataclass
+class Stage:
+    """A stage's input and how it decides one record; `run` is its Faust agent's body."""
+
+    hub: Hub
+    name: str
+    channel: Channel
+    decide: Decide
+    caps: CapLedger | None = None
+
+    def agent(self, agent_name: str, batch: int = 500, within: float = 0.02) -> None:
+        """Register the Faust agent: batches of up to `batch` records, or what `within`
+        seconds gathered. A stage that must not hold decided work back (the sender: one email
+        per record) passes batch=1."""
+
+        @self.hub.app.agent(self.channel.topic, name=agent_name)
+        async def run(stream: Any) -> None:
+            async for events in stream.take_events(batch, within=within):
+                await self.run_batch(list(events))
+
+    async def run_batch(self, events: list[Any]) -> None:
+        outcomes: list[tuple[Any, Decided[Any]]] = []
+        acks: list[Awaitable[Any]] = []
+        emitted: list[Emit] = []
+        for event in events:
+            if self.caps is not None:
+                self.caps.saw(event)
+            try:
+                decided = await self._decide(event)
+                for d in decided:
+                    acks += await send_emits(self.hub, d.decision.emits)
+                    emitted += d.decision.emits
+            except Exception as exc:  # one bad record must not stop the batch
+                letter = self._dead_letter(event, exc)
+                acks += await send_emits(self.hub, letter.emits)
+                emitted += letter.emits
+                decided = [Decided(None, "", None, letter)]
+            for d in decided:
+                if d.store is not None:
+                    d.store.stage(d.key, d.decision.state)
+                outcomes.append((event, d))
+        await until_accepted(self.hub, self.name, acks, emitted)
+        await carry_out(self.hub, outcomes, self.caps)
+
+    async def _decide(self, event: Any) -> list[Decided[Any]]:
+        result = self.decide(self.channel.decode(event), event)
+        if inspect.isawaitable(result):
+            result = await result
+        if result is None:
+            return []
+        return [result] if isinstance(result, Decided) else list(result)
+
+    def _dead_letter(self, event: Any, exc: Exception) -> Decision[None]:
+        source = source_of(event)
+        log.error("%s failed on %s (%s); dead-lettered", self.name, source, type(exc).__name__)
+        return dead_letter(self.name, event.value, source, exc, self.hub.clock.now(), STABLE_IDS)
+
+    async def carry_out_now(self, event: Any, decided: Decided[Any]) -> None:
+        """One decision carried out before the batch goes on (the sender's in-flight marker,
+        which must be in the changelog before the provider is called)."""
+        acks = await send_emits(self.hub, decided.decision.emits)
+        await until_accepted(self.hub, self.name, acks, decided.decision.emits)
+        await carry_out(self.hub, [(event, decided)], self.caps)
 
 
-async def route_in_batch(
-    hub: Hub, stage: str, events: list[Any], route_one: Callable[[Any], Sequence[Emit]]
-) -> None:
-    """The stateless stages (re-keying routers): each event's emits, one ack wait per batch.
-
-    A record `route_one` rejects is dead-lettered alone; the batch's input is acknowledged
-    only once the broker has every emit, so a crash re-routes (same event ids) rather than
-    loses.
-    """
-    acks: list[Any] = []
-    emitted: list[Emit] = []
-    for event in events:
-        try:
-            emits = route_one(event)
-            acks += await send_emits(hub, emits)
-            emitted += emits
-        except Exception as exc:
-            await dead_letter_now(hub, stage, event, exc)
-    await _acknowledged(hub, stage, acks, emitted)
+def source_of(event: Any) -> SourceRef:
+    msg = event.message
+    return SourceRef(msg.topic, msg.partition, msg.offset)
 
 
-async def _acknowledged(hub: Hub, stage: str, acks: list[Any], emitted: list[Emit]) -> None:
-    """Wait until the broker has every emit of the batch, re-sending (same event ids, so
-    consumers dedupe) with backoff while it refuses. Giving up here would let Faust ack the
-    batch's input with its states unwritten: the records would be lost."""
-    delay = 0.5
-    while True:
-        try:
-            if acks:
-                await asyncio.gather(*acks)
-            return
-        except Exception as exc:
-            log.error(
-                "%s: the broker refused a batch's emits (%s); re-sending in %.1fs",
-                stage,
-                type(exc).__name__,
-                delay,
-            )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
-            acks = await send_emits(hub, emitted)
+def routed(emits: Iterable[Emit], effects: Iterable[Effect] = ()) -> Decided[None]:
+    """A stateless outcome: emits (and counts) only, no table (the re-keying routers)."""
+    return Decided(None, "", None, Decision(None, tuple(emits), tuple(effects)))

@@ -1,50 +1,40 @@
-"""Intake shell: reads lead batches, looks up the batch_id, runs the core, writes the result."""
+"""Intake shell: lead batches -> the core (envelope, version, checksum, dedupe) -> lead cards."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from agents.intake.core import (
-    ACCEPTED_SCHEMA_VERSIONS,
-    ParsedBatch,
-    SeenBatch,
-    decide,
-    read_batch,
-)
+from agents.intake.core import ACCEPTED_SCHEMA_VERSIONS, ParsedBatch, SeenBatch, decide, read_batch
 from streams.contracts.ids import STABLE_IDS
-from streams.contracts.records import SourceRef
-from streams.kernel.guard import dead_letter_on_error
+from streams.kernel.channel import Channel
 from streams.kernel.hub import Hub
-from streams.kernel.interpreter import carry_out
+from streams.kernel.loop import Stage, routed, source_of
+from streams.kernel.store import Decided, TableStore
 
 log = logging.getLogger(__name__)
 
 
 def register(hub: Hub) -> None:
-    spec = hub.catalog["lead_batches"]
     # Values are JSON dicts (model_dump), so Faust's json codec stores them in the changelog.
-    seen_batches = hub.app.Table("intake-seen-batches", partitions=spec.partitions)
+    seen_batches: TableStore[SeenBatch | None] = TableStore(
+        hub.app.Table("intake-seen-batches", partitions=hub.catalog["lead_batches"].partitions),
+        lambda _key, raw: SeenBatch.model_validate(raw),
+        lambda state: state.model_dump(mode="json") if state else None,
+        lambda _key: None,
+    )
 
-    async def handle(event: Any) -> None:
-        msg = event.message
-        source = SourceRef(msg.topic, msg.partition, msg.offset)
-        now = hub.clock.now()
-        parsed = read_batch(event.value, source, now, STABLE_IDS, ACCEPTED_SCHEMA_VERSIONS)
+    def decide_batch(raw: bytes, event: Any) -> Decided[Any]:
+        source, now = source_of(event), hub.clock.now()
+        parsed = read_batch(raw, source, now, STABLE_IDS, ACCEPTED_SCHEMA_VERSIONS)
         if not isinstance(parsed, ParsedBatch):
             log.warning("lead batch dead-lettered at %s", source)
-            await carry_out(hub, parsed)
-            return
+            return routed(parsed.emits, parsed.effects)
         key = parsed.envelope.batch_id
-        raw_seen = seen_batches.get(key)
-        seen = SeenBatch.model_validate(raw_seen) if raw_seen else None
+        seen = seen_batches.get(key)
         decision = decide(seen, parsed, source, now, STABLE_IDS)
-        await carry_out(hub, decision)
-        if decision.state is not None and decision.state != seen:
-            seen_batches[key] = decision.state.model_dump(mode="json")
         log.info("lead batch processed batch_id=%s emits=%d", key, len(decision.emits))
+        return seen_batches.decided(key, seen, decision)
 
-    @hub.app.agent(hub.topic("lead_batches"), name="intake")
-    async def intake(stream: Any) -> None:
-        async for event in stream.events():
-            await dead_letter_on_error(hub, "intake", event, handle)
+    channel = Channel(hub, "lead_batches", models={"lead_batches": lambda raw: raw})
+    Stage(hub, "intake", channel, decide_batch).agent("intake")
