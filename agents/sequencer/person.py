@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from agents.sequencer.caps import cap_keys
-from agents.sequencer.core import ContactRef, Step, decide, due_at, next_step, utc
+from agents.sequencer.core import Step, due_at, next_step, utc
 from agents.sequencer.person_state import (
     ConsumeCap,
     FinishedSequence,
@@ -73,7 +73,59 @@ def decide_person(
             type=item.type, occurred_at=item.occurred_at, bounce_kind=item.bounce_kind,
             idempotency_key=f"engagement:{item.provider}:{item.provider_event_id}")
         return _record(state, item.aggregate_id, record, now, ctx)
-    return _step(state, now, ctx)
+    if (item.aggregate_id is not None or item.expected_version is not None
+            or item.current_touch_index is not None):
+        refused = _refused(state, item, now, ctx)
+        if refused is not None:
+            return refused
+    return _step(state, now, ctx, item.idempotency_key)
+
+
+_TAKEN = Step("failure", 0)  # the step's key is taken: decided by no rule, escalated
+
+
+def _refused(state: PersonState, cmd: CheckDueTouches, now: datetime, ctx: SequencerContext
+             ) -> PersonDecision | None:
+    """A compare-and-set command that does not match the person's active aggregate (seed 002):
+    refused, counted, and raised for an agent to look at; the state is left as it is."""
+    active = state.active
+    aggregate_id = cmd.aggregate_id or (active.aggregate_id if active else None)
+    detail: dict[str, object] = {}
+    if active is None:
+        reason = "projection_missing"
+        message = ("no sequence state for the aggregate; an agent must enrol or repair it "
+                   "before any touch is decided")
+    elif active.aggregate_id != aggregate_id:
+        reason = "aggregate_mismatch"
+        message = f"asked about {aggregate_id!r} but the active sequence is {active.aggregate_id!r}"
+    elif cmd.idempotency_key in active.projection.applied_keys:
+        return None  # a replay: it arrives after its own append moved the version on
+    elif cmd.expected_version is not None and cmd.expected_version != active.projection.version:
+        reason = "version_conflict"
+        message = (f"expected_version {cmd.expected_version} but the projection is at version "
+                   f"{active.projection.version}; re-read and decide again")
+        detail = {"expected_version": cmd.expected_version,
+                  "actual_version": active.projection.version}
+    elif (cmd.current_touch_index is not None
+          and cmd.current_touch_index != active.projection.last_touch_index):
+        # The caller and the store disagree about what was sent: guessing either way risks a
+        # duplicate or a skipped touch.
+        reason = "touch_index_mismatch"
+        message = (f"current_touch_index {cmd.current_touch_index} but the projection's last "
+                   f"touch is {active.projection.last_touch_index}")
+    else:
+        return None
+    subject = aggregate_id or state.contact_key
+    error = OutreachErrorRaised(
+        event_id=ctx.ids.event_id("seq-refused", subject, reason, cmd.expected_version,
+                                  cmd.idempotency_key, cmd.issued_at.isoformat()),
+        occurred_at=now,
+        correlation_id=active.correlation_id if active else f"aggregate:{subject}",
+        process_id=ctx.ids.process_id("sequence", now, subject), code="SEQ-ESCALATED",
+        severity=SEVERITY["SEQ-ESCALATED"], stage="sequencer", reason=message,
+        subject_id=subject, record={"failure": reason, "aggregate_id": aggregate_id, **detail})
+    return Decision(state, (Emit("errors", state.contact_key, error),),
+                    (Count("sequencer_commands_refused_total", (("reason", reason),)),))
 
 
 def _enroll(
@@ -136,29 +188,24 @@ def _record(
     return _step(updated, now, ctx)
 
 
-def _step(state: PersonState, now: datetime, ctx: SequencerContext) -> PersonDecision:
+def _step(state: PersonState, now: datetime, ctx: SequencerContext, key: str | None = None
+          ) -> PersonDecision:
     active = state.active
     if active is None:
         return Decision(state)
     definition = ctx.definitions[active.strategy]
     projection = active.projection
-    key = f"{active.aggregate_id}:step{projection.last_touch_index + 1}"
+    # The step's idempotency key: the command's, else derived from the projection (so it is
+    # new for every step the worker takes).
+    key = key or f"{active.aggregate_id}:step{projection.last_touch_index + 1}"
     at = utc(now, "now")
     last_contact = state.last_contact_at
-    if key in projection.applied_keys:
-        # Never met (keys derive from the projection, so a step's key is always new), but if it
-        # were, the answer is decide()'s to a replayed key, as it always was.
-        ref = ContactRef(principal="outreach-hub", audience=active.to_email)
-        decided = decide(definition, projection, ref, key, projection.version, at,
-                         last_contact_at=last_contact, aggregate_id=active.aggregate_id)
-        out, append, packet = decided.outcome, decided.append_event, decided.outcome.next_touch
-        step = Step(out.kind, out.last_touch_index, append.type if append else None,
-                    append.reason if append else None, packet.touch if packet else None,
-                    out.wait_until, out.wait_reason, out.stop_state, out.escalation)
-    else:
-        # What decide() would decide for this key, without the models it wraps that in.
-        step = next_step(definition, projection, at,
-                         None if last_contact is None else utc(last_contact, "last_contact_at"))
+    earlier = projection.applied_keys.get(key)
+    if earlier is not None and earlier.decision is not None:
+        return Decision(state)  # a replay of a step already decided: nothing appended twice
+    step = (_TAKEN if earlier is not None else
+            next_step(definition, projection, at,
+                      None if last_contact is None else utc(last_contact, "last_contact_at")))
     campaign_status = ctx.campaign_status(active.campaign_id) if step.kind != "stop" else None
     if campaign_status in ENDED:
         return _finish(state, "stopped", f"campaign_{campaign_status}", key, now, ctx)
@@ -166,14 +213,15 @@ def _step(state: PersonState, now: datetime, ctx: SequencerContext) -> PersonDec
         # A paused campaign sends nothing, but a reply or unsubscribe still ends the sequence.
         later = now + timedelta(seconds=ctx.recheck_seconds)
         return Decision(_due(state, later))
+    if earlier is not None:  # another writer appended under this step's key: an agent looks
+        return _escalate(state, f"idempotency key was already used by a {earlier.type!r} "
+                                "append this sequencer did not decide", now, ctx)
     if step.kind == "wait":
         return Decision(_due(state, step.wait_until))
-    if step.kind == "failure":
-        return _escalate(state, step.escalation.message if step.escalation else "", now, ctx)
     if step.kind in ("stop", "complete"):
         reason = step.stop_state.reason if step.stop_state else None
         status: SequenceStatus = "stopped" if step.kind == "stop" else "completed"
-        return _finish(state, status, reason, key, now, ctx)
+        return _finish(state, status, reason, key, now, ctx, append=step.append is not None)
     touch = step.touch
     assert touch is not None and step.append is not None  # next_touch always carries both
     opens = ctx.window.next_open(now, active.timezone)
@@ -226,8 +274,9 @@ def _capped(ctx: SequencerContext, day: str, mailbox: str, domain: str) -> bool:
 
 def _finish(
     state: PersonState, status: SequenceStatus, reason: str | None, key: str, now: datetime,
-    ctx: SequencerContext,
+    ctx: SequencerContext, append: bool = True,
 ) -> PersonDecision:
+    """End the active sequence; ``append=False`` when its end is already recorded in it."""
     active = state.active
     assert active is not None
     # Validated: it also refuses a naive `now` (on the paths that did not check it yet).
@@ -240,6 +289,8 @@ def _finish(
     ended = replace(active, projection=appended, next_due_at=None)
     after = _bump(state, active=None, history=(*state.history, finished)[-HISTORY_KEPT:],
                   suppressed=reason if reason in SUPPRESSING else state.suppressed)
+    if not append:
+        return Decision(after)
     event = _appended(replace(after, active=ended), record, projection.version + 1, status, ctx,
                       now, ctx.ids.process_id("sequence", now, active.aggregate_id))
     return Decision(after, (event,),

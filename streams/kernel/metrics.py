@@ -44,6 +44,10 @@ COUNTERS: dict[CounterName, Counter] = {
     "sequencer_touches_deferred_total": Counter(
         "outreach_sequencer_touches_deferred_total", "Due touches deferred", ["reason"],
         registry=REGISTRY),
+    "sequencer_commands_refused_total": Counter(
+        "outreach_sequencer_commands_refused_total",
+        "Compare-and-set commands refused (stale version, other aggregate, other touch)",
+        ["reason"], registry=REGISTRY),
     "sequencer_sequences_ended_total": Counter(
         "outreach_sequencer_sequences_ended_total", "Sequences ended", ["status"],
         registry=REGISTRY),

@@ -41,6 +41,13 @@ class CheckDueTouches(Frozen):
     type: Literal["check_due_touches"] = "check_due_touches"
     contact_key: str = Field(min_length=1)
     issued_at: AwareDatetime
+    # A compare-and-set (seed 002): decide only if the person's active aggregate is this one, at
+    # this version (and, if given, with this last touch); the step's append takes this key.
+    # A stale or mismatched command is refused and counted, and raises SEQ-ESCALATED.
+    aggregate_id: str | None = Field(default=None, min_length=1)
+    expected_version: int | None = Field(default=None, ge=0)
+    current_touch_index: int | None = Field(default=None, ge=0)
+    idempotency_key: str | None = Field(default=None, min_length=1)
 
 
 class CheckDuePeople(Frozen):
