@@ -31,10 +31,10 @@ from agents.sequencer.person import (
 )
 from agents.sequencer.projection import SequenceEventRecord, SequenceProjection, UtcDatetime
 from agents.sequencer.window import DailyCaps, SendWindow
-from streams.ids import STABLE_IDS
-from streams.models.errors import OutreachErrorRaised
-from streams.models.send import TouchRequested
-from streams.models.sequence import CheckDueTouches, SequenceEventAppended
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models.errors import OutreachErrorRaised
+from streams.contracts.models.send import TouchRequested
+from streams.contracts.models.sequence import CheckDueTouches, SequenceEventAppended
 
 RECEIPT_SCHEMA = "runx.receipt.v1"
 NEXT_TOUCH_PACKET = "runx.outreach.next_touch.v1"

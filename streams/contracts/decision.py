@@ -27,6 +27,7 @@ CounterName = Literal[
     "sequencer_enrollments_total",
     "sequencer_touches_requested_total",
     "sequencer_touches_deferred_total",
+    "sequencer_commands_refused_total",
     "sequencer_sequences_ended_total",
     "sender_requests_total",
     "engagement_events_total",

@@ -9,12 +9,17 @@ from typing import Any
 
 import pytest
 
-from agents.decision import Count
 from agents.sequencer.definition import load_definitions
 from agents.sequencer.person import PersonState, SequencerContext, decide_person
 from agents.sequencer.window import DailyCaps, SendWindow
-from streams.ids import STABLE_IDS
-from streams.models import CheckDueTouches, EnrollContact, OutreachErrorRaised, TouchRequested
+from streams.contracts.decision import Count
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models import (
+    CheckDueTouches,
+    EnrollContact,
+    OutreachErrorRaised,
+    TouchRequested,
+)
 
 KEY = "0123456789abcdef0123456789abcdef"
 T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
