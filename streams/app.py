@@ -30,6 +30,8 @@ def create_app(
         web_tables_enabled=False,
         web_router_enabled=False,
         web_host=settings.web_host,
+        # Faust listens on web_bind (default 0.0.0.0), not on web_host.
+        web_bind=settings.web_host,
         web_port=settings.web_port,
         web_in_thread=False,
         broker_rebalance_timeout=settings.rebalance_timeout_s,

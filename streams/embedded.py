@@ -7,12 +7,14 @@ starts empty; PostgreSQL keeps its data under ``data_dir`` and is the durable re
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -38,6 +40,34 @@ def _wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen[
             return
         time.sleep(0.05)
     raise EmbeddedRuntimeError(f"embedded broker did not listen on {host}:{port} in {timeout}s")
+
+
+LOCK_FILE = "embedded.lock"
+
+
+@contextlib.contextmanager
+def hold_data_dir(data_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``data_dir`` while its embedded runtime runs.
+
+    A second runtime on the same directory would start a second, empty broker over the same
+    PostgreSQL data. The OS drops a flock when its holder dies, so a crash leaves no stale lock;
+    the file itself stays (removing it would let two holders lock two different files).
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / LOCK_FILE
+    with path.open("a+") as handle:  # not inherited: the broker child does not hold the lock
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise EmbeddedRuntimeError(
+                f"the embedded runtime of {data_dir} is already running (another "
+                "`outreach-hub up` or `demo`); stop it, or set OUTREACH_DATA_DIR to another "
+                "directory"
+            ) from None
+        handle.truncate(0)
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
 
 
 @dataclass

@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from streams.contracts.exceptions import ConfigurationError, TopicNotDeclared
 from streams.contracts.models import MODELS
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-TOPICS_FILE = PROJECT_ROOT / "topics.yaml"
+# Package data, so that an installed wheel finds it. In the source tree it is a symlink to the
+# top-level topics.yaml (the one file people edit); building a wheel copies its content.
+TOPICS_FILE = Path(__file__).with_name("topics.yaml")
 
 
 class TopicSpec(BaseModel):

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from agents.gate.policy import GatePolicy
 from agents.sequencer.window import DailyCaps, SendWindow
 from streams.contracts.exceptions import ConfigurationError
+from streams.kernel.settings_checks import non_public_url, one_line, weak_secret
 
 PREFIX = "OUTREACH_"
 Stage = Literal["intake", "gate", "sequencer", "sender", "engagement", "sink"]
@@ -61,6 +62,8 @@ class Settings(BaseModel):
     public_base_url: str = "http://127.0.0.1:6066"
     unsubscribe_secret: SecretStr = SecretStr("embedded-default-unsubscribe-secret")
     calendar_secret: SecretStr = SecretStr("embedded-default-calendar-secret")
+    # Where /calendar/book sends a verified click; None: the page says booking is unavailable.
+    booking_url: str | None = Field(default=None, pattern=r"^(https?://\S+)?$")
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_username: str | None = None
@@ -76,16 +79,22 @@ class Settings(BaseModel):
 
     @model_validator(mode="after")
     def _real_secrets_outside_the_sandbox(self) -> Settings:
-        """A real provider sends real emails: their links must not be forgeable with the
-        secrets in this source file, nor point at loopback."""
+        """A real provider sends real emails: their links must not be forgeable (published or
+        short secrets), nor point where the recipients cannot reach (kernel/settings_checks.py)."""
         if self.email_provider == "sandbox":
             return self
-        problems = []
-        for name in ("unsubscribe_secret", "calendar_secret"):
-            if getattr(self, name).get_secret_value().startswith("embedded-default-"):
-                problems.append(f"OUTREACH_{name.upper()} must be set")
-        if "127.0.0.1" in self.public_base_url or "localhost" in self.public_base_url:
-            problems.append("OUTREACH_PUBLIC_BASE_URL must be the public address of /unsubscribe")
+        problems = [
+            f"{PREFIX}{name.upper()} {why}"
+            for name in ("unsubscribe_secret", "calendar_secret")
+            if (why := weak_secret(getattr(self, name).get_secret_value()))
+        ]
+        if why := non_public_url(self.public_base_url):
+            problems.append(f"{PREFIX}PUBLIC_BASE_URL {why}")
+        # Every email carries a calendar link; without a booking page it answers 503.
+        if not self.booking_url:
+            problems.append(f"{PREFIX}BOOKING_URL must be set (every email links to it)")
+        elif why := non_public_url(self.booking_url.split("?", 1)[0]):
+            problems.append(f"{PREFIX}BOOKING_URL {why}")
         if problems:
             raise ValueError(f"email provider {self.email_provider!r}: " + "; ".join(problems))
         return self
@@ -129,8 +138,10 @@ class Settings(BaseModel):
                 values[name] = (
                     [p.strip() for p in raw.split(",") if p.strip()] if (name == "stages") else raw
                 )
+        prefix = PREFIX
         try:
             for group, model in nested.items():
+                prefix = f"{PREFIX}{group.upper()}_"
                 fields: dict[str, object] = {}
                 for name, info in model.model_fields.items():
                     raw = env.get(f"{PREFIX}{group.upper()}_{name.upper()}")
@@ -138,6 +149,11 @@ class Settings(BaseModel):
                         is_tuple = "tuple" in str(info.annotation)
                         fields[name] = raw.split(",") if is_tuple else raw
                 values[group] = model.model_validate(fields)
+            prefix = PREFIX
             return cls.model_validate(values)
         except ValidationError as exc:
-            raise ConfigurationError(f"invalid settings: {exc}") from exc
+            # One line, and never a secret's value (pydantic's text repeats every input).
+            raise ConfigurationError(f"invalid settings: {one_line(exc, prefix, SECRETS)}") from exc
+
+
+SECRETS = frozenset(n for n, f in Settings.model_fields.items() if "SecretStr" in str(f.annotation))

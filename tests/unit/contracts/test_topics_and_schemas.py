@@ -51,7 +51,7 @@ from streams.contracts.models import (
 from streams.contracts.models.base import PROCESS_ID_PATTERN
 from streams.contracts.models.sequence import SequenceCommand, command_key
 from streams.contracts.records import SourceRef
-from streams.contracts.topics import PROJECT_ROOT, TOPICS_FILE, load_catalog, parse_catalog
+from streams.contracts.topics import TOPICS_FILE, load_catalog, parse_catalog
 from streams.sample import bit_score, lead_batch
 
 NOW = datetime(2026, 1, 11, 18, 25, tzinfo=UTC)
@@ -99,7 +99,7 @@ def test_topic_names_are_unique_and_nonempty() -> None:
 
 @pytest.mark.parametrize("spec", list(CATALOG), ids=lambda s: s.alias)
 def test_every_topic_value_has_a_schema_file_and_its_key_is_a_field(spec: Any) -> None:
-    path = PROJECT_ROOT / spec.schema_file
+    path = schemas.SOURCE_ROOT / spec.schema_file
     assert path.is_file(), path
     schema = json.loads(path.read_text())
     jsonschema.Draft202012Validator.check_schema(schema)

@@ -60,6 +60,8 @@ def test_enrollment_is_deterministic() -> None:
      "error_code": "OUT-001"},
     {"verdict": "DO_NOT_CONTACT", "tier": "SUSPECT", "strategy": None, "error_code": "OUT-001"},
     {"verdict": "BLOCKED", "error_code": "OUT-002"},
+    {"verdict": "BLOCKED", "strategy": None, "reasons": ("email_invalid",),
+     "error_code": "OUT-002", "contact": Contact(email="a@b", email_verified=True)},
     {"verdict": "BLOCKED", "strategy": None},
     {"strategy": "NEWSLETTER_CONTENT"},
     {"strategy": None},
