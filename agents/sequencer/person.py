@@ -50,6 +50,7 @@ ENROLLMENTS_KEPT = 8
 # Campaign states in which nothing is sent; the terminal ones end the sequence.
 HELD = frozenset({"requested", "draft", "scheduled", "paused"})
 ENDED = frozenset({"cancelled", "completed", "rejected", "expired", "failed"})
+OWN_APPENDS = frozenset({"touch_requested", "sequence_stopped", "sequence_completed"})
 
 
 SequencerInput = EnrollContact | CheckDueTouches | SendRecorded | EngagementRecorded
@@ -201,8 +202,11 @@ def _step(state: PersonState, now: datetime, ctx: SequencerContext, key: str | N
     at = utc(now, "now")
     last_contact = state.last_contact_at
     earlier = projection.applied_keys.get(key)
-    if earlier is not None and earlier.decision is not None:
-        return Decision(state)  # a replay of a step already decided: nothing appended twice
+    if earlier is not None and (earlier.decision is not None or earlier.type in OWN_APPENDS):
+        # A replay of a step already decided (a redelivered command under its key): nothing
+        # appended twice. The person fold keeps no decision in its own appends, so their type
+        # says the key is this sequencer's.
+        return Decision(state)
     step = (_TAKEN if earlier is not None else
             next_step(definition, projection, at,
                       None if last_contact is None else utc(last_contact, "last_contact_at")))
