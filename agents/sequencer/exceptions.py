@@ -23,10 +23,6 @@ class InvalidSequenceInput(SequencerError, InvalidInput):
     """A decision request (harness case, CLI input) is malformed; the message names the field."""
 
 
-class AppendRejected(SequencerError):
-    """A compare-and-set append did not match the aggregate's current version."""
-
-
 def describe_validation_error(exc: ValidationError, prefix: str = "") -> str:
     """One line per problem, each naming the field by its dotted path (``touches[1].index``)."""
     lines = []

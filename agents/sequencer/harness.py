@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 
-from agents.sequencer.core import _recorded_stop, due_at
+from agents.sequencer.core import due_at, recorded_stop
 from agents.sequencer.definition import Channel, SequenceDefinition, parse_definition
 from agents.sequencer.exceptions import (
     InvalidSequenceDefinition,
@@ -242,7 +242,7 @@ def _stop_state(projection: SequenceProjection) -> dict[str, Any]:
     """Why the sequence stopped: the event that stopped it, or the stop already recorded."""
     fold = projection.fold
     if fold.stop_recorded is not None:
-        return _recorded_stop(fold.stop_recorded, fold.last_touch_index).model_dump(mode="json")
+        return recorded_stop(fold.stop_recorded, fold.last_touch_index).model_dump(mode="json")
     assert fold.stopped_by is not None
     return {"reason": fold.stopped_by.type, "stopped_at": _iso(fold.stopped_by.occurred_at),
             "last_touch_index": fold.last_touch_index}

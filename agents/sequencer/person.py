@@ -26,10 +26,10 @@ from agents.sequencer.projection import (
     replace,
     trusted,
 )
+from agents.sequencer.refusal import escalation, refuse_stale
 from agents.sequencer.window import cap_day
 from streams.contracts.decision import Count, Decision, Emit
 from streams.contracts.models.engagement import EngagementRecorded
-from streams.contracts.models.errors import SEVERITY, OutreachErrorRaised
 from streams.contracts.models.send import SendRecorded, TouchRequested
 from streams.contracts.models.sequence import (
     CheckDueTouches,
@@ -50,6 +50,7 @@ ENROLLMENTS_KEPT = 8
 # Campaign states in which nothing is sent; the terminal ones end the sequence.
 HELD = frozenset({"requested", "draft", "scheduled", "paused"})
 ENDED = frozenset({"cancelled", "completed", "rejected", "expired", "failed"})
+OWN_APPENDS = frozenset({"touch_requested", "sequence_stopped", "sequence_completed"})
 
 
 SequencerInput = EnrollContact | CheckDueTouches | SendRecorded | EngagementRecorded
@@ -75,57 +76,13 @@ def decide_person(
         return _record(state, item.aggregate_id, record, now, ctx)
     if (item.aggregate_id is not None or item.expected_version is not None
             or item.current_touch_index is not None):
-        refused = _refused(state, item, now, ctx)
+        refused = refuse_stale(state, item, now, ctx)
         if refused is not None:
             return refused
     return _step(state, now, ctx, item.idempotency_key)
 
 
 _TAKEN = Step("failure", 0)  # the step's key is taken: decided by no rule, escalated
-
-
-def _refused(state: PersonState, cmd: CheckDueTouches, now: datetime, ctx: SequencerContext
-             ) -> PersonDecision | None:
-    """A compare-and-set command that does not match the person's active aggregate (seed 002):
-    refused, counted, and raised for an agent to look at; the state is left as it is."""
-    active = state.active
-    aggregate_id = cmd.aggregate_id or (active.aggregate_id if active else None)
-    detail: dict[str, object] = {}
-    if active is None:
-        reason = "projection_missing"
-        message = ("no sequence state for the aggregate; an agent must enrol or repair it "
-                   "before any touch is decided")
-    elif active.aggregate_id != aggregate_id:
-        reason = "aggregate_mismatch"
-        message = f"asked about {aggregate_id!r} but the active sequence is {active.aggregate_id!r}"
-    elif cmd.idempotency_key in active.projection.applied_keys:
-        return None  # a replay: it arrives after its own append moved the version on
-    elif cmd.expected_version is not None and cmd.expected_version != active.projection.version:
-        reason = "version_conflict"
-        message = (f"expected_version {cmd.expected_version} but the projection is at version "
-                   f"{active.projection.version}; re-read and decide again")
-        detail = {"expected_version": cmd.expected_version,
-                  "actual_version": active.projection.version}
-    elif (cmd.current_touch_index is not None
-          and cmd.current_touch_index != active.projection.last_touch_index):
-        # The caller and the store disagree about what was sent: guessing either way risks a
-        # duplicate or a skipped touch.
-        reason = "touch_index_mismatch"
-        message = (f"current_touch_index {cmd.current_touch_index} but the projection's last "
-                   f"touch is {active.projection.last_touch_index}")
-    else:
-        return None
-    subject = aggregate_id or state.contact_key
-    error = OutreachErrorRaised(
-        event_id=ctx.ids.event_id("seq-refused", subject, reason, cmd.expected_version,
-                                  cmd.idempotency_key, cmd.issued_at.isoformat()),
-        occurred_at=now,
-        correlation_id=active.correlation_id if active else f"aggregate:{subject}",
-        process_id=ctx.ids.process_id("sequence", now, subject), code="SEQ-ESCALATED",
-        severity=SEVERITY["SEQ-ESCALATED"], stage="sequencer", reason=message,
-        subject_id=subject, record={"failure": reason, "aggregate_id": aggregate_id, **detail})
-    return Decision(state, (Emit("errors", state.contact_key, error),),
-                    (Count("sequencer_commands_refused_total", (("reason", reason),)),))
 
 
 def _enroll(
@@ -201,8 +158,11 @@ def _step(state: PersonState, now: datetime, ctx: SequencerContext, key: str | N
     at = utc(now, "now")
     last_contact = state.last_contact_at
     earlier = projection.applied_keys.get(key)
-    if earlier is not None and earlier.decision is not None:
-        return Decision(state)  # a replay of a step already decided: nothing appended twice
+    if earlier is not None and (earlier.decision is not None or earlier.type in OWN_APPENDS):
+        # A replay of a step already decided (a redelivered command under its key): nothing
+        # appended twice. The person fold keeps no decision in its own appends, so their type
+        # says the key is this sequencer's.
+        return Decision(state)
     step = (_TAKEN if earlier is not None else
             next_step(definition, projection, at,
                       None if last_contact is None else utc(last_contact, "last_contact_at")))
@@ -305,16 +265,8 @@ def _suppressing_reason(record: SequenceEventRecord) -> str | None:
 
 def _escalate(state: PersonState, message: str, now: datetime, ctx: SequencerContext
               ) -> PersonDecision:
-    active = state.active
-    assert active is not None
-    error = OutreachErrorRaised(
-        event_id=ctx.ids.event_id("seq-escalated", active.aggregate_id, active.projection.version),
-        occurred_at=now, correlation_id=active.correlation_id,
-        process_id=ctx.ids.process_id("sequence", now, active.aggregate_id),
-        code="SEQ-ESCALATED", severity=SEVERITY["SEQ-ESCALATED"], stage="sequencer",
-        reason=message, subject_id=active.aggregate_id)
     # Held, not retried in a loop: an operator resolves an escalation.
-    return Decision(_due(state, None), (Emit("errors", state.contact_key, error),))
+    return Decision(_due(state, None), (escalation(state, message, now, ctx),))
 
 
 def _appended(state: PersonState, append: SequenceEventRecord, version: int, status: Literal[

@@ -50,6 +50,18 @@ def test_a_current_command_takes_the_touch_under_its_own_key() -> None:
     assert (request.touch_index, request.idempotency_key) == (2, "caller-key-2")
 
 
+def test_a_redelivered_command_appends_nothing_and_raises_nothing() -> None:
+    state = enrolled()
+    assert state.active is not None
+    command = check(aggregate_id=state.active.aggregate_id,
+                    expected_version=state.active.projection.version,
+                    idempotency_key="caller-key-2")
+    after = decide_person(state, command, LATER, CTX).state
+    # Delivered again after its touch was appended (the version has moved on since).
+    again = decide_person(after, command, LATER, CTX)
+    assert again.state is after and not again.emits and not again.effects
+
+
 @pytest.mark.parametrize(("cas", "reason"), [
     ({"expected_version": 0}, "version_conflict"),
     ({"aggregate_id": "other-seq-1:" + KEY}, "aggregate_mismatch"),
