@@ -1,5 +1,5 @@
 """Web pages on the worker's port: /metrics (Prometheus), /health, /live, /unsubscribe and
-/calendar/book."""
+/calendar/book; /webhooks/<provider> (streams/webhooks.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from faust.web import View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agents.sender.booking import BookingRedirect, BookingRefused, on_click
+from streams import webhooks
 from streams.app import Hub
 from streams.contracts import codec
 from streams.kernel import metrics
@@ -113,6 +114,8 @@ def register(hub: Hub) -> None:
 
         async def head(self, request: Any) -> Any:
             return self._answer(self._decide(request))
+
+    webhooks.register(hub)  # /webhooks/<provider>
 
     @app.page("/live")
     async def live_page(web: Any, request: Any) -> Any:

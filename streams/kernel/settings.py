@@ -75,6 +75,15 @@ class Settings(BaseModel):
     sandbox_seed: int | None = None
     sandbox_engagement: bool = True  # False: the sandbox delivers and nothing else happens
     engagement_placement_wait_seconds: float = Field(default=3600, gt=0)
+    # Webhook ingress (streams/webhooks.py): a provider's endpoint answers 404 until its key is
+    # set. Lists are comma-separated. Signed timestamps further than the bound are refused.
+    webhook_max_age_seconds: float = Field(default=300, gt=0)
+    sendgrid_webhook_public_key: str | None = None  # the signed webhook's key (base64 DER/PEM)
+    mailgun_signing_key: SecretStr | None = None
+    postmark_webhook_user: str | None = None
+    postmark_webhook_password: SecretStr | None = None
+    ses_topic_arns: str = ""  # the SNS topics whose notifications are accepted
+    ses_trusted_cert_hosts: str = ""  # hosts trusted besides sns.<region>.amazonaws.com
     gate: GatePolicy = GatePolicy()
 
     @model_validator(mode="after")

@@ -199,3 +199,10 @@ async def test_calendar_link_redirects_a_good_click_and_records_it_once(
     finally:
         await conn.close()
     assert [r["type"] for r in rows] == ["clicked"]
+
+
+def test_a_webhook_of_a_provider_without_a_key_is_refused(worker: WorkerProcess) -> None:
+    # No provider key is set on this worker: nothing is ever taken unsigned.
+    for provider in ("sendgrid", "mailgun", "ses", "postmark"):
+        code, _, body = request(worker, f"/webhooks/{provider}", method="POST")
+        assert (code, json.loads(body)) == (404, {"status": "not configured"}), provider
