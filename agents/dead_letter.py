@@ -8,16 +8,28 @@ from datetime import datetime
 import orjson
 from pydantic import ValidationError
 
-from agents.decision import Count, Decision, Emit
-from agents.records import SourceRef, bounded_record, describe
-from streams.exceptions import InvalidInput
-from streams.ids import IdFactory
-from streams.models.errors import SEVERITY, DeadLetterCode, OutreachErrorRaised
+from streams.contracts.decision import Count, Decision, Emit
+from streams.contracts.exceptions import InvalidInput
+from streams.contracts.ids import IdFactory
+from streams.contracts.models.errors import SEVERITY, DeadLetterCode, OutreachErrorRaised
+from streams.contracts.records import SourceRef, bounded_record, describe
 
 
 def dead_letter(
     stage: str, raw: bytes, source: SourceRef, exc: Exception, now: datetime, ids: IdFactory
 ) -> Decision[None]:
+    event = error_event(stage, raw, source, exc, now, ids)
+    return Decision(
+        None,
+        (Emit("errors", event.subject_id or "", event),),
+        (Count("dead_letters_total", (("stage", stage), ("code", event.code))),),
+    )
+
+
+def error_event(
+    stage: str, raw: bytes, source: SourceRef, exc: Exception, now: datetime, ids: IdFactory
+) -> OutreachErrorRaised:
+    """The error record of a record `stage` could not read (also the sink's error row)."""
     try:
         record: object = orjson.loads(raw)
     except orjson.JSONDecodeError as json_error:
@@ -49,8 +61,4 @@ def dead_letter(
         subject_id=subject,
         record=record,
     )
-    return Decision(
-        None,
-        (Emit("errors", subject, event),),
-        (Count("dead_letters_total", (("stage", stage), ("code", code))),),
-    )
+    return event

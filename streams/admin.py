@@ -12,9 +12,14 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
-from streams.exceptions import HubError, InvalidInput, TopicNotDeclared
+from streams.contracts.exceptions import HubError, InvalidInput, TopicNotDeclared
+from streams.contracts.topics import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    TopicCatalog,
+    TopicSpec,
+    load_catalog,
+)
 from streams.reach import kafka_client
-from streams.topics import DEFAULT_MAX_MESSAGE_BYTES, TopicCatalog, TopicSpec, load_catalog
 
 log = logging.getLogger(__name__)
 

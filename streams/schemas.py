@@ -1,14 +1,29 @@
-"""schemas/*.json are generated from the pydantic models; `--check` reports drift."""
+"""schemas/*.json are generated from the pydantic models; `--check` reports drift.
+
+The files belong to the source checkout (they document the contract and are not read at run
+time), so the default directory is the checkout's `schemas/`; an installed wheel has none.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from streams.models import MODELS
-from streams.topics import PROJECT_ROOT
+from streams.contracts.exceptions import ConfigurationError
+from streams.contracts.models import MODELS
 
-SCHEMA_DIR = PROJECT_ROOT / "schemas"
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_DIR = SOURCE_ROOT / "schemas"
+
+
+def _checkout_schemas(directory: Path | None) -> Path:
+    if directory is not None:
+        return directory
+    if not (SOURCE_ROOT / "pyproject.toml").is_file():
+        raise ConfigurationError(
+            "schemas/ lives in the source checkout: run this from an editable install"
+        )
+    return SCHEMA_DIR
 
 
 def render() -> dict[str, str]:
@@ -20,7 +35,8 @@ def render() -> dict[str, str]:
     return out
 
 
-def generate(directory: Path = SCHEMA_DIR) -> list[str]:
+def generate(directory: Path | None = None) -> list[str]:
+    directory = _checkout_schemas(directory)
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for filename, text in render().items():
@@ -31,8 +47,9 @@ def generate(directory: Path = SCHEMA_DIR) -> list[str]:
     return written
 
 
-def drift(directory: Path = SCHEMA_DIR) -> list[str]:
+def drift(directory: Path | None = None) -> list[str]:
     """Files that differ from what the models generate (missing ones included)."""
+    directory = _checkout_schemas(directory)
     rendered = render()
     stale = [
         f

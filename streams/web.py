@@ -1,22 +1,36 @@
-"""Web pages on the worker's port: /metrics (Prometheus) and /health."""
+"""Web pages on the worker's port: /metrics (Prometheus), /health, /live, /unsubscribe and
+/calendar/book; /webhooks/<provider> (streams/webhooks.py)."""
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from faust.web import View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from streams import codec, metrics
+from agents.sender.booking import BookingRedirect, BookingRefused, on_click
+from streams import webhooks
 from streams.app import Hub
+from streams.contracts import codec
+from streams.kernel import metrics
+
+
+def _page(title: str, message: str) -> str:
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+            f"</head><body><h1>{escape(title)}</h1><p>{escape(message)}</p></body></html>")
 
 
 def register(hub: Hub) -> None:
     app = hub.app
+    calendar_secret = hub.settings.calendar_secret.get_secret_value().encode()
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
-        return web.bytes(generate_latest(metrics.REGISTRY), content_type=CONTENT_TYPE_LATEST)
+        # As a header: aiohttp refuses a content_type argument that carries "charset=", and
+        # prometheus' type does.
+        return web.bytes(generate_latest(metrics.REGISTRY),
+                         headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     @app.page("/health")
     async def health_page(web: Any, request: Any) -> Any:
@@ -71,6 +85,37 @@ def register(hub: Hub) -> None:
                                                             value=codec.dumps(event))
             await sent  # answer only once the broker has the unsubscribe
             return self.json({"status": "unsubscribed"})
+
+    @app.page("/calendar/book")
+    class CalendarBook(View):
+        """The calendar link of every email (agents/sender/booking.py decides). A verified
+        click is on the broker before the person is sent on to the booking page; a HEAD (link
+        checkers) gets the same answer and records nothing."""
+
+        def _decide(self, request: Any) -> BookingRedirect | BookingRefused:
+            # Every value of every name: a repeated parameter must reach verify as repeated.
+            query = {name: request.query.getall(name) for name in set(request.query.keys())}
+            return on_click(query, calendar_secret, hub.settings.booking_url, hub.clock.now())
+
+        def _answer(self, outcome: BookingRedirect | BookingRefused) -> Any:
+            if isinstance(outcome, BookingRefused):
+                return self.html(_page(outcome.title, outcome.message), status=outcome.status)
+            return self.html(_page("Booking", "Taking you to the booking page."), status=303,
+                             headers={"Location": outcome.location})
+
+        async def get(self, request: Any) -> Any:
+            outcome = self._decide(request)
+            if isinstance(outcome, BookingRedirect):
+                click = outcome.click
+                sent = await hub.topic("provider_events").send(
+                    key=str(click.aggregate_id).encode(), value=codec.dumps(click))
+                await sent  # the click is recorded before the redirect
+            return self._answer(outcome)
+
+        async def head(self, request: Any) -> Any:
+            return self._answer(self._decide(request))
+
+    webhooks.register(hub)  # /webhooks/<provider>
 
     @app.page("/live")
     async def live_page(web: Any, request: Any) -> Any:

@@ -5,9 +5,14 @@ Pure: `gate_lead` is what the gate agent runs and what `outreach-hub gate explai
 
 from __future__ import annotations
 
+from contextlib import suppress
+from functools import lru_cache
+
+from email_validator import EmailNotValidError, validate_email
+
 from agents.gate.policy import GatePolicy
-from streams.models.gate import GateErrorCode, GateVerdict, Strategy, Tier, Verdict
-from streams.models.lead_batch import Enrichment
+from streams.contracts.models.gate import GateErrorCode, GateVerdict, Strategy, Tier, Verdict
+from streams.contracts.models.lead_batch import Enrichment
 
 # Machine-readable reason codes (SPEC §3). Golden rule first, then the score.
 MISSING_ENRICHMENT = "missing_enrichment"
@@ -19,10 +24,15 @@ LIFECYCLE_UNKNOWN = "lifecycle_unknown"
 LIFECYCLE_BELOW_TARGETABLE = "lifecycle_below_targetable"
 MISSING_CONTACT_EMAIL = "missing_contact_email"
 EMAIL_UNVERIFIED = "email_unverified"
+EMAIL_INVALID = "email_invalid"
+EMAIL_DOMAIN_MISMATCH = "email_domain_mismatch"
 BIT_SCORE_MISSING = "bit_score_missing"
 BIT_BELOW_THRESHOLD = "bit_below_threshold"
 
-CONTACT_REASONS = frozenset({MISSING_CONTACT_EMAIL, EMAIL_UNVERIFIED})
+# "No verified contact" (OUT-002): no address, an unverified one, or one that cannot be ours.
+CONTACT_REASONS = frozenset(
+    {MISSING_CONTACT_EMAIL, EMAIL_UNVERIFIED, EMAIL_INVALID, EMAIL_DOMAIN_MISMATCH}
+)
 
 
 def tier_for(score: float | None, policy: GatePolicy) -> Tier | None:
@@ -37,6 +47,42 @@ def tier_for(score: float | None, policy: GatePolicy) -> Tier | None:
     return "BURNING"
 
 
+@lru_cache(maxsize=8192)  # ~30 us a call; a newer score re-gates up to 200 leads per company
+def _sendable_domain(email: str) -> str | None:
+    """The lowercase domain of an address the hub can send to, else None.
+
+    Syntax per email-validator, offline (no DNS). ASCII only: a non-ASCII local part needs
+    SMTPUTF8, which the SMTP adapter refuses on servers that lack it, and the providers are
+    handed the address as given, so an internationalized domain must arrive as xn--.
+    """
+    if not email.isascii():
+        return None
+    try:
+        checked = validate_email(email, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError:
+        return None
+    return checked.ascii_domain.lower()
+
+
+def email_invalid(email: str) -> bool:
+    """`a@b`, `jane@acme.com.`, `jane@`, ` jane@acme.com`, `jöhn@acme.com`: no email goes out."""
+    return _sendable_domain(email) is None
+
+
+def email_domain_mismatch(email: str, company_domain: str) -> bool:
+    """The address is not at the company's domain nor one of its subdomains (`jane@mail.acme.com`
+    is at `acme.com`; `jane@acme.com.evil.com`, `jane@notacme.com` are not). An invalid address
+    is `email_invalid`, not a mismatch."""
+    domain = _sendable_domain(email)
+    if domain is None:
+        return False
+    company = company_domain.strip().rstrip(".").lower()
+    # bücher.de is xn--bcher-kva.de; a name IDNA refuses can only match its own spelling.
+    with suppress(UnicodeError):
+        company = company.encode("idna").decode("ascii")
+    return not (domain == company or domain.endswith("." + company))
+
+
 def golden_rule_breaches(
     enrichment: Enrichment | None, policy: GatePolicy, fallback_lifecycle: str | None = None
 ) -> tuple[str, ...]:
@@ -44,7 +90,8 @@ def golden_rule_breaches(
 
     No outreach without company_sov_id, a verified domain AND an email_pattern; lifecycle must
     be >= TARGETABLE (a value outside the configured order counts as below, as `lifecycle_unknown`);
-    the contact needs a verified email.
+    the contact needs a verified email that is a valid address at the company's domain (or a
+    subdomain of it).
     """
     if enrichment is None:
         return (
@@ -74,8 +121,13 @@ def golden_rule_breaches(
     contact = enrichment.contact
     if contact is None or not contact.email:
         reasons.append(MISSING_CONTACT_EMAIL)
-    elif not contact.email_verified:
+        return tuple(reasons)
+    if not contact.email_verified:
         reasons.append(EMAIL_UNVERIFIED)
+    if email_invalid(contact.email):
+        reasons.append(EMAIL_INVALID)
+    elif enrichment.domain and email_domain_mismatch(contact.email, enrichment.domain):
+        reasons.append(EMAIL_DOMAIN_MISMATCH)
     return tuple(reasons)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.exceptions import HubError
+from streams.contracts.exceptions import HubError
 
 
 class SinkError(HubError):

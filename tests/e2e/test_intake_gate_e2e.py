@@ -18,9 +18,9 @@ import pytest
 from confluent_kafka import Consumer, Producer
 
 from streams.embedded import EmbeddedBroker
+from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
-from streams.settings import Settings
 
 pytestmark = pytest.mark.e2e
 
@@ -57,6 +57,8 @@ EXPECTED = {
     "l-burn": ("ALLOW", "BURNING", None),
     "l-burn-unverified": ("BLOCKED", "BURNING", "OUT-002"),
     "l-burn-no-pattern": ("BLOCKED", "BURNING", None),
+    "l-burn-bad-address": ("BLOCKED", "BURNING", "OUT-002"),  # a@b, although "verified"
+    "l-burn-foreign-address": ("BLOCKED", "BURNING", "OUT-002"),  # not at the company's domain
     "l-late": ("ALLOW", "HOT", None),  # its company's score arrives after the card
 }
 
@@ -68,6 +70,9 @@ def good_batch(batch_id: str) -> dict:
         card("l-burn-unverified", "cmp_burn",
              contact={"email": "x@cmp-burn.example", "email_verified": False}),
         card("l-burn-no-pattern", "cmp_burn", email_pattern=None),
+        card("l-burn-bad-address", "cmp_burn", contact={"email": "a@b", "email_verified": True}),
+        card("l-burn-foreign-address", "cmp_burn",
+             contact={"email": "jane@evil.example", "email_verified": True}),
         card("l-late", "cmp_late"),
         card("l-requested", None, status="REQUESTED"), card("l-failed", None, status="FAILED"),
         {"lead_id": "l-bad", "source_platform": "myspace"},  # fails validation
@@ -196,7 +201,7 @@ async def test_batch_flows_to_audit_cards_verdicts_and_errors(
         await conn.close()
 
     good = audits["sxp_e2e_001"]
-    assert (good["status"], good["cards_total"], good["cards_forwarded"]) == ("failure", 10, 7)
+    assert (good["status"], good["cards_total"], good["cards_forwarded"]) == ("failure", 12, 9)
     assert good["cards_rejected"] == 1 and "myspace" not in (good["reason"] or "")
     assert audits["sxp_v9"]["status"] == "failure"
     assert "unsupported schema_version 'v9'" in audits["sxp_v9"]["reason"]
@@ -218,10 +223,15 @@ async def test_batch_flows_to_audit_cards_verdicts_and_errors(
         assert v["correlation_id"] == f"corr-{v['company_sov_id']}"  # from the BIT evaluation
 
     codes = sorted(e["code"] for e in errors)
-    assert codes.count("OUT-001") == 2 and codes.count("OUT-002") == 1
+    assert codes.count("OUT-001") == 2 and codes.count("OUT-002") == 3
     assert {"DLQ-MALFORMED", "DLQ-SCHEMA-VERSION", "DLQ-INVALID-CARD"} <= set(codes)
     on_topic = consume_until_idle(broker, "outreach.errors")
     assert sorted(e["code"] for e in on_topic if e["stage"] in ("intake", "gate")) == codes
+
+    # Only the ALLOW verdicts are enrolled: never an address that is invalid or someone else's.
+    enrolled = consume_until_idle(broker, "outreach.sequence.commands")
+    allowed = {lead for lead, (verdict, _, _) in EXPECTED.items() if verdict == "ALLOW"}
+    assert {c["lead_id"] for c in enrolled if "lead_id" in c} == allowed
 
 
 async def test_a_batch_id_seen_before_is_not_processed_twice(
@@ -254,4 +264,4 @@ async def test_a_batch_id_seen_before_is_not_processed_twice(
         await conn.close()
     # One audit row for the batch and one for the conflicting copy; the exact duplicate adds none.
     assert audit_rows == 2
-    assert card_rows == 9 and invalid == 1
+    assert card_rows == 11 and invalid == 1

@@ -17,10 +17,10 @@ import orjson
 import pytest
 
 from streams.embedded import EmbeddedBroker
+from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
 from streams.sample import lead_batch
-from streams.settings import Settings
 
 pytestmark = pytest.mark.e2e
 

@@ -21,9 +21,9 @@ from confluent_kafka import Consumer, Producer
 
 from agents.sequencer.enrollment import contact_key_for
 from streams.embedded import EmbeddedBroker, free_port
+from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
-from streams.settings import Settings
 
 pytestmark = pytest.mark.e2e
 
@@ -115,7 +115,8 @@ async def test_reply_stops_duplicates_change_nothing_unsubscribe_suppresses(
         **({"OUTREACH_STAGES": stages} if stages else {}),
         "OUTREACH_DATA_DIR": str(tmp_path / f"var{n}"), "OUTREACH_EMAIL_PROVIDER": "smtp",
         "OUTREACH_SMTP_HOST": "127.0.0.1", "OUTREACH_SMTP_PORT": str(smtp_port),
-        "OUTREACH_PUBLIC_BASE_URL": "https://hub.example", "OUTREACH_CLOCK_SPEED": str(SPEED),
+        "OUTREACH_PUBLIC_BASE_URL": "https://hub.example",
+        "OUTREACH_BOOKING_URL": "https://book.example/meet", "OUTREACH_CLOCK_SPEED": str(SPEED),
         "OUTREACH_UNSUBSCRIBE_SECRET": "e2e-unsubscribe-secret-0123456789",
         "OUTREACH_CALENDAR_SECRET": "e2e-calendar-secret-0123456789abcd",
         "OUTREACH_CLOCK_ANCHOR": anchor, "OUTREACH_WINDOW_START_HOUR": "0",

@@ -19,9 +19,9 @@ from confluent_kafka import Producer
 
 from streams import sample
 from streams.embedded import EmbeddedBroker
+from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
-from streams.settings import Settings
 from streams.shutdown import EXIT_STOP_TIMEOUT
 
 pytestmark = pytest.mark.e2e

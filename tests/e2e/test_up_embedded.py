@@ -89,3 +89,65 @@ async def test_up_runs_everything_and_ctrl_c_stops_all_three(tmp_path: Path) -> 
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_second_up_in_the_same_directory_refuses_and_the_first_keeps_running(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("OUTREACH_KAFKA") and not k.startswith("OUTREACH_DATABASE")}
+    env.update({"OUTREACH_DATA_DIR": str(tmp_path / "var"), "OUTREACH_APP_ID": "up-twice",
+                "OUTREACH_TOPIC_PARTITIONS": "1"})
+    web_port = free_port()
+    log = (tmp_path / "first.log").open("w+b")
+    first = subprocess.Popen([sys.executable, "-m", "streams.cli", "up"], stdout=log,
+                             stderr=subprocess.STDOUT,
+                             env={**env, "OUTREACH_WEB_PORT": str(web_port)})
+    try:
+        bootstrap = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not bootstrap:
+            text = (tmp_path / "first.log").read_text()
+            if m := re.search(r"kafka bootstrap: (\S+)", text):
+                bootstrap = m.group(1)
+            assert first.poll() is None, text
+            time.sleep(0.2)
+        assert bootstrap, (tmp_path / "first.log").read_text()
+        WorkerProcess(first, web_port, tmp_path / "first.log").wait_ready(90)
+
+        started = time.monotonic()
+        second = subprocess.Popen([sys.executable, "-m", "streams.cli", "up"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  env={**env, "OUTREACH_WEB_PORT": str(free_port())})
+        try:
+            out, err = second.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            _interrupt(second)
+            pytest.fail("a second `up` on the same data directory kept running")
+        took = time.monotonic() - started
+        lines = err.decode().strip().splitlines()
+        assert second.returncode != 0
+        assert len(lines) == 1 and lines[0].startswith("error: "), err.decode()
+        assert "already running" in lines[0] and str(tmp_path / "var") in lines[0]
+        assert out == b""
+        assert took < 15, f"the second up took {took:.1f}s to refuse"
+        # Refused before starting anything: no second broker, the first one is untouched.
+        assert first.poll() is None
+        assert _port_open(bootstrap)
+        assert WorkerProcess(first, web_port, tmp_path / "first.log").health() is not None
+        assert (tmp_path / "first.log").read_text().count("kafka bootstrap:") == 1
+
+        first.send_signal(signal.SIGINT)
+        assert first.wait(60) == 0, (tmp_path / "first.log").read_text()[-3000:]
+    finally:
+        _interrupt(first)
+
+
+def _interrupt(proc: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C first, so that `up` stops the broker and PostgreSQL it started; then kill."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()

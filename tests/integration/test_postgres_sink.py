@@ -12,9 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from streams.app import Hub
-from streams.clock import Clock
-from streams.models import (
+from streams.contracts.models import (
     BatchAudited,
     CampaignStateChanged,
     Contact,
@@ -25,10 +23,12 @@ from streams.models import (
     OutreachErrorRaised,
     SendRecorded,
 )
-from streams.settings import Settings
+from streams.contracts.topics import load_catalog
+from streams.kernel.clock import Clock
+from streams.kernel.hub import Hub
+from streams.kernel.settings import Settings
 from streams.sink import PostgresSink, SinkWriteError, UnsupportedEvent, migrate
-from streams.sink.agent import _set_aside_refused
-from streams.topics import load_catalog
+from streams.sink.agent import Database, _set_aside_refused
 
 pytestmark = pytest.mark.integration
 
@@ -257,10 +257,11 @@ async def test_a_refusal_names_the_constraint_and_no_value_of_the_row(
     # The sink agent sets such a row aside as an error row; its stored reason is as clean.
     hub = Hub(app=None, settings=Settings(), catalog=load_catalog(), clock=Clock(),  # type: ignore[arg-type]
               database_url=database_url)
+    database = Database(database_url)
     try:
-        assert await _set_aside_refused(hub, [bogus, received("lead-0004")]) == 2
+        assert await _set_aside_refused(hub, database, [bogus, received("lead-0004")]) == 2
     finally:
-        await (await hub.sink()).close()
+        await (await database.sink()).close()
     async with sink.pool.acquire() as conn:
         stored = await conn.fetchval("SELECT reason FROM outreach.outreach_errors")
     assert "lead_cards_disposition_check" in stored

@@ -17,7 +17,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from streams.topics import PROJECT_ROOT
+from streams.schemas import SOURCE_ROOT as PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
 

@@ -7,9 +7,9 @@ import orjson
 import pytest
 
 from streams.admin import record_bytes, refuse_oversized
-from streams.exceptions import InvalidInput
+from streams.contracts.exceptions import InvalidInput
+from streams.contracts.topics import DEFAULT_MAX_MESSAGE_BYTES, load_catalog
 from streams.sample import lead_batch
-from streams.topics import DEFAULT_MAX_MESSAGE_BYTES, load_catalog
 
 CATALOG = load_catalog()
 

@@ -15,7 +15,8 @@ Decisions:
 - The SNS ``MessageId`` is the event id: SNS redelivers the same notification with the same id,
   and each SES event (every open, every click) is its own notification.
 - An SNS SubscriptionConfirmation / UnsubscribeConfirmation is a handshake, not an event:
-  ``NotAnEvent`` (confirming the subscription is an operator's step, never done here).
+  ``NotAnEvent``; the webhook page (streams/webhooks.py) confirms signed ones and never
+  produces them.
 - Custom args are SES message tags (``mail.tags``: name → list of strings; the first is used).
 """
 
@@ -26,7 +27,7 @@ from typing import Any, Literal
 import orjson
 
 from agents.engagement.exceptions import Fields, NotAnEvent, custom_arg
-from streams.models.engagement import EngagementType, ProviderEventNormalized
+from streams.contracts.models.engagement import EngagementType, ProviderEventNormalized
 
 PROVIDER = "ses"
 

@@ -18,8 +18,8 @@ import pytest
 from agents.gate.policy import GatePolicy
 from agents.gate.rules import gate_lead
 from streams import cli
-from streams.models.bit_score import BitScoreEvaluated
-from streams.models.lead_batch import LeadCard
+from streams.contracts.models.bit_score import BitScoreEvaluated
+from streams.contracts.models.lead_batch import LeadCard
 
 EMAIL = "jane.doe@acmeroofing.com"
 DROP = object()
@@ -88,6 +88,10 @@ VALID: dict[str, tuple[dict[str, Any], str]] = {
     "domain unverified": (doc(card(domain_verified=False), score(80)), "BLOCKED"),
     "email unverified": (doc(card(contact__email_verified=False), score(80)), "BLOCKED"),
     "no contact": (doc(card(contact=DROP), score(80)), "BLOCKED"),
+    "email a@b": (doc(card(contact__email="a@b"), score(80)), "BLOCKED"),
+    "email at a subdomain": (doc(card(contact__email="jane@mail.acmeroofing.com"), score(80)),
+                             "ALLOW"),
+    "email at another domain": (doc(card(contact__email="jane@evil.com"), score(80)), "BLOCKED"),
     "no enrichment": (doc(card(card__enrichment=DROP), score(80)), "BLOCKED"),
     "lifecycle from the score": (
         doc(card(lifecycle_state=DROP), score(80, "TARGETABLE")), "ALLOW"),
@@ -159,6 +163,8 @@ CARD_VARIANTS: dict[str, dict[str, Any]] = {
     "contact missing": card(contact=DROP),
     "contact email missing": card(contact__email=DROP),
     "contact email unverified": card(contact__email_verified=False),
+    "contact email a@b": card(contact__email="a@b"),
+    "contact email at another domain": card(contact__email="jane@evil.com"),
     "no enrichment": card(card__enrichment=DROP),
 }
 
@@ -267,3 +273,17 @@ def test_real_cli(tmp_path: Path, mode: str, payload: Any, word: str | None) -> 
         assert proc.stdout == b""
         assert word.encode() in proc.stderr
         assert EMAIL.encode() not in proc.stderr
+
+
+@pytest.mark.parametrize(("address", "reason"), [
+    ("a@b", "email_invalid"),
+    ("jane@evil.com", "email_domain_mismatch"),
+])
+def test_explain_names_the_address_rule_and_out_002(
+    monkeypatch: pytest.MonkeyPatch, address: str, reason: str
+) -> None:
+    document = orjson.dumps(doc(card(contact__email=address), score(80)))
+    rc, out, err = run_main(monkeypatch, ["gate", "explain"], document)
+    assert (rc, err) == (0, "")
+    assert json.loads(out) == {"verdict": "BLOCKED", "tier": "BURNING", "strategy": None,
+                               "reasons": [reason], "error_code": "OUT-002"}

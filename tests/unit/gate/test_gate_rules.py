@@ -12,7 +12,8 @@ from pydantic import ValidationError
 
 from agents.gate.policy import DEFAULT_LIFECYCLE_ORDER, GatePolicy
 from agents.gate.rules import gate_lead
-from streams.models.lead_batch import Enrichment
+from streams.contracts.models.lead_batch import Enrichment
+from streams.sample import lead_batch
 
 POLICY = GatePolicy()
 DROP = object()  # remove the field instead of setting it
@@ -103,6 +104,12 @@ BREACHES: dict[str, tuple[dict[str, Any], tuple[str, ...], bool]] = {
     "contact email unverified": ({"contact__email_verified": False}, ("email_unverified",), True),
     "contact email_verified missing": (
         {"contact__email_verified": DROP}, ("email_unverified",), True),
+    "contact email a@b": ({"contact__email": "a@b"}, ("email_invalid",), True),
+    "contact email at another domain": (
+        {"contact__email": "jane@evil.com"}, ("email_domain_mismatch",), True),
+    "contact email unverified and invalid": (
+        {"contact__email": "jane@", "contact__email_verified": False},
+        ("email_unverified", "email_invalid"), True),
 }
 
 SCORES: list[float | None] = [None, 0, 24.99, 25, 49.99, 50, 74.99, 75, 100]
@@ -195,6 +202,90 @@ def test_unknown_fields_in_the_attachment_do_not_change_the_verdict() -> None:
     doc = copy.deepcopy(GOOD) | {"sxp_note": "kept"}
     doc["contact"]["linkedin"] = "jane-doe"
     assert verdict_of(Enrichment.model_validate(doc), 60) == verdict_of(enrichment(), 60)
+
+
+# ---- the contact's address -----------------------------------------------------------------
+
+INVALID, MISMATCH = ("email_invalid",), ("email_domain_mismatch",)
+
+# (contact email, company domain) -> address reasons. Syntax per email-validator, offline; the
+# company's domain or any subdomain of it matches; ASCII only (see rules._sendable_domain).
+ADDRESSES = [
+    ("jane.doe@acme.com", "acme.com", ()),
+    ("jane@acme.com", "acme.com", ()),
+    ("JANE@ACME.COM", "acme.com", ()),  # case never matters in the domain
+    ("Jane.Doe@Acme.Com", "ACME.com", ()),
+    ("jane+outreach@acme.com", "acme.com", ()),
+    ("o'brien@acme.com", "acme.com", ()),
+    ("jane@mail.acme.com", "acme.com", ()),  # a subdomain is the company's own
+    ("jane@eu.mail.acme.com", "acme.com", ()),
+    ("jane@acme.com", "acme.com.", ()),  # a fully qualified company domain
+    ("jane@acme.com", " acme.com ", ()),
+    ("jane@xn--bcher-kva.de", "xn--bcher-kva.de", ()),
+    ("jane@xn--bcher-kva.de", "bücher.de", ()),  # the company's domain in Unicode
+    ("jane@company3-hvac.example", "company3-hvac.example", ()),  # streams/sample.py's
+    ("a@b", "acme.com", INVALID),
+    ("a@b", "b", INVALID),  # no dot: not a domain mail can reach
+    ("jane@acme.com.", "acme.com", INVALID),  # trailing dot
+    ("jane@", "acme.com", INVALID),  # missing domain
+    ("@acme.com", "acme.com", INVALID),
+    ("jane", "acme.com", INVALID),
+    ("jane@@acme.com", "acme.com", INVALID),
+    ("jane doe@acme.com", "acme.com", INVALID),
+    (" jane@acme.com", "acme.com", INVALID),
+    ("jane@acme.com\n", "acme.com", INVALID),
+    ("jane..doe@acme.com", "acme.com", INVALID),
+    (".jane@acme.com", "acme.com", INVALID),
+    ("jane@acme..com", "acme.com", INVALID),
+    ("jane@-acme.com", "acme.com", INVALID),
+    ('"jane doe"@acme.com', "acme.com", INVALID),
+    ("jane@[10.0.0.1]", "acme.com", INVALID),
+    ("jane@localhost", "localhost", INVALID),
+    ("jane@acme.test", "acme.test", INVALID),  # special-use names receive no mail
+    ("jöhn@acme.com", "acme.com", INVALID),  # needs SMTPUTF8
+    ("jane@bücher.de", "bücher.de", INVALID),  # Unicode domain: must arrive as xn--
+    ("\uff4a\uff41\uff4e\uff45@acme.com", "acme.com", INVALID),  # fullwidth "jane"
+    ("jane@evil.com", "acme.com", MISMATCH),
+    ("jane@notacme.com", "acme.com", MISMATCH),  # not a subdomain: no dot before it
+    ("jane@acme.com.evil.com", "acme.com", MISMATCH),
+    ("jane@acme.co", "acme.com", MISMATCH),
+    ("jane@acme.com", "mail.acme.com", MISMATCH),  # the parent is not the verified domain
+    ("jane@acmeroofing.com", "acme.com", MISMATCH),
+]
+
+
+@pytest.mark.parametrize(("email", "domain", "reasons"), ADDRESSES)
+def test_the_contact_address_must_be_valid_and_at_the_company_domain(
+        email: str, domain: str, reasons: tuple[str, ...]) -> None:
+    got = gate_lead(enrichment(domain=domain, contact__email=email), 80, POLICY)
+    assert got.reasons == reasons
+    if reasons:
+        # Like a missing or unverified email: no verified contact, whatever the score.
+        assert (got.verdict, got.strategy, got.error_code) == ("BLOCKED", None, "OUT-002")
+    else:
+        assert (got.verdict, got.error_code) == ("ALLOW", None)
+
+
+def test_without_a_company_domain_only_the_syntax_is_checked() -> None:
+    assert verdict_of(enrichment(domain=DROP, contact__email="jane@evil.com"), 80)[3] == (
+        "missing_domain",)
+    assert verdict_of(enrichment(domain=DROP, contact__email="a@b"), 80)[3] == (
+        "missing_domain", "email_invalid")
+
+
+def test_the_sample_data_addresses_pass_the_address_rules() -> None:
+    """The demo, the e2e tests and bench/ draw their cards from streams/sample.py."""
+    cards = [c for c in lead_batch("b", 2000, 40)["records"] if c.get("enrichment")]
+    assert len(cards) > 1000
+    for card in cards:
+        reasons = gate_lead(Enrichment.model_validate(card["enrichment"]), 80, POLICY).reasons
+        assert not {"email_invalid", "email_domain_mismatch"} & set(reasons)
+
+
+def test_an_unverified_domain_is_still_compared() -> None:
+    got = gate_lead(enrichment(domain_verified=False, contact__email="jane@evil.com"), 80, POLICY)
+    assert got.reasons == ("domain_unverified", "email_domain_mismatch")
+    assert got.error_code == "OUT-002"
 
 
 # ---- custom policies ---------------------------------------------------------------------------
@@ -311,7 +402,12 @@ def test_a_breached_golden_rule_is_blocked_for_every_score(cases: set[str],
     for case in sorted(cases):
         change.update(BREACHES[case][0])
     enr = enrichment(**change)
-    contact_problem = enr.contact is None or not enr.contact.email or not enr.contact.email_verified
+    contact = enr.contact
+    contact_problem = (
+        contact is None or not contact.email or not contact.email_verified
+        or contact.email in ("a@b", "jane@")
+        or (bool(enr.domain) and contact.email == "jane@evil.com")
+    )
     v = gate_lead(enr, score, POLICY)
     assert v.verdict == "BLOCKED"
     assert v.strategy is None

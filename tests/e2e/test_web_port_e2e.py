@@ -1,0 +1,208 @@
+"""The worker's web port as an operator and an email's recipient meet it: where it listens,
+what Prometheus scrapes from it, and where the calendar link of an email takes a person.
+
+One worker (every stage) serves all the tests of this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import asyncpg
+import psutil
+import pytest
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.parser import text_string_to_metric_families
+
+from agents.sender.calendar_link import sign
+from streams.embedded import EmbeddedBroker
+from streams.kernel import metrics
+from streams.kernel.settings import Settings
+from streams.process import WorkerProcess
+from streams.runtime import prepare
+
+pytestmark = pytest.mark.e2e
+
+SECRET = "e2e-calendar-secret-0123456789abcd"
+BOOKING = "https://book.example.com/meet?team=sales"
+AGGREGATE = f"seq-e2e-1:{uuid.uuid4().hex}"
+
+
+@pytest.fixture(scope="module")
+def module_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("web-port")
+
+
+@pytest.fixture(scope="module")
+def broker(module_tmp: Path) -> Iterator[str]:
+    # A broker of its own: the topic names are fixed by the contract, so tests must not share.
+    b = EmbeddedBroker(log_path=module_tmp / "tansu.log").start()
+    yield b.bootstrap
+    b.stop()
+
+
+@pytest.fixture(scope="module")
+async def module_database(postgres_server_url: str) -> AsyncIterator[str]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(postgres_server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield urlsplit(postgres_server_url)._replace(path=f"/{name}").geturl()
+    admin = await asyncpg.connect(postgres_server_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="module")
+async def worker(broker: str, module_database: str, module_tmp: Path
+                 ) -> AsyncIterator[WorkerProcess]:
+    await prepare(Settings(topic_partitions=2), broker, module_database)
+    log = module_tmp / "worker.log"
+    proc = WorkerProcess.start(broker, module_database, log, {
+        "OUTREACH_APP_ID": f"web-{uuid.uuid4().hex[:8]}", "OUTREACH_TOPIC_PARTITIONS": "2",
+        "OUTREACH_DATA_DIR": str(module_tmp / "var"), "OUTREACH_WEB_HOST": "127.0.0.1",
+        "OUTREACH_CALENDAR_SECRET": SECRET, "OUTREACH_BOOKING_URL": BOOKING})
+    try:
+        proc.wait_ready(90)
+        yield proc
+    finally:
+        assert proc.stop() == 0, log.read_text()[-3000:]
+
+
+def request(worker: WorkerProcess, target: str, method: str = "GET"
+            ) -> tuple[int, dict[str, str], bytes]:
+    """One request, redirects not followed (the answer itself is under test)."""
+    conn = http.client.HTTPConnection("127.0.0.1", worker.web_port, timeout=10)
+    try:
+        conn.request(method, target)
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def test_the_web_port_listens_only_where_the_setting_says(worker: WorkerProcess) -> None:
+    process = psutil.Process(worker.proc.pid)
+    listening = {c.laddr.ip for p in (process, *process.children(recursive=True))
+                 for c in p.net_connections(kind="tcp")
+                 if c.status == psutil.CONN_LISTEN and c.laddr.port == worker.web_port}
+    assert listening == {"127.0.0.1"}
+
+
+def scrape(worker: WorkerProcess) -> dict[str, Any]:
+    status, headers, body = request(worker, "/metrics")
+    assert status == 200, body[:500]
+    assert headers["Content-Type"] == CONTENT_TYPE_LATEST
+    return {f.name: f for f in text_string_to_metric_families(body.decode())}
+
+
+def sample(families: dict[str, Any], family: str, **labels: str) -> float:
+    return sum(s.value for s in families[family].samples
+               if s.name.endswith("_total") and labels.items() <= s.labels.items())
+
+
+def test_metrics_scrape_serves_the_hubs_metrics(worker: WorkerProcess) -> None:
+    families = scrape(worker)
+    declared = {f.name for f in metrics.REGISTRY.collect()}
+    assert declared and declared <= set(families)
+
+
+def link(expires: datetime) -> str:
+    return sign(AGGREGATE, "cmp_e2e", expires, SECRET.encode(), base_url="/calendar/book")
+
+
+def provider_events(broker: str, expected: int, timeout: float = 20) -> list[dict[str, Any]]:
+    consumer = Consumer({"bootstrap.servers": broker, "group.id": f"reader-{uuid.uuid4()}",
+                         "enable.auto.commit": False})
+    # Assigned, not subscribed: no group to form, every partition from its start.
+    topic = "email-provider.events"
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+    out: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    try:
+        # Past `expected`, keep reading a little: one record too many must show.
+        while time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is not None and not msg.error():
+                out.append(json.loads(msg.value()))
+            elif len(out) >= expected:
+                break
+    finally:
+        consumer.close()
+    return out
+
+
+async def test_calendar_link_redirects_a_good_click_and_records_it_once(
+    worker: WorkerProcess, broker: str, module_database: str
+) -> None:
+    good = link(datetime.now(UTC) + timedelta(days=30))
+    forged = good.replace("oid=cmp_e2e", "oid=cmp_other")
+    expired = link(datetime.now(UTC) - timedelta(minutes=1))
+
+    # Refused links first: anything they published would be on the topic before the clicks.
+    for target, status in ((forged, 400), (expired, 410), ("/calendar/book", 400)):
+        code, headers, body = request(worker, target)
+        assert code == status, body[:500]
+        assert "Location" not in headers
+        assert headers["Content-Type"].startswith("text/html")
+        assert b"<h1>" in body
+    code, headers, _ = request(worker, good, method="HEAD")  # a link checker records nothing
+    assert code == 303
+
+    for _ in range(2):  # the person clicks twice
+        code, headers, _ = request(worker, good)
+        assert code == 303
+        location = headers["Location"]
+        assert location.startswith(BOOKING + "&")
+        assert {k: v for k, v in parse_qs(urlsplit(location).query).items() if k != "team"} \
+            == parse_qs(urlsplit(good).query)
+
+    events = provider_events(broker, expected=2)
+    assert [(e["provider"], e["type"], e["aggregate_id"]) for e in events] == [
+        ("hub", "clicked", AGGREGATE)] * 2
+    assert len({e["provider_event_id"] for e in events}) == 1
+
+    # Engagement applies the click once (the second is a duplicate): one row, no meeting.
+    deadline = time.monotonic() + 30
+    families = scrape(worker)
+    while time.monotonic() < deadline and sample(
+            families, "outreach_engagement_events", type="clicked", outcome="duplicate") < 1:
+        await asyncio.sleep(0.3)
+        families = scrape(worker)
+    assert sample(families, "outreach_engagement_events", type="clicked", outcome="applied") == 1
+    assert sample(families, "outreach_engagement_events", type="clicked",
+                  outcome="duplicate") == 1
+    assert sample(families, "outreach_engagement_events", type="meeting_booked") == 0
+
+    conn = await asyncpg.connect(module_database)
+    try:
+        rows: list[Any] = []
+        while time.monotonic() < deadline and not rows:
+            rows = await conn.fetch("SELECT type FROM outreach.engagement_events "
+                                    "WHERE aggregate_id = $1", AGGREGATE)
+            await asyncio.sleep(0.2)
+    finally:
+        await conn.close()
+    assert [r["type"] for r in rows] == ["clicked"]
+
+
+def test_a_webhook_of_a_provider_without_a_key_is_refused(worker: WorkerProcess) -> None:
+    # No provider key is set on this worker: nothing is ever taken unsigned.
+    for provider in ("sendgrid", "mailgun", "ses", "postmark"):
+        code, _, body = request(worker, f"/webhooks/{provider}", method="POST")
+        assert (code, json.loads(body)) == (404, {"status": "not configured"}), provider
