@@ -8,11 +8,11 @@ from datetime import datetime
 import orjson
 from pydantic import ValidationError
 
-from agents.decision import Count, Decision, Emit
-from agents.records import SourceRef, bounded_record, describe
-from streams.exceptions import InvalidInput
-from streams.ids import IdFactory
-from streams.models.errors import SEVERITY, DeadLetterCode, OutreachErrorRaised
+from streams.contracts.decision import Count, Decision, Emit
+from streams.contracts.exceptions import InvalidInput
+from streams.contracts.ids import IdFactory
+from streams.contracts.models.errors import SEVERITY, DeadLetterCode, OutreachErrorRaised
+from streams.contracts.records import SourceRef, bounded_record, describe
 
 
 def dead_letter(
@@ -26,7 +26,28 @@ def dead_letter(
     key: bytes | None = None,
     key_known: bool = False,
 ) -> Decision[None]:
-    """`key_known`: `source` is a real record and `key` is its key (None: it had none), so the
+    event = error_event(stage, raw, source, exc, now, ids, key=key, key_known=key_known)
+    return Decision(
+        None,
+        (Emit("errors", event.subject_id or "", event),),
+        (Count("dead_letters_total", (("stage", stage), ("code", event.code))),),
+    )
+
+
+def error_event(
+    stage: str,
+    raw: bytes,
+    source: SourceRef,
+    exc: Exception,
+    now: datetime,
+    ids: IdFactory,
+    *,
+    key: bytes | None = None,
+    key_known: bool = False,
+) -> OutreachErrorRaised:
+    """The error record of a record `stage` could not read (also the sink's error row).
+
+    `key_known`: `source` is a real record and `key` is its key (None: it had none), so the
     dead letter can be replayed when it also holds the whole record."""
     try:
         record: object = orjson.loads(raw)
@@ -40,8 +61,9 @@ def dead_letter(
         elif isinstance(exc, InvalidInput):  # our own reason: names fields, never values
             code, reason = "DLQ-INVALID-EVENT", str(exc)
         else:
-            # A bug or an unexpected state: the record is kept, the stage goes on.
-            code, reason = "DLQ-PROCESSING-FAILED", f"{type(exc).__name__}: {str(exc)[:500]}"
+            # A bug or an unexpected state: the record is kept, the stage goes on. The reason
+            # names the exception's type only: its message may quote the record's values.
+            code, reason = "DLQ-PROCESSING-FAILED", f"{type(exc).__name__} (see the record)"
     kept = bounded_record(record, len(raw), "sha256:" + hashlib.sha256(raw).hexdigest())
     source_key = _text_key(key) if key_known else None
     replayable = (
@@ -51,7 +73,7 @@ def dead_letter(
         and (key is None or source_key is not None)
     )
     subject = f"{source.topic}/{source.partition}/{source.offset}"
-    event = OutreachErrorRaised(
+    return OutreachErrorRaised(
         event_id=ids.event_id("dead-letter", source.topic, source.partition, source.offset),
         occurred_at=now,
         correlation_id=f"record:{subject}",
@@ -67,11 +89,6 @@ def dead_letter(
         record=kept,
         source_key=source_key,
         replayable=replayable,
-    )
-    return Decision(
-        None,
-        (Emit("errors", subject, event),),
-        (Count("dead_letters_total", (("stage", stage), ("code", code))),),
     )
 
 

@@ -13,10 +13,10 @@ import orjson
 import yaml
 from pydantic import ValidationError
 
-from agents.records import describe
-from streams.exceptions import HubError, InvalidInput
+from streams.contracts.exceptions import HubError, InvalidInput
+from streams.contracts.records import describe
+from streams.kernel.settings import Settings
 from streams.operator.cli import add_operator_commands
-from streams.settings import Settings
 
 EXIT_INVALID = 2
 
@@ -70,7 +70,7 @@ def _bootstrap(settings: Settings) -> str:
 
 def cmd_topics_create(args: argparse.Namespace, settings: Settings) -> int:
     from streams.admin import create_topics
-    from streams.topics import load_catalog
+    from streams.contracts.topics import load_catalog
 
     catalog = load_catalog(partitions_override=settings.topic_partitions)
     for name, outcome in asyncio.run(create_topics(_bootstrap(settings), catalog)).items():
@@ -79,7 +79,7 @@ def cmd_topics_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_topics_table(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.topics import load_catalog, markdown_table
+    from streams.contracts.topics import load_catalog, markdown_table
 
     print(markdown_table(load_catalog()))
     return 0
@@ -87,7 +87,7 @@ def cmd_topics_table(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
     from streams.admin import messages_from, produce, resolve_topic
-    from streams.topics import load_catalog
+    from streams.contracts.topics import load_catalog
 
     spec = resolve_topic(load_catalog(), args.topic)
     messages = messages_from(_read_json(args.file), spec, args.key)
@@ -97,15 +97,14 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    import asyncpg
-
+    from streams.reach import connect_database
     from streams.sink.migrate import migrate
 
     if settings.database_url is None:
         raise InvalidInput("set OUTREACH_DATABASE_URL")
 
     async def run() -> list[str]:
-        conn = await asyncpg.connect(settings.database_url.get_secret_value())  # type: ignore[union-attr]
+        conn = await connect_database(settings.database_url.get_secret_value())  # type: ignore[union-attr]
         try:
             return await migrate(conn)
         finally:

@@ -11,8 +11,8 @@ from typing import Any
 
 import orjson
 
-from streams.exceptions import InvalidInput
-from streams.settings import Settings
+from streams.contracts.exceptions import InvalidInput
+from streams.kernel.settings import Settings
 
 DLQ_HELP = """Dead letters: records a stage could not process, read from PostgreSQL
 (outreach.outreach_errors, written by the sink). `show` prints the offending record, which may
@@ -69,10 +69,10 @@ def cmd_dlq_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_dlq_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.contracts.topics import load_catalog
     from streams.operator.db import OperatorError, connection
     from streams.operator.dlq import find, replay
     from streams.operator.dlq_view import replay_refusal
-    from streams.topics import load_catalog
 
     if not settings.kafka_bootstrap:
         raise InvalidInput("set OUTREACH_KAFKA_BOOTSTRAP")

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from streams.exceptions import HubError
+from streams.contracts.exceptions import HubError
 
 
 class OperatorError(HubError):

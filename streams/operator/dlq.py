@@ -17,9 +17,9 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from streams.contracts.topics import TopicCatalog
 from streams.operator.db import OperatorError
 from streams.operator.dlq_view import DeadLetter, replay_refusal, replay_value
-from streams.topics import TopicCatalog
 
 # What `dlq list` shows unless --code asks for another: OUT-00x are business outcomes (a
 # blocked lead is OUT-001), not records a stage failed on.

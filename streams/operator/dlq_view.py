@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from streams.exceptions import InvalidInput
+from streams.contracts.exceptions import InvalidInput
 
 # Enough of an address to be one; masking errs on the side of hiding.
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)")

@@ -20,9 +20,9 @@ from aiokafka.errors import KafkaError
 
 from agents.sequencer.person_state import PersonState
 from agents.sequencer.storage import decode
+from streams.kernel.partitioning import partition_for
 from streams.operator.db import OperatorError
 from streams.operator.state_view import DurableRecord
-from streams.partitioning import partition_for
 
 
 def changelog_topic(app_id: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from agents.sequencer.enrollment import contact_key_for
 from agents.sequencer.person_state import PersonState
-from streams.exceptions import InvalidInput
+from streams.contracts.exceptions import InvalidInput
 from streams.operator.dlq_view import mask_emails
 
 _CONTACT_KEY = re.compile(r"^[0-9a-f]{32}$")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
 
-from streams.models import (
+from streams.contracts.models import (
     BatchAudited,
     CampaignStateChanged,
     EngagementRecorded,

@@ -12,14 +12,14 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from agents.dead_letter import dead_letter
-from agents.records import SourceRef
 from agents.sequencer.enrollment import contact_key_for
 from streams.admin import create_topics
 from streams.cli import main
-from streams.ids import STABLE_IDS
-from streams.models.errors import OutreachErrorRaised
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models.errors import OutreachErrorRaised
+from streams.contracts.records import SourceRef
+from streams.contracts.topics import load_catalog
 from streams.sink import PostgresSink, migrate
-from streams.topics import load_catalog
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import orjson
 
 from agents.dead_letter import dead_letter
-from agents.records import MAX_RECORD_BYTES, SourceRef
-from streams.ids import STABLE_IDS
-from streams.models.errors import OutreachErrorRaised
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models.errors import OutreachErrorRaised
+from streams.contracts.records import MAX_RECORD_BYTES, SourceRef
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 SOURCE = SourceRef("outreach.send.requests", 2, 17)

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from agents.sequencer.enrollment import contact_key_for
-from streams.exceptions import InvalidInput
+from streams.contracts.exceptions import InvalidInput
 from streams.operator.dlq_view import (
     DeadLetter,
     list_table,
