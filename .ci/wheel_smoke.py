@@ -23,9 +23,9 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, Producer
 
+from streams.contracts.topics import load_catalog
 from streams.embedded import free_port
 from streams.sample import bit_scores, lead_batch
-from streams.topics import load_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 NOT_SOURCE = shutil.ignore_patterns(
@@ -51,7 +51,8 @@ def install_wheel(work: Path) -> Path:
     run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", work / "dist", source)
     (wheel,) = (work / "dist").glob("outreach_hub-*.whl")
     run(sys.executable, "-m", "venv", work / "venv")
-    run(work / "venv" / "bin" / "pip", "install", "-q", wheel)
+    # `up` needs the embedded extra; the production image installs the wheel without it.
+    run(work / "venv" / "bin" / "pip", "install", "-q", f"{wheel}[embedded]")
     shutil.rmtree(source)  # nothing of the source tree is left to lean on
     return work / "venv" / "bin" / "outreach-hub"
 

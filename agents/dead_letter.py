@@ -8,16 +8,47 @@ from datetime import datetime
 import orjson
 from pydantic import ValidationError
 
-from agents.decision import Count, Decision, Emit
-from agents.records import SourceRef, bounded_record, describe
-from streams.exceptions import InvalidInput
-from streams.ids import IdFactory
-from streams.models.errors import SEVERITY, DeadLetterCode, OutreachErrorRaised
+from streams.contracts.decision import Count, Decision, Emit
+from streams.contracts.exceptions import InvalidInput
+from streams.contracts.ids import IdFactory
+from streams.contracts.models.errors import SEVERITY, DeadLetterCode, OutreachErrorRaised
+from streams.contracts.records import SourceRef, bounded_record, describe
 
 
 def dead_letter(
-    stage: str, raw: bytes, source: SourceRef, exc: Exception, now: datetime, ids: IdFactory
+    stage: str,
+    raw: bytes,
+    source: SourceRef,
+    exc: Exception,
+    now: datetime,
+    ids: IdFactory,
+    *,
+    key: bytes | None = None,
+    key_known: bool = False,
 ) -> Decision[None]:
+    event = error_event(stage, raw, source, exc, now, ids, key=key, key_known=key_known)
+    return Decision(
+        None,
+        (Emit("errors", event.subject_id or "", event),),
+        (Count("dead_letters_total", (("stage", stage), ("code", event.code))),),
+    )
+
+
+def error_event(
+    stage: str,
+    raw: bytes,
+    source: SourceRef,
+    exc: Exception,
+    now: datetime,
+    ids: IdFactory,
+    *,
+    key: bytes | None = None,
+    key_known: bool = False,
+) -> OutreachErrorRaised:
+    """The error record of a record `stage` could not read (also the sink's error row).
+
+    `key_known`: `source` is a real record and `key` is its key (None: it had none), so the
+    dead letter can be replayed when it also holds the whole record."""
     try:
         record: object = orjson.loads(raw)
     except orjson.JSONDecodeError as json_error:
@@ -30,11 +61,19 @@ def dead_letter(
         elif isinstance(exc, InvalidInput):  # our own reason: names fields, never values
             code, reason = "DLQ-INVALID-EVENT", str(exc)
         else:
-            # A bug or an unexpected state: the record is kept, the stage goes on.
-            code, reason = "DLQ-PROCESSING-FAILED", f"{type(exc).__name__}: {str(exc)[:500]}"
-    record = bounded_record(record, len(raw), "sha256:" + hashlib.sha256(raw).hexdigest())
+            # A bug or an unexpected state: the record is kept, the stage goes on. The reason
+            # names the exception's type only: its message may quote the record's values.
+            code, reason = "DLQ-PROCESSING-FAILED", f"{type(exc).__name__} (see the record)"
+    kept = bounded_record(record, len(raw), "sha256:" + hashlib.sha256(raw).hexdigest())
+    source_key = _text_key(key) if key_known else None
+    replayable = (
+        key_known
+        and code != "DLQ-MALFORMED"
+        and kept is record
+        and (key is None or source_key is not None)
+    )
     subject = f"{source.topic}/{source.partition}/{source.offset}"
-    event = OutreachErrorRaised(
+    return OutreachErrorRaised(
         event_id=ids.event_id("dead-letter", source.topic, source.partition, source.offset),
         occurred_at=now,
         correlation_id=f"record:{subject}",
@@ -47,10 +86,18 @@ def dead_letter(
         source_partition=source.partition,
         source_offset=source.offset,
         subject_id=subject,
-        record=record,
+        record=kept,
+        source_key=source_key,
+        replayable=replayable,
     )
-    return Decision(
-        None,
-        (Emit("errors", subject, event),),
-        (Count("dead_letters_total", (("stage", stage), ("code", code))),),
-    )
+
+
+def _text_key(key: bytes | None) -> str | None:
+    """The hub's keys are ids and hashes (text); a key that is not UTF-8 cannot be kept as
+    text, and its dead letter is then not replayable."""
+    if key is None:
+        return None
+    try:
+        return key.decode("utf-8")
+    except UnicodeDecodeError:
+        return None

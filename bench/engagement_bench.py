@@ -25,13 +25,13 @@ from common import count_messages, raw_produce_rate
 from agents.engagement.core import EngagementState, decide_event, on_send
 from agents.engagement.normalize import normalize
 from streams.admin import produce
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models import SendRecorded
+from streams.contracts.topics import load_catalog
 from streams.embedded import EmbeddedBroker, EmbeddedPostgres
-from streams.ids import STABLE_IDS
-from streams.models import SendRecorded
+from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
-from streams.settings import Settings
-from streams.topics import load_catalog
 
 PID = "outreach-execution-send-20261125-0a1b2c3d"
 

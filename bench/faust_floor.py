@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import raw_produce_rate
 
 from streams.admin import create_topics, produce
+from streams.contracts.topics import TopicSpec
 from streams.embedded import EmbeddedBroker
-from streams.topics import TopicSpec
 
 APP = '''
 import asyncio, os, weakref, faust

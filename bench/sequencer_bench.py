@@ -34,15 +34,16 @@ from agents.sequencer.person import (
     SequencerContext,
     decide_person,
 )
-from agents.sequencer.schedule import DueSchedule
 from agents.sequencer.storage import encode
 from agents.sequencer.window import DailyCaps, SendWindow
 from streams.admin import produce
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.topics import load_catalog
 from streams.embedded import EmbeddedBroker, EmbeddedPostgres
+from streams.kernel.schedule import DueSchedule
+from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
-from streams.settings import Settings
-from streams.topics import load_catalog
 
 # Five touches with no spacing: a person is due again as soon as a touch is taken, so the
 # worker runs flat out and the rate measured is its own, not the cadence's.
@@ -126,7 +127,7 @@ def core_rate(people: int) -> float:
     """Pure decide_person calls per second (no Kafka): the ceiling the shell adds cost to."""
     ctx = SequencerContext(definitions=load_definitions(), caps=DailyCaps(),
                            window=SendWindow(start_hour=0, end_hour=24, weekdays=tuple(range(7))),
-                           ids=__import__("streams.ids", fromlist=["STABLE_IDS"]).STABLE_IDS)
+                           ids=STABLE_IDS)
     now = datetime(2026, 11, 25, 12, tzinfo=UTC)
     started, calls = time.perf_counter(), 0
     for n in range(people):
@@ -145,7 +146,7 @@ def memory_per_aggregate(count: int) -> float:
     key, and its entry in the due index. Measured as RSS growth over `count` aggregates."""
     ctx = SequencerContext(definitions=load_definitions(), caps=DailyCaps(),
                            window=SendWindow(start_hour=0, end_hour=24, weekdays=tuple(range(7))),
-                           ids=__import__("streams.ids", fromlist=["STABLE_IDS"]).STABLE_IDS)
+                           ids=STABLE_IDS)
     now = datetime(2026, 11, 25, 12, tzinfo=UTC)
     cmd = enrollment(0, now)
     state = decide_person(PersonState(contact_key=cmd.contact_key), cmd, now, ctx).state

@@ -9,10 +9,17 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
-from streams.exceptions import TopicNotDeclared
-from streams.topics import TopicCatalog, TopicSpec
+from streams.contracts.exceptions import HubError, InvalidInput, TopicNotDeclared
+from streams.contracts.topics import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    TopicCatalog,
+    TopicSpec,
+    load_catalog,
+)
+from streams.reach import kafka_client
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +27,8 @@ log = logging.getLogger(__name__)
 async def create_topics(bootstrap: str, specs: Iterable[TopicSpec]) -> dict[str, str]:
     """Create each topic that does not exist yet; returns name -> 'created' | 'exists'."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
-    await admin.start()
     outcome: dict[str, str] = {}
-    try:
+    async with kafka_client(admin, bootstrap):
         existing = set(await admin.list_topics())
         for spec in specs:
             if spec.name in existing:
@@ -38,10 +44,8 @@ async def create_topics(bootstrap: str, specs: Iterable[TopicSpec]) -> dict[str,
                 continue
             for name, code, *_ in getattr(response, "topic_errors", []):
                 if code not in (0, TopicAlreadyExistsError.errno):
-                    raise RuntimeError(f"cannot create topic {name}: error code {code}")
+                    raise HubError(f"cannot create topic {name}: error code {code}")
             outcome[spec.name] = "created"
-    finally:
-        await admin.close()
     return outcome
 
 
@@ -57,16 +61,55 @@ def messages_from(document: Any, spec: TopicSpec, key: str | None) -> list[tuple
     return out
 
 
-async def produce(bootstrap: str, topic: str, messages: Sequence[tuple[bytes, bytes]]) -> int:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
-    await producer.start()
-    try:
-        futures = [await producer.send(topic, value=v, key=k or None) for k, v in messages]
-        for fut in futures:
-            await fut
-    finally:
-        await producer.stop()
+def record_bytes(key: bytes, value: bytes) -> int:
+    """A record's size in a batch of its own, as the producer and the broker count it."""
+    return int(DefaultRecordBatchBuilder.estimate_size_in_bytes(key or None, value, []))
+
+
+def refuse_oversized(
+    topic: str, messages: Sequence[tuple[bytes, bytes]], max_message_bytes: int
+) -> None:
+    """Checked here, before connecting: Tansu does not enforce max.message.bytes, and a record
+    a broker refuses would only fail after the others of the file were published."""
+    for n, (key, value) in enumerate(messages, 1):
+        size = record_bytes(key, value)
+        if size > max_message_bytes:
+            raise InvalidInput(
+                f"message {n} of {len(messages)} is {size:,} bytes; {topic} takes at most "
+                f"{max_message_bytes:,} bytes (max_message_bytes in topics.yaml)"
+            )
+
+
+async def produce(
+    bootstrap: str,
+    topic: str,
+    messages: Sequence[tuple[bytes, bytes]],
+    max_message_bytes: int | None = None,
+) -> int:
+    """Publish and wait for the broker; the size limit defaults to the topic's in topics.yaml."""
+    if max_message_bytes is None:
+        max_message_bytes = _declared_limit(topic)
+    refuse_oversized(topic, messages, max_message_bytes)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_request_size=max_message_bytes
+    )
+    async with kafka_client(producer, bootstrap):
+        try:
+            futures = [await producer.send(topic, value=v, key=k or None) for k, v in messages]
+            for fut in futures:
+                await fut
+        except KafkaError as exc:
+            raise HubError(
+                f"publishing to {topic} at {bootstrap} failed: {type(exc).__name__}"
+            ) from None
     return len(messages)
+
+
+def _declared_limit(topic: str) -> int:
+    try:
+        return load_catalog().by_name(topic).max_message_bytes
+    except TopicNotDeclared:
+        return DEFAULT_MAX_MESSAGE_BYTES
 
 
 def resolve_topic(catalog: TopicCatalog, name_or_alias: str) -> TopicSpec:

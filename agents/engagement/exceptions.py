@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from streams.exceptions import InvalidInput
+from streams.contracts.exceptions import InvalidInput
 
 
 class UnrecognisedWebhook(InvalidInput):

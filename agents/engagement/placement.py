@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from agents.decision import Decision, Emit
 from agents.engagement.core import contact_key_of
-from streams.ids import IdFactory
-from streams.models.base import Frozen
-from streams.models.engagement import MessagePlacement, ProviderEventNormalized
-from streams.models.errors import SEVERITY, OutreachErrorRaised
-from streams.models.send import SendRecorded
+from streams.contracts.decision import Decision, Emit
+from streams.contracts.ids import IdFactory
+from streams.contracts.models.base import Frozen
+from streams.contracts.models.engagement import MessagePlacement, ProviderEventNormalized
+from streams.contracts.models.errors import SEVERITY, OutreachErrorRaised
+from streams.contracts.models.send import SendRecorded
 
 WAITING_KEPT = 50
 
@@ -39,6 +39,12 @@ def placement_for(sent: SendRecorded) -> Emit | None:
         issued_at=sent.occurred_at))
 
 
+def late(state: MessageState, now: datetime, wait_seconds: float) -> tuple[Waiting, ...]:
+    """Events that waited longer than ``wait_seconds`` for their send (the timer asks, the
+    fold expires them)."""
+    return tuple(w for w in state.waiting if (now - w.since).total_seconds() > wait_seconds)
+
+
 def _routed(event: ProviderEventNormalized, aggregate_id: str) -> Emit:
     key = contact_key_of(aggregate_id)
     placed = event.model_copy(update={"aggregate_id": aggregate_id, "contact_key": key})
@@ -57,8 +63,8 @@ def decide_placement(state: MessageState, item: MessagePlacement, now: datetime,
             return Decision(state, (_routed(item.event, state.aggregate_id),))
         waiting = (*state.waiting, Waiting(event=item.event, since=now))[-WAITING_KEPT:]
         return Decision(state.model_copy(update={"waiting": waiting}))
-    late = tuple(w for w in state.waiting if (now - w.since).total_seconds() > wait_seconds)
-    if not late:
+    expired = late(state, now, wait_seconds)
+    if not expired:
         return Decision(state)
     errors = tuple(Emit("errors", item.provider_message_id, OutreachErrorRaised(
         event_id=ids.event_id("unplaced", w.event.provider, w.event.provider_event_id),
@@ -68,6 +74,6 @@ def decide_placement(state: MessageState, item: MessagePlacement, now: datetime,
         reason=f"no send of provider message {item.provider_message_id} known "
                f"{wait_seconds:.0f}s after its {w.event.type} event",
         subject_id=item.provider_message_id, record=w.event.model_dump(mode="json")))
-        for w in late)
+        for w in expired)
     return Decision(state.model_copy(update={
-        "waiting": tuple(w for w in state.waiting if w not in late)}), errors)
+        "waiting": tuple(w for w in state.waiting if w not in expired)}), errors)

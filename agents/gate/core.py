@@ -10,16 +10,16 @@ from datetime import datetime, timedelta
 
 from pydantic import Field
 
-from agents.decision import Count, Decision, Emit
 from agents.gate.policy import GatePolicy
 from agents.gate.rules import gate_lead
-from streams.ids import IdFactory
-from streams.models.base import AwareDatetime, Frozen
-from streams.models.bit_score import BitScoreEvaluated
-from streams.models.errors import SEVERITY, OutreachErrorRaised
-from streams.models.gate import GateVerdict, LeadGated, WaitingLeadsExpiryDue
-from streams.models.intake import LeadCardReceived
-from streams.models.lead_batch import Enrichment
+from streams.contracts.decision import Count, Decision, Emit
+from streams.contracts.ids import IdFactory
+from streams.contracts.models.base import AwareDatetime, Frozen
+from streams.contracts.models.bit_score import BitScoreEvaluated
+from streams.contracts.models.errors import SEVERITY, OutreachErrorRaised
+from streams.contracts.models.gate import GateVerdict, LeadGated, WaitingLeadsExpiryDue
+from streams.contracts.models.intake import LeadCardReceived
+from streams.contracts.models.lead_batch import Enrichment
 
 
 class PendingLead(Frozen):

@@ -8,11 +8,11 @@ from pydantic import ValidationError
 
 from agents.gate.policy import GatePolicy
 from agents.gate.rules import gate_lead
-from agents.records import describe
-from streams.exceptions import InvalidInput
-from streams.models.bit_score import BitScoreEvaluated
-from streams.models.gate import GateVerdict
-from streams.models.lead_batch import LeadCard
+from streams.contracts.exceptions import InvalidInput
+from streams.contracts.models.bit_score import BitScoreEvaluated
+from streams.contracts.models.gate import GateVerdict
+from streams.contracts.models.lead_batch import LeadCard
+from streams.contracts.records import describe
 
 
 def explain(document: Any, policy: GatePolicy) -> GateVerdict:

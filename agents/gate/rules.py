@@ -11,8 +11,8 @@ from functools import lru_cache
 from email_validator import EmailNotValidError, validate_email
 
 from agents.gate.policy import GatePolicy
-from streams.models.gate import GateErrorCode, GateVerdict, Strategy, Tier, Verdict
-from streams.models.lead_batch import Enrichment
+from streams.contracts.models.gate import GateErrorCode, GateVerdict, Strategy, Tier, Verdict
+from streams.contracts.models.lead_batch import Enrichment
 
 # Machine-readable reason codes (SPEC §3). Golden rule first, then the score.
 MISSING_ENRICHMENT = "missing_enrichment"

@@ -14,13 +14,13 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from agents.decision import Count, Decision, Emit
-from agents.records import SourceRef, bounded_record, describe
-from streams.ids import IdFactory
-from streams.models.base import AwareDatetime, Frozen
-from streams.models.errors import SEVERITY, DeadLetterCode, OutreachErrorRaised
-from streams.models.intake import BatchAudited, CardDisposition, LeadCardReceived
-from streams.models.lead_batch import LeadBatchEnvelope, LeadCard
+from streams.contracts.decision import Count, Decision, Emit
+from streams.contracts.ids import IdFactory
+from streams.contracts.models.base import AwareDatetime, Frozen
+from streams.contracts.models.errors import SEVERITY, DeadLetterCode, OutreachErrorRaised
+from streams.contracts.models.intake import BatchAudited, CardDisposition, LeadCardReceived
+from streams.contracts.models.lead_batch import LeadBatchEnvelope, LeadCard
+from streams.contracts.records import SourceRef, bounded_record, describe
 
 ACCEPTED_SCHEMA_VERSIONS: tuple[str, ...] = ("v1", "v2")  # v1, and the next major (seed 003 §7)
 

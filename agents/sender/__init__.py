@@ -1,6 +1,6 @@
 """The sender stage: hands each due touch to an email provider (adapters: I/O at the edge).
 
-Adapters live in ``agents.sender.adapters``; signed meeting links in
+Adapters live in ``streams.adapters.email``; signed meeting links in
 ``agents.sender.calendar_link``. This package root stays import-light.
 """
 

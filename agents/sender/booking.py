@@ -17,8 +17,8 @@ from datetime import datetime
 
 from agents.sender.calendar_link import CalendarClaim, sign, verify
 from agents.sender.exceptions import CalendarLinkExpired, InvalidCalendarSignature
-from streams.models.base import Frozen
-from streams.models.engagement import ProviderEventNormalized
+from streams.contracts.models.base import Frozen
+from streams.contracts.models.engagement import ProviderEventNormalized
 
 PROVIDER = "hub"
 

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from agents.sender.exceptions import CalendarLinkExpired, InvalidCalendarSignature
-from streams.exceptions import ConfigurationError
-from streams.models.base import AwareDatetime, Frozen
+from streams.contracts.exceptions import ConfigurationError
+from streams.contracts.models.base import AwareDatetime, Frozen
 
 # The faust web port of the embedded hub; production passes its public booking URL.
 DEFAULT_BASE_URL = "http://127.0.0.1:6066/calendar/book"

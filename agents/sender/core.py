@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
-from agents.decision import Count, Decision, Emit
-from agents.sender.adapters.base import OutgoingEmail, SendReceipt
 from agents.sender.calendar_link import sign
-from streams.ids import IdFactory
-from streams.models.base import Frozen
-from streams.models.engagement import EngagementRecorded
-from streams.models.errors import SEVERITY, OutreachErrorRaised
-from streams.models.send import SendRecorded, TouchRequested
+from agents.sender.email import OutgoingEmail, SendReceipt
+from streams.contracts.decision import Count, Decision, Emit, MarkInFlight
+from streams.contracts.ids import IdFactory
+from streams.contracts.models.base import Frozen
+from streams.contracts.models.engagement import EngagementRecorded
+from streams.contracts.models.errors import SEVERITY, OutreachErrorRaised
+from streams.contracts.models.send import SendRecorded, TouchRequested
 
 KEYS_KEPT = 64
 SUPPRESSING = frozenset({"unsubscribed", "complained"})
@@ -44,9 +44,12 @@ UNKNOWN_OUTCOME = (
 
 @dataclass(frozen=True, slots=True)
 class SendEmail:
-    """Effect: hand this email to the provider adapter (the shell retries transient failures)."""
+    """Hand this email to the provider adapter (the shell retries transient failures), once
+    `marked` is carried out: the state with the request in flight, whose MarkInFlight effect
+    makes the kernel store it durably before the provider call."""
 
     email: OutgoingEmail
+    marked: Decision[SenderState]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +144,10 @@ def decide_request(
         return RecordWithoutSending("suppression-list")
     if request.channel == "phone_task":
         return RecordWithoutSending("task-queue")
-    return SendEmail(render(request, cfg))
+    email = render(request, cfg)
+    key = request.idempotency_key
+    marked = state.model_copy(update={"in_flight": key})
+    return SendEmail(email, Decision(marked, effects=(MarkInFlight(key),)))
 
 
 def record_result(

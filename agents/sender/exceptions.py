@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from streams.exceptions import HubError
+from streams.contracts.exceptions import HubError
 
 _ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:]+@[^\s<>()\[\]\"',;:]+")
 _MAX_DETAIL = 300

@@ -1,19 +1,11 @@
-"""The sequencer's pure decision core: read projection -> decide -> append (SPEC §3 "Sequences").
+"""The sequencer's pure decision core: the person fold (`person.decide_person`, what the worker
+and `sequencer decide` run) over each sequence's next step (`core.next_step`), SPEC §3
+"Sequences".
 
 Nothing here talks to Kafka, PostgreSQL or a clock; ``now`` and every id come from the caller.
 """
 
-from agents.sequencer.core import (
-    AppendEvent,
-    ContactRef,
-    DecisionOutcome,
-    Escalation,
-    NextTouchPacket,
-    SequencerDecision,
-    StopState,
-    apply_append,
-    decide,
-)
+from agents.sequencer.core import StopState, next_step
 from agents.sequencer.definition import (
     SequenceDefinition,
     SequenceRules,
@@ -22,7 +14,6 @@ from agents.sequencer.definition import (
     parse_definition,
 )
 from agents.sequencer.exceptions import (
-    AppendRejected,
     InvalidSequenceDefinition,
     InvalidSequenceInput,
     SequencerError,
@@ -30,24 +21,16 @@ from agents.sequencer.exceptions import (
 from agents.sequencer.projection import SequenceEventRecord, SequenceProjection
 
 __all__ = [
-    "AppendEvent",
-    "AppendRejected",
-    "ContactRef",
-    "DecisionOutcome",
-    "Escalation",
     "InvalidSequenceDefinition",
     "InvalidSequenceInput",
-    "NextTouchPacket",
     "SequenceDefinition",
     "SequenceEventRecord",
     "SequenceProjection",
     "SequenceRules",
-    "SequencerDecision",
     "SequencerError",
     "StopState",
     "Touch",
-    "apply_append",
-    "decide",
     "load_definitions",
+    "next_step",
     "parse_definition",
 ]

@@ -9,7 +9,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from agents.sequencer.exceptions import InvalidSequenceDefinition, describe_validation_error
-from streams.models.base import Frozen
+from streams.contracts.models.base import Frozen
 
 Channel = Literal["email", "phone_task"]
 StopEvent = Literal["replied", "unsubscribed", "bounced", "complained", "meeting_booked"]

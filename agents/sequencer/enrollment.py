@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from streams.models.gate import LeadGated
-from streams.models.sequence import EnrollContact
+from streams.contracts.models.gate import LeadGated
+from streams.contracts.models.sequence import EnrollContact
 
 
 def contact_key_for(email: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from streams.exceptions import ConfigurationError, HubError, InvalidInput
+from streams.contracts.exceptions import ConfigurationError, HubError, InvalidInput
 
 
 class SequencerError(HubError):
@@ -21,10 +21,6 @@ class InvalidSequenceDefinition(SequencerError, ConfigurationError):
 
 class InvalidSequenceInput(SequencerError, InvalidInput):
     """A decision request (harness case, CLI input) is malformed; the message names the field."""
-
-
-class AppendRejected(SequencerError):
-    """A compare-and-set append did not match the aggregate's current version."""
 
 
 def describe_validation_error(exc: ValidationError, prefix: str = "") -> str:

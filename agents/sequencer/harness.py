@@ -1,26 +1,49 @@
-"""Run one seed-002 harness case (``inputs`` object, field names as in the seed) through decide().
+"""Run one seed-002 harness case (``inputs`` object, field names as in the seed) through the
+person core the worker runs (`decide_person`).
 
-The output is one JSON-able dict: a runx receipt plus the decision's parts. Malformed input raises
-InvalidSequenceInput naming the field; a well-formed request the sequencer cannot act on is a
-``failure`` result with an escalation, not an exception.
+The case becomes a person whose active sequence is the given projection, and a compare-and-set
+command (`CheckDueTouches` with the aggregate, expected version, touch index and idempotency
+key); the core's decision is rendered in the seed's shapes. The output is one JSON-able dict: a
+runx receipt plus the decision's parts. Malformed input raises InvalidSequenceInput naming the
+field; a well-formed request the sequencer refuses is a ``failure`` result with an escalation.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 
-from agents.sequencer.core import ContactRef, SequencerDecision, decide
-from agents.sequencer.definition import parse_definition
+from agents.sequencer.core import due_at, recorded_stop
+from agents.sequencer.definition import Channel, SequenceDefinition, parse_definition
 from agents.sequencer.exceptions import (
     InvalidSequenceDefinition,
     InvalidSequenceInput,
     describe_validation_error,
 )
+from agents.sequencer.person import (
+    PersonDecision,
+    PersonState,
+    SequenceAggregate,
+    SequencerContext,
+    decide_person,
+)
 from agents.sequencer.projection import SequenceEventRecord, SequenceProjection, UtcDatetime
+from agents.sequencer.window import DailyCaps, SendWindow
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models.errors import OutreachErrorRaised
+from streams.contracts.models.send import TouchRequested
+from streams.contracts.models.sequence import CheckDueTouches, SequenceEventAppended
 
 RECEIPT_SCHEMA = "runx.receipt.v1"
+NEXT_TOUCH_PACKET = "runx.outreach.next_touch.v1"
+# The case's definition under a strategy name of its own; the harness has no send window or
+# daily cap (always open, never spent), and no campaign.
+STRATEGY = "HARNESS"
+ALWAYS_OPEN = SendWindow(start_hour=0, end_hour=24, weekdays=tuple(range(7)))
+KINDS = {"touch_requested": "next_touch", "sequence_stopped": "stop",
+         "sequence_completed": "complete"}
 # JSON "number" fields that must be whole: 7.0 or "7" would hide a caller bug, so be strict.
 Count = Annotated[int, Strict(), Field(ge=0)]
 
@@ -28,6 +51,14 @@ Count = Annotated[int, Strict(), Field(ge=0)]
 class _Input(BaseModel):
     # Unknown fields are rejected so a misspelt field fails loudly instead of being ignored.
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ContactRef(_Input):
+    """Who the touch is for and under which principal; passed through, never widened."""
+
+    principal: str = Field(min_length=1)
+    audience: str = Field(min_length=1)
+    channel: Channel | None = None
 
 
 class _OperationResult(BaseModel):
@@ -108,45 +139,110 @@ def run_case(inputs: dict[str, Any]) -> dict[str, Any]:
         definition = parse_definition(req.sequence_definition)
     except InvalidSequenceDefinition as exc:
         raise InvalidSequenceInput(str(exc)) from exc
-    decision = decide(
-        definition,
-        _projection(req.engagement_projection, req.store_id),
-        req.contact_ref,
-        req.idempotency_key,
-        req.expected_version,
-        req.now,
-        current_touch_index=req.current_touch_index,
-        last_contact_at=req.last_contact_at,
-        aggregate_id=req.aggregate_id,
-    )
-    return render(decision, req.store_id)
+    projection = _projection(req.engagement_projection, req.store_id)
+    contact_key = req.aggregate_id.rsplit(":", 1)[-1]
+    active = None
+    if projection is not None:
+        active = SequenceAggregate(
+            aggregate_id=projection.aggregate_id,
+            sequence_id=projection.aggregate_id.rsplit(":", 1)[0], strategy=STRATEGY,
+            enrollment_id=req.idempotency_key, campaign_id=None, company_sov_id=None,
+            correlation_id=f"aggregate:{projection.aggregate_id}",
+            to_email=req.contact_ref.audience, timezone=None, projection=projection,
+            next_due_at=None)
+    state = PersonState(contact_key=contact_key, active=active,
+                        last_contact_at=req.last_contact_at)
+    ctx = SequencerContext(definitions={STRATEGY: definition}, window=ALWAYS_OPEN,
+                           caps=DailyCaps(), ids=STABLE_IDS)
+    command = CheckDueTouches(
+        contact_key=contact_key, issued_at=req.now, aggregate_id=req.aggregate_id,
+        expected_version=req.expected_version, current_touch_index=req.current_touch_index,
+        idempotency_key=req.idempotency_key)
+    return render(req, definition, projection, decide_person(state, command, req.now, ctx))
 
 
-def render(decision: SequencerDecision, store_id: str) -> dict[str, Any]:
-    out = decision.outcome
-    failed = out.kind == "failure"
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def render(req: HarnessInputs, definition: SequenceDefinition,
+           projection: SequenceProjection | None, decision: PersonDecision) -> dict[str, Any]:
+    """The person core's decision in the seed's shapes."""
+    events = [e.event for e in decision.emits]
+    error = next((e for e in events if isinstance(e, OutreachErrorRaised)), None)
+    request = next((e for e in events if isinstance(e, TouchRequested)), None)
+    appended = next((e for e in events if isinstance(e, SequenceEventAppended)), None)
+    last = projection.last_touch_index if projection is not None else 0
+    earlier = projection.applied_keys.get(req.idempotency_key) if projection else None
+    outcome: dict[str, Any] = {
+        "kind": "wait", "aggregate_id": req.aggregate_id, "idempotency_key": req.idempotency_key,
+        "decided_at": _iso(req.now), "last_touch_index": last, "next_touch": None,
+        "wait_until": None, "wait_reason": None, "stop_state": None, "escalation": None}
+    replayed = error is None and earlier is not None and earlier.decision is not None
+    if replayed:
+        assert earlier is not None and earlier.decision is not None
+        outcome = dict(earlier.decision)  # the outcome recorded with the append, verbatim
+    elif error is not None:
+        record = error.record if isinstance(error.record, dict) else {}
+        outcome["kind"] = "failure"
+        outcome["escalation"] = {
+            "reason": record.get("failure", "idempotency_key_conflict"), "needs": "agent",
+            "message": error.reason, "aggregate_id": req.aggregate_id,
+            "expected_version": record.get("expected_version"),
+            "actual_version": record.get("actual_version")}
+    elif appended is not None:
+        outcome["kind"] = KINDS[appended.type]
+    elif decision.state.active is None:  # its end was already recorded: nothing appended
+        ended = decision.state.history[-1].status if decision.state.history else "stopped"
+        outcome["kind"] = "complete" if ended == "completed" else "stop"
+    else:
+        outcome["wait_until"] = _iso(decision.state.next_due_at)
+        when, why = due_at(definition.rules, projection.last_touch_at if projection else None,
+                           req.last_contact_at)
+        if when is not None and decision.state.next_due_at == when:
+            outcome["wait_reason"] = why
+    if request is not None:
+        outcome["next_touch"] = {
+            "packet": NEXT_TOUCH_PACKET, "aggregate_id": request.aggregate_id,
+            "touch": definition.touch(request.touch_index).model_dump(mode="json"),
+            "contact_ref": req.contact_ref.model_dump(mode="json"),
+            "idempotency_key": request.idempotency_key, "due_at": _iso(request.due_at)}
+    if outcome["kind"] == "stop" and not replayed and projection is not None:
+        outcome["stop_state"] = _stop_state(projection)
+    failed = outcome["kind"] == "failure"
+    escalation = outcome.get("escalation")
     receipt = {
         "schema": RECEIPT_SCHEMA,
         "state": "failure" if failed else "sealed",
         "disposition": "escalated" if failed else "closed",
-        "reason_code": out.escalation.reason if out.escalation else "process_closed",
-    }
-    summary = out.model_dump(mode="json", exclude={"next_touch", "stop_state", "escalation"}) | {
-        "replayed": decision.replayed
+        "reason_code": escalation["reason"] if escalation else "process_closed",
     }
     append = None
-    if decision.append_event is not None:
-        append = {"store_id": store_id} | decision.append_event.model_dump(mode="json")
-
-    def dump(part: BaseModel | None) -> dict[str, Any] | None:
-        return None if part is None else part.model_dump(mode="json")
-
+    if appended is not None:
+        append = {
+            "store_id": req.store_id, "aggregate_id": appended.aggregate_id,
+            "type": appended.type, "expected_version": appended.version - 1,
+            "version": appended.version, "idempotency_key": appended.idempotency_key,
+            "occurred_at": _iso(appended.occurred_at), "touch_index": appended.touch_index,
+            "reason": appended.detail.get("reason"), "decision": outcome}
+    summary = {k: v for k, v in outcome.items()
+               if k not in ("next_touch", "stop_state", "escalation")} | {"replayed": replayed}
     return {
         "status": "failure" if failed else "sealed",
         "receipt": receipt,
         "decision": summary,
         "append_event": append,
-        "next_touch_packet": dump(out.next_touch),
-        "escalation": dump(out.escalation),
-        "stop_state": dump(out.stop_state),
+        "next_touch_packet": outcome.get("next_touch"),
+        "escalation": escalation,
+        "stop_state": outcome.get("stop_state"),
     }
+
+
+def _stop_state(projection: SequenceProjection) -> dict[str, Any]:
+    """Why the sequence stopped: the event that stopped it, or the stop already recorded."""
+    fold = projection.fold
+    if fold.stop_recorded is not None:
+        return recorded_stop(fold.stop_recorded, fold.last_touch_index).model_dump(mode="json")
+    assert fold.stopped_by is not None
+    return {"reason": fold.stopped_by.type, "stopped_at": _iso(fold.stopped_by.occurred_at),
+            "last_touch_index": fold.last_touch_index}

@@ -11,8 +11,8 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from agents.decision import Count, Decision, Emit
-from agents.sequencer.core import ContactRef, Step, decide, due_at, next_step, utc
+from agents.sequencer.caps import cap_keys
+from agents.sequencer.core import Step, due_at, next_step, utc
 from agents.sequencer.person_state import (
     ConsumeCap,
     FinishedSequence,
@@ -26,11 +26,12 @@ from agents.sequencer.projection import (
     replace,
     trusted,
 )
+from agents.sequencer.refusal import escalation, refuse_stale
 from agents.sequencer.window import cap_day
-from streams.models.engagement import EngagementRecorded
-from streams.models.errors import SEVERITY, OutreachErrorRaised
-from streams.models.send import SendRecorded, TouchRequested
-from streams.models.sequence import (
+from streams.contracts.decision import Count, Decision, Emit
+from streams.contracts.models.engagement import EngagementRecorded
+from streams.contracts.models.send import SendRecorded, TouchRequested
+from streams.contracts.models.sequence import (
     CheckDueTouches,
     EnrollContact,
     SequenceEventAppended,
@@ -49,6 +50,7 @@ ENROLLMENTS_KEPT = 8
 # Campaign states in which nothing is sent; the terminal ones end the sequence.
 HELD = frozenset({"requested", "draft", "scheduled", "paused"})
 ENDED = frozenset({"cancelled", "completed", "rejected", "expired", "failed"})
+OWN_APPENDS = frozenset({"touch_requested", "sequence_stopped", "sequence_completed"})
 
 
 SequencerInput = EnrollContact | CheckDueTouches | SendRecorded | EngagementRecorded
@@ -72,7 +74,15 @@ def decide_person(
             type=item.type, occurred_at=item.occurred_at, bounce_kind=item.bounce_kind,
             idempotency_key=f"engagement:{item.provider}:{item.provider_event_id}")
         return _record(state, item.aggregate_id, record, now, ctx)
-    return _step(state, now, ctx)
+    if (item.aggregate_id is not None or item.expected_version is not None
+            or item.current_touch_index is not None):
+        refused = refuse_stale(state, item, now, ctx)
+        if refused is not None:
+            return refused
+    return _step(state, now, ctx, item.idempotency_key)
+
+
+_TAKEN = Step("failure", 0)  # the step's key is taken: decided by no rule, escalated
 
 
 def _enroll(
@@ -135,55 +145,50 @@ def _record(
     return _step(updated, now, ctx)
 
 
-def _step(state: PersonState, now: datetime, ctx: SequencerContext) -> PersonDecision:
+def _step(state: PersonState, now: datetime, ctx: SequencerContext, key: str | None = None
+          ) -> PersonDecision:
     active = state.active
     if active is None:
         return Decision(state)
     definition = ctx.definitions[active.strategy]
     projection = active.projection
-    key = f"{active.aggregate_id}:step{projection.last_touch_index + 1}"
+    # The step's idempotency key: the command's, else derived from the projection (so it is
+    # new for every step the worker takes).
+    key = key or f"{active.aggregate_id}:step{projection.last_touch_index + 1}"
     at = utc(now, "now")
     last_contact = state.last_contact_at
-    if key in projection.applied_keys:
-        # Never met (keys derive from the projection, so a step's key is always new), but if it
-        # were, the answer is decide()'s to a replayed key, as it always was.
-        ref = ContactRef(principal="outreach-hub", audience=active.to_email)
-        decided = decide(definition, projection, ref, key, projection.version, at,
-                         last_contact_at=last_contact, aggregate_id=active.aggregate_id)
-        out, append, packet = decided.outcome, decided.append_event, decided.outcome.next_touch
-        step = Step(out.kind, out.last_touch_index, append.type if append else None,
-                    append.reason if append else None, packet.touch if packet else None,
-                    out.wait_until, out.wait_reason, out.stop_state, out.escalation)
-    else:
-        # What decide() would decide for this key, without the models it wraps that in.
-        step = next_step(definition, projection, at,
-                         None if last_contact is None else utc(last_contact, "last_contact_at"))
-    if step.kind != "stop" and ctx.campaign_status in ENDED:
-        return _finish(state, "stopped", f"campaign_{ctx.campaign_status}", key, now, ctx)
-    if step.kind != "stop" and ctx.campaign_status in HELD:
+    earlier = projection.applied_keys.get(key)
+    if earlier is not None and (earlier.decision is not None or earlier.type in OWN_APPENDS):
+        # A replay of a step already decided (a redelivered command under its key): nothing
+        # appended twice. The person fold keeps no decision in its own appends, so their type
+        # says the key is this sequencer's.
+        return Decision(state)
+    step = (_TAKEN if earlier is not None else
+            next_step(definition, projection, at,
+                      None if last_contact is None else utc(last_contact, "last_contact_at")))
+    campaign_status = ctx.campaign_status(active.campaign_id) if step.kind != "stop" else None
+    if campaign_status in ENDED:
+        return _finish(state, "stopped", f"campaign_{campaign_status}", key, now, ctx)
+    if campaign_status in HELD:
         # A paused campaign sends nothing, but a reply or unsubscribe still ends the sequence.
         later = now + timedelta(seconds=ctx.recheck_seconds)
         return Decision(_due(state, later))
+    if earlier is not None:  # another writer appended under this step's key: an agent looks
+        return _escalate(state, f"idempotency key was already used by a {earlier.type!r} "
+                                "append this sequencer did not decide", now, ctx)
     if step.kind == "wait":
         return Decision(_due(state, step.wait_until))
-    if step.kind == "failure":
-        return _escalate(state, step.escalation.message if step.escalation else "", now, ctx)
     if step.kind in ("stop", "complete"):
         reason = step.stop_state.reason if step.stop_state else None
         status: SequenceStatus = "stopped" if step.kind == "stop" else "completed"
-        return _finish(state, status, reason, key, now, ctx)
+        return _finish(state, status, reason, key, now, ctx, append=step.append is not None)
     touch = step.touch
     assert touch is not None and step.append is not None  # next_touch always carries both
     opens = ctx.window.next_open(now, active.timezone)
     if opens > now:
         return Decision(_due(state, opens))
     domain = active.to_email.rsplit("@", 1)[-1].lower()
-    if touch.channel == "email" and (
-        ctx.mailbox_sent_today >= ctx.caps.share(ctx.caps.per_mailbox, ctx.partitions,
-                                                 ctx.partition)
-        or ctx.domain_sent_today >= ctx.caps.share(ctx.caps.per_domain, ctx.partitions,
-                                                   ctx.partition)
-    ):
+    if touch.channel == "email" and _capped(ctx, cap_day(now), touch.principal, domain):
         return Decision(_due(state, ctx.window.next_day_open(now, active.timezone)),
                         effects=(Count("sequencer_touches_deferred_total",
                                        (("reason", "daily_cap"),)),))
@@ -218,10 +223,20 @@ def _step(state: PersonState, now: datetime, ctx: SequencerContext) -> PersonDec
     return Decision(after, emits, effects)
 
 
+def _capped(ctx: SequencerContext, day: str, mailbox: str, domain: str) -> bool:
+    """Today's share of the sending mailbox's or the recipient domain's cap is spent."""
+    m_key, d_key = cap_keys(ctx.partition, day, mailbox, domain)
+    caps = ctx.caps
+    return (ctx.caps_spent(m_key) >= caps.share(caps.per_mailbox, ctx.partitions, ctx.partition)
+            or ctx.caps_spent(d_key) >= caps.share(caps.per_domain, ctx.partitions,
+                                                    ctx.partition))
+
+
 def _finish(
     state: PersonState, status: SequenceStatus, reason: str | None, key: str, now: datetime,
-    ctx: SequencerContext,
+    ctx: SequencerContext, append: bool = True,
 ) -> PersonDecision:
+    """End the active sequence; ``append=False`` when its end is already recorded in it."""
     active = state.active
     assert active is not None
     # Validated: it also refuses a naive `now` (on the paths that did not check it yet).
@@ -234,6 +249,8 @@ def _finish(
     ended = replace(active, projection=appended, next_due_at=None)
     after = _bump(state, active=None, history=(*state.history, finished)[-HISTORY_KEPT:],
                   suppressed=reason if reason in SUPPRESSING else state.suppressed)
+    if not append:
+        return Decision(after)
     event = _appended(replace(after, active=ended), record, projection.version + 1, status, ctx,
                       now, ctx.ids.process_id("sequence", now, active.aggregate_id))
     return Decision(after, (event,),
@@ -248,16 +265,8 @@ def _suppressing_reason(record: SequenceEventRecord) -> str | None:
 
 def _escalate(state: PersonState, message: str, now: datetime, ctx: SequencerContext
               ) -> PersonDecision:
-    active = state.active
-    assert active is not None
-    error = OutreachErrorRaised(
-        event_id=ctx.ids.event_id("seq-escalated", active.aggregate_id, active.projection.version),
-        occurred_at=now, correlation_id=active.correlation_id,
-        process_id=ctx.ids.process_id("sequence", now, active.aggregate_id),
-        code="SEQ-ESCALATED", severity=SEVERITY["SEQ-ESCALATED"], stage="sequencer",
-        reason=message, subject_id=active.aggregate_id)
     # Held, not retried in a loop: an operator resolves an escalation.
-    return Decision(_due(state, None), (Emit("errors", state.contact_key, error),))
+    return Decision(_due(state, None), (escalation(state, message, now, ctx),))
 
 
 def _appended(state: PersonState, append: SequenceEventRecord, version: int, status: Literal[

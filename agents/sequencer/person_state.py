@@ -6,15 +6,17 @@ the enrollments seen, the last contact and a suppression that never ages out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from agents.sequencer.definition import SequenceDefinition
 from agents.sequencer.projection import SequenceProjection, UtcDatetime
 from agents.sequencer.window import DailyCaps, SendWindow
-from streams.ids import IdFactory
-from streams.models.base import Frozen
-from streams.models.sequence import SequenceStatus
+from streams.contracts.decision import ConsumeCap as ConsumeCap  # the effect, re-exported
+from streams.contracts.ids import IdFactory
+from streams.contracts.models.base import Frozen
+from streams.contracts.models.sequence import SequenceStatus
 
 
 class SequenceAggregate(Frozen):
@@ -54,24 +56,27 @@ class PersonState(Frozen):
         return self.active.next_due_at if self.active else None
 
 
-@dataclass(frozen=True, slots=True)
-class ConsumeCap:
-    """Count one email against today's mailbox and domain caps (the shell's caps table)."""
+def _nothing_spent(key: str) -> int:
+    return 0
 
-    day: str
-    mailbox: str
-    domain: str
+
+def _no_status(campaign_id: str | None) -> str | None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
 class SequencerContext:
+    """What the person core reads besides the person. Lookups are functions the shell backs
+    with its tables, so which counter or campaign to read stays the core's decision."""
+
     definitions: dict[str, SequenceDefinition]
     window: SendWindow
     caps: DailyCaps
     ids: IdFactory
-    campaign_status: str | None = None  # read through the campaign-status view
-    mailbox_sent_today: int = 0
-    domain_sent_today: int = 0
+    # A campaign's status (the campaign-status view); None: not heard of, or no campaign.
+    campaign_status: Callable[[str | None], str | None] = _no_status
+    # Emails counted so far today on a cap counter (agents/sequencer/caps.py `cap_keys`).
+    caps_spent: Callable[[str], int] = _nothing_spent
     partitions: int = 1
     partition: int = 0  # which share of the daily caps this person's partition spends
     recheck_seconds: float = 3600.0

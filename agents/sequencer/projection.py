@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, NamedTuple, TypeVar
 from pydantic import AfterValidator, BaseModel, Field, PrivateAttr
 
 from agents.sequencer.definition import STOP_EVENTS
-from streams.models.base import AwareDatetime, Frozen
+from streams.contracts.models.base import AwareDatetime, Frozen
 
 # Normalised to UTC so every timestamp serialises as ``...Z`` and compares without surprises.
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(UTC))]
@@ -185,14 +185,14 @@ class SequenceProjection(Frozen):
 
     def appended_own(self, type_: str, key: str, at: datetime, touch_index: int | None = None,
                      reason: str | None = None) -> tuple[SequenceProjection, SequenceEventRecord]:
-        """core.apply_append() of the sequencer's own append in the person fold, and the record
-        it appends. Without the decision: the person table drops it (storage.py) and the shell
-        never replays a key, so dumping one per touch bought nothing. Not validated: the caller
-        passes ``at`` in UTC and a non-empty key."""
+        """The sequencer's own append (idempotent on its key), and the record it appends.
+        Without the decision: the person table drops it (storage.py), and a replayed key is
+        known by the record's type, so dumping one per touch bought nothing. Not validated: the
+        caller passes ``at`` in UTC and a non-empty key."""
         record = trusted(SequenceEventRecord, {
             "type": type_, "touch_index": touch_index, "occurred_at": at, "idempotency_key": key,
             "bounce_kind": None, "reason": reason, "decision": None})
-        # (apply_append's one check that can fail here; the other two hold by construction)
+        # (the aggregate and the version are this projection's by construction)
         return (self if key in self.fold.applied_keys else self.appended(record)), record
 
     def appended(self, event: SequenceEventRecord) -> SequenceProjection:

@@ -12,16 +12,18 @@ import time
 from typing import Any
 
 import asyncpg
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from agents.dead_letter import dead_letter
-from agents.records import SourceRef
-from streams import codec, metrics
-from streams.app import Hub
-from streams.ids import STABLE_IDS
-from streams.logging_setup import decision_ids, ids_in, log_context
-from streams.models import MODELS
+from agents.dead_letter import error_event
+from streams.contracts import codec
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models import MODELS, HubEvent
+from streams.contracts.records import SourceRef
+from streams.kernel import metrics
+from streams.kernel.hub import Hub
+from streams.kernel.logging_setup import ids_in, log_context
 from streams.sink.exceptions import SinkWriteError
+from streams.sink.postgres import PostgresSink
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +40,29 @@ SUNK_TOPICS = (
 )
 
 
+class Database:
+    """The PostgreSQL sink, connected on first use (a worker without the sink stage never
+    connects)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._sink: PostgresSink | None = None
+        self._lock = asyncio.Lock()
+
+    async def sink(self) -> PostgresSink:
+        async with self._lock:
+            if self._sink is None:
+                self._sink = await PostgresSink.connect(self.url)
+        return self._sink
+
+
 def register(hub: Hub) -> None:
-    models: dict[str, type[BaseModel]] = {
+    models: dict[str, type[HubEvent]] = {
         hub.catalog[alias].name: MODELS[hub.catalog[alias].value] for alias in SUNK_TOPICS
     }
     channel = hub.app.topic(*models, key_serializer="raw", value_serializer="raw")
     settings = hub.settings
+    database = Database(hub.database_url)
 
     @hub.app.agent(channel, name="postgres-sink")
     async def postgres_sink(stream: Any) -> None:
@@ -51,19 +70,22 @@ def register(hub: Hub) -> None:
             settings.sink_batch_size, within=settings.sink_batch_seconds
         ):
             batch = [_decode(hub, models, e) for e in events]
-            await _write_until_done(hub, batch)
+            await _write_until_done(hub, database, batch)
 
 
-def _decode(hub: Hub, models: dict[str, type[BaseModel]], event: Any) -> BaseModel:
+def _decode(hub: Hub, models: dict[str, type[HubEvent]], event: Any) -> HubEvent:
     msg = event.message
     try:
         return models[msg.topic].model_validate(codec.loads(event.value))
     except (ValidationError, ValueError) as exc:
         source = SourceRef(msg.topic, msg.partition, msg.offset)
-        letter = dead_letter("postgres-sink", event.value, source, exc, hub.clock.now(), STABLE_IDS)
-        with log_context(*(ids_in(event.value) or decision_ids(letter))):
+        error = error_event(
+            "postgres-sink", event.value, source, exc, hub.clock.now(), STABLE_IDS,
+            key=msg.key, key_known=True,
+        )
+        with log_context(*(ids_in(event.value) or (error.correlation_id, error.process_id))):
             log.warning("sink input unreadable, stored as an error row: %s", source)
-        return letter.emits[0].event
+        return error
 
 
 def _refused_for_its_data(exc: BaseException) -> bool:
@@ -73,9 +95,9 @@ def _refused_for_its_data(exc: BaseException) -> bool:
     return isinstance(cause, asyncpg.DataError | asyncpg.IntegrityConstraintViolationError)
 
 
-async def _set_aside_refused(hub: Hub, batch: list[BaseModel]) -> int:
+async def _set_aside_refused(hub: Hub, database: Database, batch: list[HubEvent]) -> int:
     """Write the batch one event at a time; each refused event becomes an error row."""
-    sink = await hub.sink()
+    sink = await database.sink()
     written = 0
     for event in batch:
         try:
@@ -91,12 +113,8 @@ async def _set_aside_refused(hub: Hub, batch: list[BaseModel]) -> int:
                     type(event).__name__,
                     exc.table,
                 )
-            error = (
-                dead_letter(
-                    "postgres-sink", codec.dumps(event), source, exc, hub.clock.now(), STABLE_IDS
-                )
-                .emits[0]
-                .event
+            error = error_event(
+                "postgres-sink", codec.dumps(event), source, exc, hub.clock.now(), STABLE_IDS
             )
             written += await sink.write(
                 [
@@ -113,18 +131,18 @@ async def _set_aside_refused(hub: Hub, batch: list[BaseModel]) -> int:
     return written
 
 
-async def _write_until_done(hub: Hub, batch: list[BaseModel]) -> None:
+async def _write_until_done(hub: Hub, database: Database, batch: list[HubEvent]) -> None:
     delay = 0.5
     while True:
         started = time.perf_counter()
         try:
-            sink = await hub.sink()
+            sink = await database.sink()
             try:
                 written = await sink.write(batch)
             except SinkWriteError as exc:
                 if not _refused_for_its_data(exc):
                     raise
-                written = await _set_aside_refused(hub, batch)
+                written = await _set_aside_refused(hub, database, batch)
         except Exception as exc:  # the database is down or refused: wait and retry the batch
             metrics.SINK_FAILURES.inc()
             log.error(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from streams.models import (
+from streams.contracts.models import (
     EngagementRecorded,
     SendRecorded,
     SequenceEventAppended,

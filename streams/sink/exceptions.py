@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-from streams.exceptions import HubError
+from streams.contracts.exceptions import HubError
 
 
 class SinkError(HubError):
@@ -30,24 +28,38 @@ class UnsupportedEvent(SinkError):
 class SinkWriteError(SinkError):
     """PostgreSQL refused a batch; the whole batch was rolled back.
 
-    The message names the table and PostgreSQL's error, never the offending values (they may
-    hold contact data).
+    The message names the table and what PostgreSQL refused (see `refusal`), never the
+    offending values: they may hold contact data, and the message ends up in dead-letter rows.
     """
 
     def __init__(self, table: str, cause: BaseException) -> None:
         self.table = table
-        super().__init__(
-            f"writing outreach.{table} failed: {type(cause).__name__}: {without_values(cause)}"
-        )
+        self.sqlstate: str | None = getattr(cause, "sqlstate", None)
+        super().__init__(f"writing outreach.{table} failed: {refusal(cause)}")
 
 
-# A quoted literal ('x@y.example' in asyncpg's "invalid input for query argument $3: ...",
-# "type uuid: \"...\"" in PostgreSQL's); a constraint's quoted name is kept.
-_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|(?<=: )\"[^\"]*\"")
+# The parts of a PostgreSQL error that are names from the schema, never values of the row.
+_NAMED_FIELDS = (
+    ("constraint", "constraint_name"),
+    ("table", "table_name"),
+    ("column", "column_name"),
+    ("type", "data_type_name"),
+)
 
 
-def without_values(cause: BaseException) -> str:
-    """PostgreSQL's reason without the row's values: the first line only (asyncpg appends
-    `DETAIL: Key (email)=(...)` on the next) and every quoted literal replaced."""
-    first = str(cause).split("\n", 1)[0]
-    return _LITERAL.sub("<value>", first)[:300]
+def refusal(cause: BaseException) -> str:
+    """PostgreSQL's refusal by SQLSTATE and names only, e.g. ``CheckViolationError (SQLSTATE
+    23514) constraint lead_cards_disposition_check, table lead_cards``.
+
+    The message text and DETAIL are left out on purpose: DETAIL quotes the refused row
+    ("Failing row contains (...)", "Key (email)=(...) already exists") and data errors quote the
+    value in the message itself ('invalid input syntax for type uuid: "..."').
+    """
+    sqlstate = getattr(cause, "sqlstate", None)
+    head = type(cause).__name__ + (f" (SQLSTATE {sqlstate})" if sqlstate else "")
+    names = [
+        f"{label} {value}"
+        for label, attr in _NAMED_FIELDS
+        if (value := getattr(cause, attr, None))
+    ]
+    return f"{head}: {', '.join(names)}" if names else head

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from streams.models import HubEvent
+from streams.contracts.models import HubEvent
 from streams.sink.exceptions import SinkWriteError
 from streams.sink.rows import Row, Table, plan
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
 
-from streams.models import (
+from streams.contracts.models import (
     BatchAudited,
     CampaignStateChanged,
     EngagementRecorded,
@@ -99,6 +99,8 @@ def _verdict(e: LeadGated) -> Row:
 
 
 def _error(e: OutreachErrorRaised) -> Row:
+    record = None if e.record is None else _without_nul(e.record)
+    key = None if e.source_key is None else _without_nul(e.source_key)
     return {
         "event_id": e.event_id,
         "code": e.code,
@@ -109,10 +111,13 @@ def _error(e: OutreachErrorRaised) -> Row:
         "source_partition": e.source_partition,
         "source_offset": e.source_offset,
         "subject_id": _without_nul(e.subject_id),
-        "record": None if e.record is None else to_json(_without_nul(e.record)),
+        "record": None if record is None else to_json(record),
         "correlation_id": e.correlation_id,
         "process_id": e.process_id,
         "occurred_at": e.occurred_at,
+        "source_key": key,
+        # A record or key that had to lose a NUL to be stored would not replay as it came.
+        "replayable": e.replayable and record == e.record and key == e.source_key,
     }
 
 
@@ -206,7 +211,8 @@ TABLES: tuple[Table, ...] = (
         _cols(
             "event_id text, code text, severity text, stage text, reason text, source_topic text, "
             "source_partition int, source_offset int8, subject_id text, record jsonb, "
-            "correlation_id text, process_id text, occurred_at timestamptz"
+            "correlation_id text, process_id text, occurred_at timestamptz, source_key text, "
+            "replayable bool"
         ),
         ("event_id",),
         _error,

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from streams.models import (
+from streams.contracts.models import (
     HubEvent,
 )
 

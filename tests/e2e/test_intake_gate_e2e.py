@@ -18,9 +18,9 @@ import pytest
 from confluent_kafka import Consumer, Producer
 
 from streams.embedded import EmbeddedBroker
+from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
-from streams.settings import Settings
 
 pytestmark = pytest.mark.e2e
 

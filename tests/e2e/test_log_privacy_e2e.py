@@ -21,9 +21,9 @@ from confluent_kafka import Producer
 from test_intake_gate_e2e import card, consume_until_idle, score, wait_for
 
 from streams.embedded import EmbeddedBroker
+from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
-from streams.settings import Settings
 
 pytestmark = pytest.mark.e2e
 

@@ -21,9 +21,9 @@ from confluent_kafka import Consumer, Producer
 
 from agents.sequencer.enrollment import contact_key_for
 from streams.embedded import EmbeddedBroker, free_port
+from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
-from streams.settings import Settings
 
 pytestmark = pytest.mark.e2e
 

@@ -25,11 +25,11 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
 from agents.sender.calendar_link import sign
-from streams import metrics
 from streams.embedded import EmbeddedBroker
+from streams.kernel import metrics
+from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
-from streams.settings import Settings
 
 pytestmark = pytest.mark.e2e
 

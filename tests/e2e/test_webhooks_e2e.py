@@ -37,9 +37,9 @@ from webhook_signing import (
 
 from agents.engagement.ingress import postmark
 from streams.embedded import EmbeddedBroker
+from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
-from streams.settings import Settings
 
 pytestmark = pytest.mark.e2e
 

@@ -12,9 +12,9 @@ import orjson
 import pytest
 
 from streams.admin import create_topics, produce
-from streams.campaign_status import CampaignStatusView
+from streams.contracts.topics import load_catalog
 from streams.embedded import EmbeddedBroker
-from streams.topics import load_catalog
+from streams.kernel.campaign_status import CampaignStatusView
 
 pytestmark = pytest.mark.integration
 BULK = 20_000

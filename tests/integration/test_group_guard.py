@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from streams.contracts.exceptions import ConfigurationError
 from streams.embedded import EmbeddedBroker
-from streams.exceptions import ConfigurationError
-from streams.group_guard import groups_that_consumed, refuse_a_new_group_over_consumed_topics
+from streams.kernel.group_guard import groups_that_consumed, refuse_a_new_group_over_consumed_topics
 
 pytestmark = pytest.mark.integration
 

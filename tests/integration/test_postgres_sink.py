@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from streams.models import (
+from streams.contracts.models import (
     BatchAudited,
     CampaignStateChanged,
     Contact,
@@ -23,7 +23,12 @@ from streams.models import (
     OutreachErrorRaised,
     SendRecorded,
 )
+from streams.contracts.topics import load_catalog
+from streams.kernel.clock import Clock
+from streams.kernel.hub import Hub
+from streams.kernel.settings import Settings
 from streams.sink import PostgresSink, SinkWriteError, UnsupportedEvent, migrate
+from streams.sink.agent import Database, _set_aside_refused
 
 pytestmark = pytest.mark.integration
 
@@ -234,6 +239,33 @@ async def test_a_refused_row_rolls_back_the_whole_batch(sink: PostgresSink) -> N
     assert set((await counts(sink)).values()) == {0}
     # The sink is still usable, and the good part of the batch goes in later.
     assert await sink.write([audited(), received("lead-0001")]) == 2
+
+
+async def test_a_refusal_names_the_constraint_and_no_value_of_the_row(
+    sink: PostgresSink, database_url: str
+) -> None:
+    # A card the models would never let through (they mirror the CHECK constraints): PostgreSQL
+    # refuses it, and its DETAIL quotes the whole row, the email address included.
+    bogus = received("lead-0003").model_copy(update={"disposition": "BOGUS"})
+    with pytest.raises(SinkWriteError) as info:
+        await sink.write([bogus])
+    reason = str(info.value)
+    assert "23514" in reason and "lead_cards_disposition_check" in reason
+    values = [EMAIL, "lead-0003", BATCH, "acme", "Jane", "BOGUS", "Failing row"]
+    assert not [v for v in values if v.lower() in reason.lower()], reason
+
+    # The sink agent sets such a row aside as an error row; its stored reason is as clean.
+    hub = Hub(app=None, settings=Settings(), catalog=load_catalog(), clock=Clock(),  # type: ignore[arg-type]
+              database_url=database_url)
+    database = Database(database_url)
+    try:
+        assert await _set_aside_refused(hub, database, [bogus, received("lead-0004")]) == 2
+    finally:
+        await (await database.sink()).close()
+    async with sink.pool.acquire() as conn:
+        stored = await conn.fetchval("SELECT reason FROM outreach.outreach_errors")
+    assert "lead_cards_disposition_check" in stored
+    assert not [v for v in values if v.lower() in stored.lower()], stored
 
 
 async def test_send_status_never_moves_backwards(sink: PostgresSink) -> None:

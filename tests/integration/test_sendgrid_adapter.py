@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from agents.sender.adapters import SendGridAdapter, SendGridSettings, build_adapter
-from agents.sender.adapters.base import OutgoingEmail
+from agents.sender.email import OutgoingEmail
 from agents.sender.exceptions import SendFailed
+from streams.adapters.email import SendGridAdapter, SendGridSettings, build_adapter
 
 pytestmark = pytest.mark.integration
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from agents.sender.adapters import SmtpAdapter, SmtpSettings, build_adapter
-from agents.sender.adapters.base import OutgoingEmail, message_id_for
+from agents.sender.email import OutgoingEmail, message_id_for
 from agents.sender.exceptions import SendFailed
+from streams.adapters.email import SmtpAdapter, SmtpSettings, build_adapter
 
 pytestmark = pytest.mark.integration
 

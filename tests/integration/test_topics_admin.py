@@ -9,8 +9,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from streams.admin import create_topics, messages_from, produce
+from streams.contracts.topics import load_catalog
 from streams.embedded import EmbeddedBroker
-from streams.topics import load_catalog
 
 pytestmark = pytest.mark.integration
 

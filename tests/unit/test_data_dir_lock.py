@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from streams.contracts.exceptions import EmbeddedRuntimeError
 from streams.embedded import LOCK_FILE, hold_data_dir
-from streams.exceptions import EmbeddedRuntimeError
 
 
 def test_a_second_holder_is_refused_with_the_directory_named(tmp_path: Path) -> None:

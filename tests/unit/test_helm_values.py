@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from streams.settings import STAGES, Settings
+from streams.kernel.settings import STAGES, Settings
 
 CHART = Path(__file__).resolve().parents[2] / "helm" / "outreach-hub"
 

@@ -9,8 +9,8 @@ import logging
 import orjson
 import pytest
 
-from streams.exceptions import ConfigurationError
-from streams.logging_setup import (
+from streams.contracts.exceptions import ConfigurationError
+from streams.kernel.logging_setup import (
     EventContextFilter,
     apply_format,
     bind_record,
@@ -18,7 +18,7 @@ from streams.logging_setup import (
     log_context,
     unbind,
 )
-from streams.settings import Settings
+from streams.kernel.settings import Settings
 
 PROCESS = "outreach-execution-sequence-20261123-0a1b2c3d"
 

@@ -8,14 +8,14 @@ import tomllib
 from pathlib import Path
 
 import streams
-from streams.topics import TOPICS_FILE
+from streams.contracts.topics import TOPICS_FILE
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_SUFFIXES = {".py", ".pyc", ".typed"}
 
 
 def test_the_packaged_topics_file_is_the_top_level_one() -> None:
-    assert TOPICS_FILE.parent == Path(streams.__file__).parent
+    assert TOPICS_FILE.parent == Path(streams.__file__).parent / "contracts"
     # One file to edit: the package's copy is a symlink to it, the wheel build copies its content.
     assert TOPICS_FILE.is_symlink()
     assert TOPICS_FILE.resolve() == (ROOT / "topics.yaml").resolve()

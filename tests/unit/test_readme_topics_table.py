@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from streams.topics import load_catalog, markdown_table
+from streams.contracts.topics import load_catalog, markdown_table
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

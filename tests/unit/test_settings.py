@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from streams.app import create_app
-from streams.exceptions import ConfigurationError
-from streams.settings import STAGES, Settings
+from streams.contracts.exceptions import ConfigurationError
+from streams.kernel.settings import STAGES, Settings
 
 
 def test_a_worker_runs_every_stage_unless_told_otherwise() -> None:

@@ -7,7 +7,7 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.ids import _NAMESPACE, STABLE_IDS, uuid5
+from streams.contracts.ids import _NAMESPACE, STABLE_IDS, uuid5
 
 
 @given(st.text())

@@ -28,7 +28,7 @@ import orjson
 
 from agents.engagement.exceptions import MalformedWebhook, UnrecognisedWebhook
 from agents.engagement.normalize import hub, mailgun, postmark, sendgrid, ses
-from streams.models.engagement import ProviderEventNormalized
+from streams.contracts.models.engagement import ProviderEventNormalized
 
 __all__ = ["PROVIDERS", "Body", "detect_provider", "normalize", "parse_body"]
 

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from agents.engagement.exceptions import MalformedWebhook
-from streams.models.engagement import ProviderEventNormalized
+from streams.contracts.models.engagement import ProviderEventNormalized
 
 PROVIDER = "hub"
 
@@ -48,7 +48,7 @@ def normalize(doc: Any) -> list[ProviderEventNormalized]:
 
 
 def _describe(exc: ValidationError) -> str:
-    """Like agents.records.describe, and unexpected keys that are not plain names are hidden."""
+    """Like contracts.records.describe; unexpected keys that are not plain names are hidden."""
     return "; ".join(
         f"{'.'.join(_loc(p) for p in err['loc']) or '<root>'}: {err['msg']}"
         for err in exc.errors(include_input=False, include_url=False, include_context=False)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from agents.engagement.exceptions import Fields, custom_arg
-from streams.models.engagement import EngagementType, ProviderEventNormalized
+from streams.contracts.models.engagement import EngagementType, ProviderEventNormalized
 
 PROVIDER = "mailgun"
 

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import orjson
 
 from agents.engagement.exceptions import Fields, custom_arg
-from streams.models.engagement import EngagementType, ProviderEventNormalized
+from streams.contracts.models.engagement import EngagementType, ProviderEventNormalized
 
 PROVIDER = "postmark"
 

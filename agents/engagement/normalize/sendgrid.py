@@ -22,7 +22,7 @@ import re
 from typing import Any, Literal
 
 from agents.engagement.exceptions import Fields, MalformedWebhook, custom_arg
-from streams.models.engagement import EngagementType, ProviderEventNormalized
+from streams.contracts.models.engagement import EngagementType, ProviderEventNormalized
 
 PROVIDER = "sendgrid"
 

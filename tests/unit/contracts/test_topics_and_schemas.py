@@ -7,6 +7,7 @@ import copy
 import json
 import os
 import re
+import typing
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,10 @@ from agents.gate.core import decide as gate_decide
 from agents.gate.policy import GatePolicy
 from agents.intake.core import decide as intake_decide
 from agents.intake.core import read_batch
-from agents.records import SourceRef
 from streams import cli, schemas
-from streams.exceptions import ConfigurationError, TopicNotDeclared
-from streams.ids import STABLE_IDS, StableIds
-from streams.models import (
+from streams.contracts.exceptions import ConfigurationError, TopicNotDeclared
+from streams.contracts.ids import STABLE_IDS, StableIds
+from streams.contracts.models import (
     MODELS,
     BitScoreEvaluated,
     CampaignCommand,
@@ -48,9 +48,11 @@ from streams.models import (
     TouchRequested,
     WaitingLeadsExpiryDue,
 )
-from streams.models.base import PROCESS_ID_PATTERN
+from streams.contracts.models.base import PROCESS_ID_PATTERN
+from streams.contracts.models.sequence import SequenceCommand, command_key
+from streams.contracts.records import SourceRef
+from streams.contracts.topics import TOPICS_FILE, load_catalog, parse_catalog
 from streams.sample import bit_score, lead_batch
-from streams.topics import TOPICS_FILE, load_catalog, parse_catalog
 
 NOW = datetime(2026, 1, 11, 18, 25, tzinfo=UTC)
 CATALOG = load_catalog()
@@ -102,9 +104,56 @@ def test_every_topic_value_has_a_schema_file_and_its_key_is_a_field(spec: Any) -
     schema = json.loads(path.read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["title"] == spec.value
-    assert spec.key == "any" or spec.key in MODELS[spec.value].model_fields
+    # A union (the sequencer's commands): the key is a field of each member but the nudge of
+    # many persons, keyed by its first one (test_a_command_is_keyed_by_its_person).
+    members = [m for m in _members(MODELS[spec.value]) if m is not CheckDuePeople]
+    assert spec.key == "any" or all(spec.key in m.model_fields for m in members)
     assert spec.partitions >= 1 and spec.producers and spec.consumers
     assert spec.config()["cleanup.policy"] in ("delete", "compact")
+
+
+def _members(model: Any) -> tuple[Any, ...]:
+    root = model.model_fields.get("root")
+    return (model,) if root is None else typing.get_args(root.annotation)
+
+
+COMMANDS = [
+    EnrollContact(enrollment_id="e-1", contact_key="ck-1", lead_id="lead-1",
+                  strategy="PERSONALIZED_EMAIL", to_email="jane@example.invalid",
+                  correlation_id="corr-1", requested_at=NOW),
+    CheckDueTouches(contact_key="ck-1", issued_at=NOW),
+    CheckDuePeople(partition=0, contact_keys=("ck-1", "ck-2"), issued_at=NOW),
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.type)
+def test_a_command_is_read_back_by_its_type_tag(command: Any) -> None:
+    doc = json.loads(orjson.dumps(command.model_dump(mode="json")))
+    assert doc["type"] == command.type
+    assert SequenceCommand.model_validate(doc).root == command
+    _validator("SequenceCommand").validate(doc)
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.type)
+def test_a_command_written_before_the_tag_still_decodes(command: Any) -> None:
+    # Upgrade path: records already on the topic when the tag was introduced carry no type.
+    doc = json.loads(orjson.dumps(command.model_dump(mode="json")))
+    del doc["type"]
+    assert SequenceCommand.model_validate(doc).root == command
+
+
+def test_a_command_with_an_unknown_type_is_refused() -> None:
+    doc = json.loads(orjson.dumps(COMMANDS[1].model_dump(mode="json"))) | {"type": "enroll"}
+    with pytest.raises(ValidationError):
+        SequenceCommand.model_validate(doc)
+    assert not _validator("SequenceCommand").is_valid(doc)
+
+
+def test_a_command_is_keyed_by_its_person() -> None:
+    # topics.yaml declares contact_key: a nudge of many persons of one partition is keyed by its
+    # first person (the sequencer sends it to that person's partition).
+    assert [command_key(c) for c in COMMANDS] == ["ck-1", "ck-1", "ck-1"]
+    assert CATALOG["sequence_commands"].key == "contact_key"
 
 
 def test_joined_topics_are_copartitioned() -> None:
@@ -257,6 +306,7 @@ def _hand_built() -> list[BaseModel]:
                       correlation_id="corr-1", requested_at=NOW),
         CheckDueTouches(contact_key="ck-1", issued_at=NOW),
         CheckDuePeople(partition=0, contact_keys=("ck-1", "ck-2"), issued_at=NOW),
+        SequenceCommand(CheckDueTouches(contact_key="ck-1", issued_at=NOW)),
         PendingSignalsCheckDue(contact_key="ck-1", issued_at=NOW),
         MessagePlacement(provider_message_id="m-1", aggregate_id="seq-1:ck-1", issued_at=NOW),
         SequenceEventAppended(**_hub("sequence"), aggregate_id="seq-1:ck-1", version=1,

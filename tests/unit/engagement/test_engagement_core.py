@@ -14,7 +14,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.decision import Decision, Emit
 from agents.engagement.core import (
     EngagementState,
     PendingSignal,
@@ -25,15 +24,16 @@ from agents.engagement.core import (
     signal_for,
 )
 from agents.sender.calendar_link import sign
-from streams.ids import STABLE_IDS
-from streams.models.base import PROCESS_ID_PATTERN
-from streams.models.engagement import (
+from streams.contracts.decision import Decision, Emit
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models.base import PROCESS_ID_PATTERN
+from streams.contracts.models.engagement import (
     EngagementRecorded,
     EngagementSignalled,
     ProviderEventNormalized,
 )
-from streams.models.errors import OutreachErrorRaised
-from streams.models.send import SendRecorded
+from streams.contracts.models.errors import OutreachErrorRaised
+from streams.contracts.models.send import SendRecorded
 
 NOW = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
 SECRET = b"calendar-secret-0123456789abcdef"

@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from agents.engagement.placement import MessageState, decide_placement, placement_for
-from streams.ids import STABLE_IDS
-from streams.models import MessagePlacement, ProviderEventNormalized, SendRecorded
+from agents.engagement.placement import MessageState, decide_placement, late, placement_for
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models import MessagePlacement, ProviderEventNormalized, SendRecorded
 
 T0 = datetime(2026, 11, 25, 12, tzinfo=UTC)
 AGG = "personalized-email-v1-abc:0123456789abcdef0123456789abcdef"
@@ -71,3 +71,14 @@ def test_only_sent_messages_with_an_id_are_recorded(status: str, message_id: str
                         contact_key="k", touch_index=1, idempotency_key="k1", status=status,
                         provider_message_id=message_id)
     assert (placement_for(sent) is not None) is expected
+
+
+@pytest.mark.parametrize(("waited", "expired"), [(0, 0), (WAIT, 0), (WAIT + 1, 1)])
+def test_the_timer_asks_exactly_when_the_check_expires_something(waited: float,
+                                                                 expired: int) -> None:
+    # One rule for both: the shell's timer sends a check when late() finds events, and the
+    # check expires exactly those.
+    state, _ = run([about(event(1))])
+    now = T0 + timedelta(seconds=waited)
+    decision = decide_placement(state, check(), now, STABLE_IDS, WAIT)
+    assert len(late(state, now, WAIT)) == expired == len(decision.emits)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from agents.engagement.exceptions import MalformedWebhook, NotAnEvent, UnrecognisedWebhook
 from agents.engagement.normalize import PROVIDERS, detect_provider, normalize, parse_body
 from agents.engagement.normalize.cli import run
-from streams.exceptions import InvalidInput
+from streams.contracts.exceptions import InvalidInput
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_EMAIL = "jane.doe@example.com"

@@ -14,7 +14,7 @@ import pytest
 from agents.engagement.exceptions import MalformedWebhook
 from agents.engagement.normalize import normalize
 from agents.engagement.normalize.sendgrid import message_id
-from streams.models.engagement import ProviderEventNormalized
+from streams.contracts.models.engagement import ProviderEventNormalized
 
 FIXTURES = Path(__file__).parent / "fixtures"
 AGG = "seq-hot-nurture:5b7f0c1e-2f4a-4c7e-9a55-1d2e3f4a5b6c"

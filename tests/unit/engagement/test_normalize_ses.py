@@ -13,8 +13,8 @@ import pytest
 
 from agents.engagement.exceptions import MalformedWebhook, NotAnEvent, UnrecognisedWebhook
 from agents.engagement.normalize import normalize
-from streams.exceptions import InvalidInput
-from streams.models.engagement import ProviderEventNormalized
+from streams.contracts.exceptions import InvalidInput
+from streams.contracts.models.engagement import ProviderEventNormalized
 
 FIXTURES = Path(__file__).parent / "fixtures"
 AGG = "seq-hot-nurture:5b7f0c1e-2f4a-4c7e-9a55-1d2e3f4a5b6c"

@@ -18,8 +18,8 @@ import pytest
 from agents.gate.policy import GatePolicy
 from agents.gate.rules import gate_lead
 from streams import cli
-from streams.models.bit_score import BitScoreEvaluated
-from streams.models.lead_batch import LeadCard
+from streams.contracts.models.bit_score import BitScoreEvaluated
+from streams.contracts.models.lead_batch import LeadCard
 
 EMAIL = "jane.doe@acmeroofing.com"
 DROP = object()

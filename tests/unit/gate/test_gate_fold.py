@@ -14,17 +14,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.decision import Decision, Emit
 from agents.gate.core import CompanyGateState, decide, expiry_due
 from agents.gate.policy import GatePolicy
 from agents.gate.rules import gate_lead
-from streams.ids import STABLE_IDS
-from streams.models.base import PROCESS_ID_PATTERN
-from streams.models.bit_score import BitScoreEvaluated
-from streams.models.errors import OutreachErrorRaised
-from streams.models.gate import LeadGated, WaitingLeadsExpiryDue
-from streams.models.intake import LeadCardReceived
-from streams.models.lead_batch import Enrichment
+from streams.contracts.decision import Decision, Emit
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models.base import PROCESS_ID_PATTERN
+from streams.contracts.models.bit_score import BitScoreEvaluated
+from streams.contracts.models.errors import OutreachErrorRaised
+from streams.contracts.models.gate import LeadGated, WaitingLeadsExpiryDue
+from streams.contracts.models.intake import LeadCardReceived
+from streams.contracts.models.lead_batch import Enrichment
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 COMPANY = "cmp_8f2c1a"
@@ -415,7 +415,7 @@ def test_correlation_id_is_the_scores() -> None:
 
 
 def test_every_emit_is_a_valid_event_on_a_declared_topic() -> None:
-    from streams.topics import load_catalog
+    from streams.contracts.topics import load_catalog
 
     catalog = load_catalog()
     _, emits = fold(SCENARIO)

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from agents.gate.policy import DEFAULT_LIFECYCLE_ORDER, GatePolicy
 from agents.gate.rules import gate_lead
-from streams.models.lead_batch import Enrichment
+from streams.contracts.models.lead_batch import Enrichment
 from streams.sample import lead_batch
 
 POLICY = GatePolicy()

@@ -13,7 +13,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.decision import Decision, Emit
 from agents.intake.core import (
     ACCEPTED_SCHEMA_VERSIONS,
     ParsedBatch,
@@ -22,11 +21,12 @@ from agents.intake.core import (
     decide,
     read_batch,
 )
-from agents.records import SourceRef
-from streams.ids import STABLE_IDS
-from streams.models.base import PROCESS_ID_PATTERN
-from streams.models.errors import OutreachErrorRaised
-from streams.models.intake import BatchAudited, LeadCardReceived
+from streams.contracts.decision import Decision, Emit
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models.base import PROCESS_ID_PATTERN
+from streams.contracts.models.errors import OutreachErrorRaised
+from streams.contracts.models.intake import BatchAudited, LeadCardReceived
+from streams.contracts.records import SourceRef
 from streams.sample import lead_batch
 
 NOW = datetime(2026, 1, 11, 18, 25, tzinfo=UTC)
@@ -457,7 +457,7 @@ def test_a_good_batch_redelivered_from_another_offset_keeps_its_event_ids() -> N
 
 
 def test_every_emit_goes_to_a_declared_topic_with_its_model() -> None:
-    from streams.topics import load_catalog
+    from streams.contracts.topics import load_catalog
 
     catalog = load_catalog()
     decisions = [run(envelope([*copy.deepcopy(GOOD_RECORDS), enriched("x", persona="ceo")])),

@@ -10,10 +10,10 @@ import pytest
 from agents.engagement.core import EngagementState, contact_key_of, decide_event, on_send
 from agents.sender.booking import BookingRedirect, BookingRefused, on_click
 from agents.sender.calendar_link import sign, verify
-from streams.exceptions import ConfigurationError
-from streams.ids import STABLE_IDS
-from streams.models.send import SendRecorded
-from streams.settings import Settings
+from streams.contracts.exceptions import ConfigurationError
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models.send import SendRecorded
+from streams.kernel.settings import Settings
 
 SECRET = b"calendar-secret-0123456789abcdef"
 NOW = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)

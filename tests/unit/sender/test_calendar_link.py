@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from agents.sender.calendar_link import CalendarClaim, sign, verify
 from agents.sender.exceptions import CalendarLinkExpired, InvalidCalendarSignature
-from streams.exceptions import ConfigurationError
+from streams.contracts.exceptions import ConfigurationError
 
 SECRET = b"calendar-secret-0123456789abcdef"
 NOW = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from agents.sender.adapters import (
+from agents.sender.email import OutgoingEmail
+from agents.sender.exceptions import SendFailed
+from streams.adapters.email import (
     ProviderAdapter,
     SandboxProvider,
     SandboxRates,
@@ -21,10 +23,8 @@ from agents.sender.adapters import (
     SmtpSettings,
     build_adapter,
 )
-from agents.sender.adapters.base import OutgoingEmail
-from agents.sender.exceptions import SendFailed
-from streams.exceptions import ConfigurationError
-from streams.models.engagement import ProviderEventNormalized
+from streams.contracts.exceptions import ConfigurationError
+from streams.contracts.models.engagement import ProviderEventNormalized
 
 T0 = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
 SG_EVENTS = {"delivered", "open", "click", "bounce", "spamreport", "unsubscribe"}

@@ -16,8 +16,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.decision import Count, Decision
-from agents.sender.adapters.base import OutgoingEmail, SendReceipt
 from agents.sender.core import (
     KEYS_KEPT,
     RecordWithoutSending,
@@ -31,12 +29,14 @@ from agents.sender.core import (
     unsubscribe_token,
     unsubscribe_url,
 )
+from agents.sender.email import OutgoingEmail, SendReceipt
 from agents.sender.exceptions import scrub
-from streams.ids import STABLE_IDS
-from streams.models.base import PROCESS_ID_PATTERN
-from streams.models.engagement import EngagementRecorded
-from streams.models.errors import OutreachErrorRaised
-from streams.models.send import SendRecorded, TouchRequested
+from streams.contracts.decision import Count, Decision
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models.base import PROCESS_ID_PATTERN
+from streams.contracts.models.engagement import EngagementRecorded
+from streams.contracts.models.errors import OutreachErrorRaised
+from streams.contracts.models.send import SendRecorded, TouchRequested
 
 NOW = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
 SECRET = b"unsubscribe-secret-0123456789abcdef"

@@ -11,8 +11,8 @@ from agents.sender.core import (
     decide_request,
     record_result,
 )
-from streams.ids import STABLE_IDS
-from streams.models import TouchRequested
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models import TouchRequested
 
 T0 = datetime(2026, 11, 25, 15, tzinfo=UTC)
 CFG = SenderConfig(from_email="outreach@hub.example", from_name="Hub",

@@ -1,4 +1,4 @@
-"""streams.campaign_status.fold: the campaign-status view keeps the highest version per campaign."""
+"""kernel.campaign_status.fold: the campaign-status view keeps the highest version per campaign."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import get_args
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.campaign_status import fold
-from streams.models.campaign import CampaignState, CampaignStateChanged
+from streams.contracts.models.campaign import CampaignState, CampaignStateChanged
+from streams.kernel.campaign_status import fold
 
 STATES: tuple[str, ...] = get_args(CampaignState)
 T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)

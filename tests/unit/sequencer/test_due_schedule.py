@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agents.sequencer.schedule import DueSchedule
+from streams.kernel.schedule import DueSchedule
 
 T0 = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
@@ -67,7 +67,7 @@ def test_partitions_this_worker_does_not_own_are_left_alone() -> None:
 
 
 def test_rescan_rebuilds_from_the_table_for_owned_partitions_only() -> None:
-    from streams.partitioning import partition_for
+    from streams.kernel.partitioning import partition_for
 
     keys = [f"{n:032x}" for n in range(40)]
     stored = [(k, str(T0.timestamp() - n)) for n, k in enumerate(keys)]

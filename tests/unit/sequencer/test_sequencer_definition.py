@@ -15,7 +15,7 @@ from agents.sequencer import (
     parse_definition,
 )
 from agents.sequencer.definition import DEFAULT_DEFINITIONS_PATH
-from streams.exceptions import ConfigurationError
+from streams.contracts.exceptions import ConfigurationError
 
 
 def touch(index: int, channel: str = "email") -> dict[str, Any]:

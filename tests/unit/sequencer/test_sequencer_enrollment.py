@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agents.sequencer.enrollment import contact_key_for, enrollment_for
-from streams.models.gate import LeadGated
-from streams.models.lead_batch import Contact
-from streams.models.sequence import EnrollContact
+from streams.contracts.models.gate import LeadGated
+from streams.contracts.models.lead_batch import Contact
+from streams.contracts.models.sequence import EnrollContact
 
 AT = datetime(2026, 6, 1, 12, tzinfo=UTC)
 EMAIL = "Jane.Doe@AcmeRoofing.test"

@@ -11,11 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from agents.decision import Decision
-from agents.sequencer.core import ContactRef, decide
 from agents.sequencer.definition import load_definitions
 from agents.sequencer.exceptions import InvalidSequenceInput
 from agents.sequencer.person import PersonState, SequencerContext, decide_person
+from agents.sequencer.person_state import FinishedSequence
 from agents.sequencer.projection import (
     SequenceEventRecord,
     SequenceProjection,
@@ -24,11 +23,17 @@ from agents.sequencer.projection import (
 )
 from agents.sequencer.storage import decode, encode
 from agents.sequencer.window import DailyCaps, SendWindow
-from streams import codec
-from streams.ids import STABLE_IDS
-from streams.models import CheckDueTouches, EngagementRecorded, EnrollContact, SendRecorded
-from streams.models.errors import OutreachErrorRaised
-from streams.models.send import TouchRequested
+from streams.contracts import codec
+from streams.contracts.decision import Decision
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models import (
+    CheckDueTouches,
+    EngagementRecorded,
+    EnrollContact,
+    SendRecorded,
+)
+from streams.contracts.models.errors import OutreachErrorRaised
+from streams.contracts.models.send import TouchRequested
 
 KEY = "0123456789abcdef0123456789abcdef"
 T0 = datetime(2026, 11, 23, 15, tzinfo=UTC)
@@ -124,21 +129,22 @@ def test_folding_one_more_event_equals_folding_them_all(
 
 
 def test_trusted_takes_every_field_in_order_and_nothing_else() -> None:
-    good = {"principal": "p", "audience": "a", "channel": None}
-    assert trusted(ContactRef, good) == ContactRef(principal="p", audience="a")
+    good = {"aggregate_id": "a", "status": "completed", "reason": None, "ended_at": T0}
+    assert trusted(FinishedSequence, good) == FinishedSequence(
+        aggregate_id="a", status="completed", reason=None, ended_at=T0)
     with pytest.raises(TypeError):
-        trusted(ContactRef, {"principal": "p", "audience": "a"})  # a field missing
+        trusted(FinishedSequence, {k: v for k, v in good.items() if k != "reason"})  # missing
     with pytest.raises(TypeError):
-        trusted(ContactRef, {"audience": "a", "principal": "p", "channel": None})  # reordered
+        trusted(FinishedSequence, dict(reversed(good.items())))  # reordered
     with pytest.raises(TypeError):
-        trusted(ContactRef, {**good, "extra": 1})
+        trusted(FinishedSequence, {**good, "extra": 1})
     with pytest.raises(TypeError):  # its cached fold needs a constructor of its own
         trusted(SequenceProjection, {"aggregate_id": "a", "version": 0, "events": ()})
 
 
-def test_a_step_key_already_taken_gets_decides_answer_to_a_replay() -> None:
-    """Unreachable from the shell (a step's key derives from the projection), yet answered as
-    decide() answers it: here a key some other writer used, so an escalation."""
+def test_a_step_key_another_writer_took_is_escalated() -> None:
+    """Unreachable from the shell's own nudges (a step's key derives from the projection), yet
+    answered: a key some other writer used is raised for an agent, and no touch goes out."""
     state = decide_person(PersonState(contact_key=KEY), enroll(1, "PERSONALIZED_EMAIL", T0), T0,
                           CTX).state
     assert state.active is not None
@@ -148,14 +154,12 @@ def test_a_step_key_already_taken_gets_decides_answer_to_a_replay() -> None:
     state = state.model_copy(update={"active": state.active.model_copy(
         update={"projection": projection})})
     later = T0 + timedelta(days=5)
-    expected = decide(CTX.definitions["PERSONALIZED_EMAIL"], projection,
-                      ContactRef(principal="outreach-hub", audience="jane@Acme.example"), key,
-                      projection.version, later, aggregate_id=state.active.aggregate_id)
-    assert expected.outcome.escalation is not None
     d = decide_person(state, CheckDueTouches(contact_key=KEY, issued_at=later), later, CTX)
     [emit] = d.emits
     assert isinstance(emit.event, OutreachErrorRaised)
-    assert emit.event.reason == expected.outcome.escalation.message
+    assert emit.event.code == "SEQ-ESCALATED"
+    assert emit.event.reason == ("idempotency key was already used by a 'opened' append this "
+                                 "sequencer did not decide")
     assert not any(isinstance(e.event, TouchRequested) for e in d.emits)
 
 

@@ -60,14 +60,14 @@ import pytest
 if __name__ == "__main__" and "--code-root" in sys.argv:  # record another checkout's behaviour
     sys.path.insert(0, str(Path(sys.argv[sys.argv.index("--code-root") + 1]).resolve()))
 
-from agents.decision import Count
 from agents.sequencer.definition import load_definitions
 from agents.sequencer.person import PersonState, SequencerContext, decide_person
 from agents.sequencer.projection import SequenceEventRecord
 from agents.sequencer.storage import decode, encode
 from agents.sequencer.window import DailyCaps, SendWindow
-from streams.ids import STABLE_IDS
-from streams.models import (
+from streams.contracts.decision import Count
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models import (
     CheckDueTouches,
     EngagementRecorded,
     EnrollContact,
@@ -185,6 +185,16 @@ def _effect(effect: object) -> str:
     return " ".join(parts)
 
 
+def _constant(value: str | None, _campaign_id: str | None) -> str | None:
+    return value
+
+
+def _spent(mailbox: int, domain: int, key: str) -> int:
+    """Today's spending by cap key: the mailbox's on every mailbox counter, the domain's on
+    every domain counter (agents/sequencer/caps.py `cap_keys`)."""
+    return mailbox if "|m|" in key else domain
+
+
 def history(seed: int, fields: dict[str, list[str]]) -> list[dict[str, Any]]:
     """Drive one person through a generated history; each step's record (see the docstring).
 
@@ -260,11 +270,12 @@ def history(seed: int, fields: dict[str, list[str]]) -> list[dict[str, Any]]:
             mailbox = (mailbox_share - 1, mailbox_share, mailbox_share + 2)[int(u[9] * 3)]
         elif u[8] < 0.3:
             domain = (domain_share - 1, domain_share, domain_share + 2)[int(u[9] * 3)]
+        mailbox_sent, domain_sent = max(mailbox, 0), max(domain, 0)
         ctx = SequencerContext(
             definitions=DEFINITIONS, window=window, caps=caps, ids=STABLE_IDS,
-            campaign_status=status, mailbox_sent_today=max(mailbox, 0),
-            domain_sent_today=max(domain, 0), partitions=partitions, partition=partition,
-            recheck_seconds=recheck)
+            campaign_status=functools.partial(_constant, status),
+            caps_spent=functools.partial(_spent, mailbox_sent, domain_sent),
+            partitions=partitions, partition=partition, recheck_seconds=recheck)
 
         active = state.active
         aggregate = active.aggregate_id if active else "gone"
@@ -360,8 +371,8 @@ def history(seed: int, fields: dict[str, list[str]]) -> list[dict[str, Any]]:
         now = clock.replace(tzinfo=None) if name == "naive" else clock.astimezone(zone)
         described = f"{name} at {now.isoformat()}"
         if status not in (None, "active") or mailbox or domain:
-            described += (f" (campaign {status}, sent today {ctx.mailbox_sent_today} by the "
-                          f"mailbox, {ctx.domain_sent_today} to the domain)")
+            described += (f" (campaign {status}, sent today {mailbox_sent} by the "
+                          f"mailbox, {domain_sent} to the domain)")
         record: dict[str, Any] = {"input": described, "_op": name, "_campaign": status}
         try:
             decision = decide_person(state, item, now, ctx)

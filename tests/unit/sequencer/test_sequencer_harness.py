@@ -13,7 +13,7 @@ import yaml
 
 from agents.sequencer.exceptions import InvalidSequenceInput
 from agents.sequencer.harness import run_case
-from streams.exceptions import InvalidInput
+from streams.contracts.exceptions import InvalidInput
 
 CASES: list[dict[str, Any]] = yaml.safe_load(
     (Path(__file__).parent / "harness_cases.yaml").read_text(encoding="utf-8")

@@ -15,7 +15,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agents.decision import Count, Decision
 from agents.sequencer.definition import load_definitions
 from agents.sequencer.person import (
     ConsumeCap,
@@ -25,10 +24,11 @@ from agents.sequencer.person import (
     decide_person,
 )
 from agents.sequencer.window import DailyCaps, SendWindow
-from streams.ids import STABLE_IDS
-from streams.models.engagement import EngagementRecorded
-from streams.models.send import SendRecorded, TouchRequested
-from streams.models.sequence import CheckDueTouches, EnrollContact, SequenceEventAppended
+from streams.contracts.decision import Count, Decision
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models.engagement import EngagementRecorded
+from streams.contracts.models.send import SendRecorded, TouchRequested
+from streams.contracts.models.sequence import CheckDueTouches, EnrollContact, SequenceEventAppended
 
 DEFS = load_definitions()
 ALWAYS = SendWindow(start_hour=0, end_hour=24, weekdays=tuple(range(7)))
@@ -330,7 +330,7 @@ def test_send_recorded_failed_changes_nothing() -> None:
 
 @pytest.mark.parametrize("status", ["paused", "draft", "scheduled", "requested"])
 def test_held_campaign_sends_nothing_and_rechecks_later(status: str) -> None:
-    ctx = dataclasses.replace(CTX, campaign_status=status, recheck_seconds=1800.0)
+    ctx = dataclasses.replace(CTX, campaign_status=lambda _c: status, recheck_seconds=1800.0)
     d = enrolled(ctx, campaign_id="cmp-1")
     assert d.emits == ()
     assert d.state.active is not None
@@ -345,7 +345,7 @@ def test_held_campaign_sends_nothing_and_rechecks_later(status: str) -> None:
 @pytest.mark.parametrize("status", ["cancelled", "completed", "expired", "failed", "rejected"])
 def test_ended_campaign_stops_the_sequence(status: str) -> None:
     state = enrolled(campaign_id="cmp-1").state
-    ctx = dataclasses.replace(CTX, campaign_status=status)
+    ctx = dataclasses.replace(CTX, campaign_status=lambda _c: status)
     due = state.next_due_at
     assert due is not None
     d = decide_person(state, check(due), due, ctx)
@@ -360,7 +360,7 @@ def test_ended_campaign_stops_the_sequence(status: str) -> None:
 def test_reply_while_campaign_paused_stops_at_once() -> None:
     state = enrolled(campaign_id="cmp-1").state
     assert state.active is not None
-    paused = dataclasses.replace(CTX, campaign_status="paused")
+    paused = dataclasses.replace(CTX, campaign_status=lambda _c: "paused")
     d = decide_person(state, engagement(state.active.aggregate_id, "replied", T0 + DAY),
                       T0 + DAY, paused)
     assert [e.status for e in appended(d)] == ["stopped"]
@@ -404,7 +404,7 @@ def test_daily_cap_defers_email_to_next_day_opening(mailbox: int, domain: int,
     # DailyCaps() is 400/mailbox, 40/domain; over 4 partitions each may spend 100 / 10.
     monday_10_chicago = datetime(2026, 6, 1, 15, tzinfo=UTC)
     ctx = dataclasses.replace(CTX, window=chicago_window(), partitions=4,
-                              mailbox_sent_today=mailbox, domain_sent_today=domain)
+                              caps_spent=lambda k: mailbox if "|m|" in k else domain)
     d = enrolled(ctx, at=monday_10_chicago, timezone="America/Chicago")
     if capped:
         assert d.emits == ()
@@ -420,7 +420,7 @@ def test_daily_cap_defers_email_to_next_day_opening(mailbox: int, domain: int,
 def test_phone_task_is_not_capped_but_email_is() -> None:
     d = enrolled(strategy="PHONE_AND_EMAIL", tier="BURNING")
     assert [t.channel for t in touches(d)] == ["email"]
-    capped = dataclasses.replace(CTX, mailbox_sent_today=10_000, domain_sent_today=10_000)
+    capped = dataclasses.replace(CTX, caps_spent=lambda _k: 10_000)
     due = d.state.next_due_at
     assert due == T0 + DAY
     phone = decide_person(d.state, check(due), due, capped)

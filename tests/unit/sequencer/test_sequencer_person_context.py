@@ -1,73 +1,84 @@
-"""The shell's context builder (agents/sequencer/agent.py `_context`) fed into decide_person.
-
-No broker: a stand-in hub carries only settings and the topic catalog; the caps table is a dict.
-"""
+"""The person core reads daily-cap counters and campaign status through its context's lookups:
+which counter (partition, UTC day, the next touch's mailbox, the person's domain) and which
+campaign is the core's decision; the shell only backs the lookups with its tables."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from types import SimpleNamespace
-from typing import Any
+import dataclasses
+from datetime import UTC, datetime, timedelta
 
-from agents.sequencer.agent import _context
 from agents.sequencer.caps import cap_keys
 from agents.sequencer.definition import load_definitions
-from agents.sequencer.person import PersonState, decide_person
+from agents.sequencer.person import PersonState, SequencerContext, decide_person
 from agents.sequencer.window import DailyCaps, SendWindow, cap_day
-from streams.models.send import TouchRequested
-from streams.models.sequence import EnrollContact
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models.send import TouchRequested
+from streams.contracts.models.sequence import CheckDueTouches, EnrollContact
 
 DEFS = load_definitions()
 KEY = "0123456789abcdef0123456789abcdef"
 T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
 PARTITIONS = 4
+CTX = SequencerContext(
+    definitions=DEFS, window=SendWindow(start_hour=0, end_hour=24, weekdays=tuple(range(7))),
+    caps=DailyCaps(per_mailbox=400, per_domain=40), ids=STABLE_IDS, partitions=PARTITIONS)
 
 
-def hub() -> Any:
-    settings = SimpleNamespace(
-        window=SendWindow(start_hour=0, end_hour=24, weekdays=tuple(range(7))),
-        caps=DailyCaps(per_mailbox=400, per_domain=40))
-    return SimpleNamespace(settings=settings,
-                           catalog={"sequence_commands": SimpleNamespace(partitions=PARTITIONS)})
-
-
-class NoCampaigns:
-    def status(self, campaign_id: str | None) -> str | None:
-        return None
-
-
-def spent_caps(partition: int) -> dict[str, int]:
-    # Today's domain share (40 // 4 = 10) already spent on this partition.
-    m_key, d_key = cap_keys(partition, cap_day(T0), "sales-dev", "acmeroofing.test")
-    return {m_key: 0, d_key: 10}
-
-
-def enrollment() -> EnrollContact:
+def enrollment(campaign: str | None = None) -> EnrollContact:
     return EnrollContact(
         enrollment_id="gate-evt-1", contact_key=KEY, lead_id="lead-1", company_sov_id="cmp-1",
-        strategy="PERSONALIZED_EMAIL", tier="HOT", to_email="jane@acmeroofing.test",
-        correlation_id="corr-1", requested_at=T0)
+        campaign_id=campaign, strategy="PERSONALIZED_EMAIL", tier="HOT",
+        to_email="jane@AcmeRoofing.test", correlation_id="corr-1", requested_at=T0)
 
 
-def test_context_reads_the_spent_cap_for_an_active_sequence() -> None:
-    h, caps = hub(), spent_caps(0)
-    fresh = PersonState(contact_key=KEY)
-    free = decide_person(fresh, enrollment(), T0,
-                         _context(h, fresh, None, 0, T0, DEFS, {}, NoCampaigns()))
-    state = free.state
-    assert state.active is not None and state.next_due_at is not None
-    due = state.next_due_at
-    ctx = _context(h, state, None, 0, due, DEFS, caps, NoCampaigns())
-    assert ctx.domain_sent_today == 0  # a later day: today's keys are another day's
-    ctx_today = _context(h, state, None, 0, T0, DEFS, caps, NoCampaigns())
-    assert ctx_today.domain_sent_today == 10
-    assert ctx_today.partitions == PARTITIONS
+def touches(d: object) -> list[TouchRequested]:
+    return [e.event for e in d.emits if isinstance(e.event, TouchRequested)]  # type: ignore[attr-defined]
 
 
-def test_enrollment_first_touch_respects_spent_domain_cap() -> None:
-    h, caps = hub(), spent_caps(0)
-    fresh = PersonState(contact_key=KEY)
-    command = enrollment()
-    ctx = _context(h, fresh, command, 0, T0, DEFS, caps, NoCampaigns())
-    d = decide_person(fresh, command, T0, ctx)
-    assert not [e for e in d.emits if isinstance(e.event, TouchRequested)]
+def test_the_core_reads_the_next_touchs_counters_of_its_partition_and_day() -> None:
+    read: list[str] = []
+
+    def spent(key: str) -> int:
+        read.append(key)
+        return 0
+
+    ctx = dataclasses.replace(CTX, partition=2, caps_spent=spent)
+    d = decide_person(PersonState(contact_key=KEY), enrollment(), T0, ctx)
+    assert [t.touch_index for t in touches(d)] == [1]
+    mailbox = DEFS["PERSONALIZED_EMAIL"].touches[0].principal
+    assert read == list(cap_keys(2, cap_day(T0), mailbox, "acmeroofing.test"))
+
+
+def test_a_spent_domain_share_defers_the_first_touch() -> None:
+    m_key, d_key = cap_keys(0, cap_day(T0), "sales-dev", "acmeroofing.test")
+    spent = {m_key: 0, d_key: 10}  # 40 // 4 partitions: this partition's share is spent
+    ctx = dataclasses.replace(CTX, caps_spent=lambda k: spent.get(k, 0))
+    d = decide_person(PersonState(contact_key=KEY), enrollment(), T0, ctx)
+    assert touches(d) == []
+    # Another partition's counter, or another day's, leaves the touch free.
+    other = dataclasses.replace(ctx, partition=1)
+    assert len(touches(decide_person(PersonState(contact_key=KEY), enrollment(), T0, other))) == 1
+    later = T0 + timedelta(days=1)
+    assert len(touches(decide_person(PersonState(contact_key=KEY), enrollment(), later, ctx))) == 1
+
+
+def test_no_counter_is_read_when_nothing_is_sent() -> None:
+    read: list[str] = []
+    ctx = dataclasses.replace(CTX, caps_spent=lambda k: read.append(k) or 0)
+    state = decide_person(PersonState(contact_key=KEY), enrollment(), T0, ctx).state
+    read.clear()
+    early = T0 + timedelta(hours=1)  # the cadence waits: no touch, so no cap to read
+    decide_person(state, CheckDueTouches(contact_key=KEY, issued_at=early), early, ctx)
+    assert read == []
+
+
+def test_the_core_asks_for_the_status_of_the_persons_campaign() -> None:
+    asked: list[str | None] = []
+
+    def status(campaign_id: str | None) -> str | None:
+        asked.append(campaign_id)
+        return "paused"
+
+    ctx = dataclasses.replace(CTX, campaign_status=status)
+    d = decide_person(PersonState(contact_key=KEY), enrollment("camp-7"), T0, ctx)
+    assert asked == ["camp-7"] and touches(d) == []

@@ -9,8 +9,8 @@ from agents.sequencer.definition import load_definitions
 from agents.sequencer.person import PersonState, SequencerContext, decide_person
 from agents.sequencer.storage import decode, encode, next_due_of
 from agents.sequencer.window import DailyCaps, SendWindow
-from streams.ids import STABLE_IDS
-from streams.models import CheckDueTouches, EngagementRecorded, EnrollContact
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models import CheckDueTouches, EngagementRecorded, EnrollContact
 
 KEY = "0123456789abcdef0123456789abcdef"
 T0 = datetime(2026, 11, 23, 15, tzinfo=UTC)

@@ -1,0 +1,103 @@
+"""The campaign-status view every worker keeps: campaign_id -> latest state.
+
+The sequencer asks it whether a campaign may send. It is filled on every worker from the whole
+campaign-events topic by a plain consumer without a group (faust's GlobalTable has an open bug
+with several workers), folding `CampaignStateChanged` by version so order and replays do not
+matter. A campaign the view has never heard of is None: the sequencer treats it as sendable,
+since enrollments without a campaign (the gate's own) need no approval stage yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import ValidationError
+
+from streams.contracts import codec
+from streams.contracts.models import CampaignStateChanged
+
+if TYPE_CHECKING:
+    from streams.kernel.hub import Hub
+
+log = logging.getLogger(__name__)
+
+
+def fold(view: dict[str, tuple[int, str]], event: CampaignStateChanged) -> None:
+    """Keep the highest version's state per campaign (pure but for the dict it updates)."""
+    held = view.get(event.campaign_id)
+    if held is None or event.version > held[0]:
+        view[event.campaign_id] = (event.version, event.to_state)
+
+
+class CampaignStatusView:
+    """Filled from the start of the topic on every worker; `wait_ready()` returns once it has
+    folded everything the topic held when the worker started, so a restarted worker never
+    takes a paused campaign for one it has not heard of."""
+
+    def __init__(self, topic: str, bootstrap: str) -> None:
+        self._view: dict[str, tuple[int, str]] = {}
+        self._topic = topic
+        self._bootstrap = bootstrap
+        self._ready = asyncio.Event()
+
+    @classmethod
+    def on(cls, hub: Hub) -> CampaignStatusView:
+        view = cls(hub.catalog["campaign_events"].name, hub.kafka_bootstrap)
+
+        @hub.app.task
+        async def follow_campaign_events() -> None:
+            await view.follow()
+
+        return view
+
+    def status(self, campaign_id: str | None) -> str | None:
+        if campaign_id is None:
+            return None
+        held = self._view.get(campaign_id)
+        return held[1] if held else None
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    async def wait_ready(self) -> None:
+        if not self._ready.is_set():
+            log.info("waiting for the campaign-status view to catch up")
+            await self._ready.wait()
+
+    async def follow(self) -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            partitions = consumer.partitions_for_topic(self._topic)
+            while not partitions:
+                await consumer.client.force_metadata_update()
+                partitions = consumer.partitions_for_topic(self._topic)
+                await asyncio.sleep(0.5)
+            tps = [TopicPartition(self._topic, p) for p in sorted(partitions)]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            # What the topic held at start: positions, not message offsets, tell when it is
+            # read (compaction and transaction markers leave gaps in offsets).
+            ends = await consumer.end_offsets(tps)
+            while True:
+                batch = await consumer.getmany(timeout_ms=1000)
+                for messages in batch.values():
+                    for message in messages:
+                        self._fold(message)
+                if not self._ready.is_set():
+                    positions = [await consumer.position(tp) for tp in ends]
+                    if all(p >= end for p, end in zip(positions, ends.values(), strict=True)):
+                        self._ready.set()
+        finally:
+            await consumer.stop()
+
+    def _fold(self, message: Any) -> None:
+        try:
+            fold(self._view, CampaignStateChanged.model_validate(codec.loads(message.value)))
+        except (ValidationError, ValueError):
+            log.warning("campaign event unreadable at %s/%s/%s (skipped by the view; the sink "
+                        "records it)", message.topic, message.partition, message.offset)

@@ -1,0 +1,115 @@
+"""The one interpreter of decisions, and the one broker-failure policy of every stage.
+
+Broker-failure policy: when the broker refuses an emit, the kernel re-sends the same events
+(same event ids: consumers dedupe) with backoff until the broker takes them, and only then
+writes the tables and lets Faust commit the input. It never dead-letters an input because the
+broker refused an output: the dead letter would go to the same refusing broker, and a record
+whose emits were half-sent would be marked failed although its effects are partly out. While
+the broker refuses, the stage waits (its lag grows, alerting sees it); nothing is lost and
+nothing is skipped. Dead letters are for records the stage cannot read or decide (a decoding
+or a core error), and those are emitted under the same policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Iterable, Sequence
+from typing import Any, assert_never
+
+from streams.contracts import codec
+from streams.contracts.decision import ConsumeCap, Count, Effect, Emit, MarkInFlight
+from streams.kernel import metrics
+from streams.kernel.caps import CapLedger
+from streams.kernel.hub import Hub
+from streams.kernel.store import Decided
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 30.0
+
+
+async def send_emits(hub: Hub, emits: Iterable[Emit]) -> list[Awaitable[Any]]:
+    """Hand the emits to the producer; the returned futures resolve when the broker has them.
+
+    Straight to the app's producer rather than through Faust's Topic.send: the keys are bytes
+    and the values already encoded, so the channel machinery (a FutureMessage, a callback and a
+    codec lookup per record) adds nothing but cost; bench/faust_floor.py measures the
+    difference. The partition is the producer's murmur2 of the key either way.
+    """
+    # Started like Topic.send would (a no-op once running). Faust's on_send sensors are not
+    # called on this path; the hub counts its emits itself (events_emitted_total).
+    producer = await hub.app.maybe_start_producer()
+    pending = []
+    counted: dict[str, int] = {}
+    for emit in emits:
+        name = hub.catalog[emit.topic].name
+        key = None if emit.key is None else emit.key.encode()
+        pending.append(await producer.send(
+            name, key, codec.dumps(emit.event), emit.partition, None, None))
+        counted[emit.topic] = counted.get(emit.topic, 0) + 1
+    for topic, n in counted.items():
+        metrics.COUNTERS["events_emitted_total"].labels(topic=topic).inc(n)
+    return pending
+
+
+async def until_accepted(
+    hub: Hub, stage: str, acks: list[Awaitable[Any]], emitted: Sequence[Emit]
+) -> None:
+    """Wait until the broker has every emit, re-sending with backoff while it refuses (the
+    policy of the module docstring)."""
+    delay = 0.5
+    while True:
+        try:
+            if acks:
+                await asyncio.gather(*acks)
+            return
+        except Exception as exc:
+            log.error("%s: the broker refused emits (%s); re-sending in %.1fs",
+                      stage, type(exc).__name__, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_BACKOFF_S)
+            acks = await send_emits(hub, emitted)
+
+
+async def carry_out(
+    hub: Hub, outcomes: Sequence[tuple[Any, Decided[Any]]], caps: CapLedger | None = None
+) -> None:
+    """Every effect of the batch's decisions, then their states (the emits are acknowledged).
+
+    Counts are summed per batch (one counter update per label set); caps spent are written
+    once per counter and batch; a MarkInFlight makes the producer flush after the writes, so
+    the state is in the changelog before the caller goes on (to the email provider).
+    """
+    counts: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    flush = False
+    for event, decided in outcomes:
+        for effect in decided.decision.effects:
+            flush |= _collect(effect, event, counts, caps)
+    for (metric, labels), amount in counts.items():
+        metrics.apply(Count(metric, labels, amount))  # type: ignore[arg-type]
+    if caps is not None:
+        caps.commit()
+    for event, decided in outcomes:
+        if decided.store is not None:
+            decided.store.write(event, decided.key, decided.before, decided.decision.state)
+    if flush:
+        await hub.app.producer.flush()
+
+
+def _collect(effect: Effect, event: Any, counts: dict[Any, float], caps: CapLedger | None
+             ) -> bool:
+    match effect:
+        case Count():
+            label = (effect.metric, effect.labels)
+            counts[label] = counts.get(label, 0.0) + effect.amount
+            return False
+        case ConsumeCap():
+            if caps is None:
+                raise TypeError("a ConsumeCap effect in a stage without a caps ledger")
+            caps.spent(event, effect)
+            return False
+        case MarkInFlight():
+            return True
+        case _:
+            assert_never(effect)

@@ -1,0 +1,122 @@
+"""The one decide-and-carry-out loop of every stage.
+
+Waiting for the broker's acknowledgement before each table write keeps at-least-once honest
+(a state is never stored ahead of the events it emitted) but costs a round trip per event. In
+a batch: decide each event in order (a key met twice sees its own newer state), send every
+emit, wait once, then write each state under its own event, so the table's changelog partition
+is that event's partition as if it had been written inside the stream iteration.
+
+A record the stage cannot read or decide becomes a dead letter, emitted with the batch; a
+broker that refuses emits is waited out (streams/kernel/interpreter.py says why).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from agents.dead_letter import dead_letter
+from streams.contracts.decision import Decision, Effect, Emit
+from streams.contracts.ids import STABLE_IDS
+from streams.contracts.records import SourceRef
+from streams.kernel.caps import CapLedger
+from streams.kernel.channel import Channel
+from streams.kernel.hub import Hub
+from streams.kernel.interpreter import carry_out, send_emits, until_accepted
+from streams.kernel.logging_setup import bind_record, decision_ids, ids_in, log_context, unbind
+from streams.kernel.store import Decided
+
+log = logging.getLogger(__name__)
+
+Outcomes = Decided[Any] | Iterable[Decided[Any]] | None
+# decide(item, event): the decoded record and its Faust event (partition, offset).
+Decide = Callable[[Any, Any], Outcomes | Awaitable[Outcomes]]
+
+
+@dataclass
+class Stage:
+    """A stage's input and how it decides one record; `run` is its Faust agent's body."""
+
+    hub: Hub
+    name: str
+    channel: Channel
+    decide: Decide
+    caps: CapLedger | None = None
+
+    def agent(self, agent_name: str, batch: int = 500, within: float = 0.02) -> None:
+        """Register the Faust agent: batches of up to `batch` records, or what `within`
+        seconds gathered. A stage that must not hold decided work back (the sender: one email
+        per record) passes batch=1."""
+
+        @self.hub.app.agent(self.channel.topic, name=agent_name)
+        async def run(stream: Any) -> None:
+            async for events in stream.take_events(batch, within=within):
+                await self.run_batch(list(events))
+
+    async def run_batch(self, events: list[Any]) -> None:
+        outcomes: list[tuple[Any, Decided[Any]]] = []
+        acks: list[Awaitable[Any]] = []
+        emitted: list[Emit] = []
+        outside = bind_record(None)
+        for event in events:
+            bind_record(event.value)  # log lines until the next one are about this record
+            if self.caps is not None:
+                self.caps.saw(event)
+            try:
+                decided = await self._decide(event)
+                for d in decided:
+                    acks += await send_emits(self.hub, d.decision.emits)
+                    emitted += d.decision.emits
+            except Exception as exc:  # one bad record must not stop the batch
+                letter = self._dead_letter(event, exc)
+                acks += await send_emits(self.hub, letter.emits)
+                emitted += letter.emits
+                decided = [Decided(None, "", None, letter)]
+            for d in decided:
+                if d.store is not None:
+                    d.store.stage(d.key, d.decision.state)
+                outcomes.append((event, d))
+        unbind(outside)
+        await until_accepted(self.hub, self.name, acks, emitted)
+        await carry_out(self.hub, outcomes, self.caps)
+
+    async def _decide(self, event: Any) -> list[Decided[Any]]:
+        result = self.decide(self.channel.decode(event), event)
+        if inspect.isawaitable(result):
+            result = await result
+        if result is None:
+            return []
+        return [result] if isinstance(result, Decided) else list(result)
+
+    def _dead_letter(self, event: Any, exc: Exception) -> Decision[None]:
+        source = source_of(event)
+        letter = dead_letter(
+            self.name, event.value, source, exc, self.hub.clock.now(), STABLE_IDS,
+            key=event.message.key, key_known=True,
+        )
+        # A record too broken to name its event is known by its dead letter's ids.
+        ids = ids_in(event.value) or decision_ids(letter)
+        with log_context(ids.correlation_id, ids.process_id):
+            log.error("%s failed on %s (%s); dead-lettered", self.name, source,
+                      type(exc).__name__)
+        return letter
+
+    async def carry_out_now(self, event: Any, decided: Decided[Any]) -> None:
+        """One decision carried out before the batch goes on (the sender's in-flight marker,
+        which must be in the changelog before the provider is called)."""
+        acks = await send_emits(self.hub, decided.decision.emits)
+        await until_accepted(self.hub, self.name, acks, decided.decision.emits)
+        await carry_out(self.hub, [(event, decided)], self.caps)
+
+
+def source_of(event: Any) -> SourceRef:
+    msg = event.message
+    return SourceRef(msg.topic, msg.partition, msg.offset)
+
+
+def routed(emits: Iterable[Emit], effects: Iterable[Effect] = ()) -> Decided[None]:
+    """A stateless outcome: emits (and counts) only, no table (the re-keying routers)."""
+    return Decided(None, "", None, Decision(None, tuple(emits), tuple(effects)))

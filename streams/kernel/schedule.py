@@ -1,0 +1,93 @@
+"""Which persons are due: an in-memory index of next-due times over the sequencer's table.
+
+Scanning and decoding a million stored states every tick would cost seconds, so the agent keeps
+this index current on every write, and it is rebuilt from the table only when this worker's
+partitions change (after a rebalance, recovered states are in the table but not yet here).
+
+A tick costs what is due, not what is stored: due times sit in a heap with lazy deletion (an
+entry whose time no longer matches the person's current due time is skipped when it surfaces),
+rebuilt when stale entries outnumber live ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+
+from streams.kernel.partitioning import partition_for
+
+
+class DueSchedule:
+    def __init__(self, partitions: int) -> None:
+        self.partitions = partitions
+        self._due: dict[str, tuple[float, int]] = {}  # key -> (due epoch, partition)
+        self._heap: list[tuple[float, str]] = []
+        self._nudged: dict[str, float] = {}  # key -> monotonic time of its outstanding nudge
+        self.scanned_for: set[int] | None = None
+        self.stale = True
+
+    def update(self, key: str, due: datetime | None, partition: int | None = None) -> None:
+        """The person's state was written: its nudge (if any) is answered; `due` is next."""
+        answered = self._nudged.pop(key, None) is not None
+        if due is None:
+            self._due.pop(key, None)
+            return
+        at = due.timestamp()
+        if partition is None:
+            partition = partition_for(key, self.partitions)
+        current = self._due.get(key)
+        self._due[key] = (at, partition)
+        # A nudged person's entry left the heap when it was nudged: an answer that leaves the
+        # due time unchanged (a no-op event, a decision that did not touch) must re-arm it.
+        if answered or current is None or current[0] != at:
+            heapq.heappush(self._heap, (at, key))
+            if len(self._heap) > 2 * len(self._due) + 1024:
+                self._rebuild()
+
+    async def rescan(self, stored: Iterable[tuple[str, str]], owned: set[int],
+                     next_due: Callable[[str, str], float | None]) -> None:
+        """Rebuild from the table, yielding to the event loop every thousand states: a million
+        states take seconds, and heartbeats must keep flowing meanwhile."""
+        self._due.clear()
+        self._nudged.clear()
+        for n, (key, raw) in enumerate(stored):
+            if n % 1000 == 999:
+                await asyncio.sleep(0)
+            partition = partition_for(key, self.partitions)
+            if partition in owned:
+                at = next_due(key, raw)
+                if at is not None:
+                    self._due[key] = (at, partition)
+        self._rebuild()
+        self.scanned_for, self.stale = set(owned), False
+
+    def due(self, now: datetime, owned: set[int], resend_after: float
+            ) -> Iterator[tuple[str, int]]:
+        """(key, partition) due now on owned partitions. A person nudged less than
+        resend_after ago is not nudged again (its nudge is queued or being decided)."""
+        cutoff, wall = now.timestamp(), time.monotonic()
+        unanswered = [k for k, at in self._nudged.items() if wall - at >= resend_after]
+        for key in unanswered:
+            del self._nudged[key]
+            if key in self._due:
+                heapq.heappush(self._heap, (self._due[key][0], key))
+        heap = self._heap
+        while heap and heap[0][0] <= cutoff:
+            at, key = heapq.heappop(heap)
+            current = self._due.get(key)
+            if current is None or current[0] != at or key in self._nudged:
+                continue  # superseded, or already nudged through a duplicate entry
+            if current[1] not in owned:
+                continue  # not ours now; a rescan rebuilds the heap when ownership changes
+            self._nudged[key] = wall
+            yield key, current[1]
+
+    def _rebuild(self) -> None:
+        self._heap = [(at, key) for key, (at, _) in self._due.items()]
+        heapq.heapify(self._heap)
+
+    def __len__(self) -> int:
+        return len(self._due)

@@ -1,0 +1,56 @@
+"""The one timer of the stages: scan what this worker owns, nudge it.
+
+Faust timers run on every worker, so a nudge is sent only for the partitions this worker
+actively owns (standby and revoked copies stay in Faust's memory store). A nudge is a command
+to the stage's own topic; the stage's core ignores one that finds nothing due, so a nudge sent
+twice (two ticks, a rebalance) is harmless. Nudges go through the interpreter: counted in
+events_emitted_total and waited for under the one broker-failure policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from streams.contracts.decision import Emit
+from streams.kernel.hub import Hub
+from streams.kernel.interpreter import send_emits, until_accepted
+from streams.kernel.partitioning import partition_for
+from streams.kernel.store import TableStore
+
+S = TypeVar("S")
+
+Scan = Callable[[datetime], AsyncIterator[Emit] | Iterable[Emit]]
+
+
+def nudge_every(hub: Hub, name: str, seconds: float, scan: Scan) -> None:
+    """Every `seconds`, send the nudges `scan(now)` yields (`name`: the timer's, for logs)."""
+
+    async def nudge() -> None:
+        found = scan(hub.clock.now())
+        emits = [e async for e in found] if isinstance(found, AsyncIterator) else list(found)
+        if emits:
+            await until_accepted(hub, name, await send_emits(hub, emits), emits)
+
+    hub.app.timer(seconds, name=name)(nudge)
+
+
+def owned_partitions(app: Any, topic: str) -> set[int]:
+    return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
+
+
+async def owned_states(
+    hub: Hub, store: TableStore[S], alias: str, field: str
+) -> AsyncIterator[tuple[str, S]]:
+    """(key, state) of the store's entries on owned partitions whose stored `field` is
+    non-empty, yielding to the event loop every thousand entries: a large table must not
+    starve consumer heartbeats."""
+    spec = hub.catalog[alias]
+    owned = owned_partitions(hub.app, spec.name)
+    for n, (key, raw) in enumerate(list(store.table.items())):
+        if n % 1000 == 999:
+            await asyncio.sleep(0)
+        if raw.get(field) and partition_for(key, spec.partitions) in owned:
+            yield key, store.get(key)

@@ -1,0 +1,209 @@
+"""The kernel's loop and interpreter, with a fake producer and fake tables (no broker).
+
+What a user would notice: a state is never stored before the broker has the events it
+emitted; a broker that refuses emits is waited out, the input is not dead-lettered; a record
+that cannot be decided becomes a dead letter and the rest of the batch goes on; caps spent in
+a batch are seen by the batch's next decisions and written once per counter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, get_args
+
+import pytest
+from pydantic import BaseModel
+
+from streams.contracts import codec
+from streams.contracts.decision import ConsumeCap, CounterName, Decision, Emit, MarkInFlight
+from streams.contracts.topics import load_catalog
+from streams.kernel import interpreter, metrics
+from streams.kernel.caps import CapLedger
+from streams.kernel.loop import Stage
+from streams.kernel.store import Decided, TableStore
+
+NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
+
+
+class Note(BaseModel):
+    n: int
+
+
+@dataclass
+class Msg:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None = None
+
+
+@dataclass
+class Event:
+    value: bytes
+    message: Msg
+
+
+class FakeProducer:
+    """Acknowledges (or refuses, `refusals` times) every send; records what the broker has."""
+
+    def __init__(self, log: list[str], refusals: int = 0) -> None:
+        self.log, self.refusals = log, refusals
+        self.accepted: list[tuple[str, bytes | None, bytes, int | None]] = []
+
+    async def send(self, topic: str, key: bytes | None, value: bytes, partition: int | None,
+                   timestamp: Any, headers: Any) -> asyncio.Future[None]:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.refusals:
+            self.refusals -= 1
+            done.set_exception(ConnectionError("broker refused"))
+        else:
+            self.accepted.append((topic, key, value, partition))
+            self.log.append(f"ack {topic}")
+            done.set_result(None)
+        return done
+
+    async def flush(self) -> None:
+        self.log.append("flush")
+
+
+class FakeTable(dict[str, Any]):
+    def __init__(self, log: list[str]) -> None:
+        super().__init__()
+        self.log = log
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.log.append(f"write {key}")
+        super().__setitem__(key, value)
+
+
+class FakeApp:
+    def __init__(self, producer: FakeProducer) -> None:
+        self.producer = producer
+
+    async def maybe_start_producer(self) -> FakeProducer:
+        return self.producer
+
+
+class FakeClock:
+    def now(self) -> datetime:
+        return NOW
+
+
+@dataclass
+class FakeHub:
+    app: FakeApp
+    catalog: Any
+    clock: FakeClock
+
+
+class Decode:
+    """A channel stand-in: JSON to Note (a value that is not one fails to decode)."""
+
+    def decode(self, event: Event) -> Note:
+        return Note.model_validate(codec.loads(event.value))
+
+
+def event(n: int, offset: int = 0, partition: int = 0) -> Event:
+    return Event(codec.dumps({"n": n}), Msg("outreach.gate.verdict", partition, offset))
+
+
+def setup(refusals: int = 0) -> tuple[list[str], Any, FakeProducer, FakeTable]:
+    log: list[str] = []
+    producer = FakeProducer(log, refusals)
+    return log, FakeHub(FakeApp(producer), load_catalog(), FakeClock()), producer, FakeTable(log)
+
+
+@pytest.fixture(autouse=True)
+def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def instant(_delay: float) -> None:
+        return None
+
+    monkeypatch.setattr(interpreter.asyncio, "sleep", instant)
+
+
+@pytest.fixture(autouse=True)
+def no_faust_event(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The fakes are not Faust events; which partition a write lands on is Faust's business.
+    monkeypatch.setattr("streams.kernel.store.with_event", lambda _event: None)
+    monkeypatch.setattr("streams.kernel.caps.with_event", lambda _event: None)
+
+
+def summing_stage(hub: Any, table: FakeTable) -> Stage:
+    store: TableStore[int] = TableStore(table, lambda _k, raw: int(raw), lambda s: s,
+                                        lambda _k: 0)
+
+    def decide(item: Note, _event: Any) -> Decided[int]:
+        before = store.get("total")
+        after = before + item.n
+        return store.decided("total", before, Decision(
+            after, (Emit("sequence_events", "total", Note(n=after)),)))
+
+    return Stage(hub, "test", Decode(), decide)  # type: ignore[arg-type]
+
+
+async def test_states_are_written_after_the_broker_has_every_emit_and_see_each_other() -> None:
+    log, hub, producer, table = setup()
+    await summing_stage(hub, table).run_batch([event(1, 0), event(2, 1), event(3, 2)])
+    # Each decision saw the batch's newer state (1, 3, 6); every write came after every ack
+    # (each under its own event, so each lands on that event's changelog partition).
+    assert [codec.loads(v)["n"] for _, _, v, _ in producer.accepted] == [1, 3, 6]
+    assert log == ["ack outreach.sequence.events"] * 3 + ["write total"] * 3
+    assert table["total"] == 6
+
+
+async def test_a_refusing_broker_is_waited_out_and_nothing_is_dead_lettered() -> None:
+    _, hub, producer, table = setup(refusals=2)
+    await summing_stage(hub, table).run_batch([event(5)])
+    assert [t for t, _, _, _ in producer.accepted] == ["outreach.sequence.events"]
+    assert table["total"] == 5
+
+
+async def test_an_undecidable_record_is_dead_lettered_and_the_batch_goes_on() -> None:
+    _, hub, producer, table = setup()
+    bad = Event(b'{"n": "many"}', Msg("outreach.gate.verdict", 0, 7))
+    await summing_stage(hub, table).run_batch([event(1, 0), bad, event(2, 2)])
+    letters = [codec.loads(v) for t, _, v, _ in producer.accepted if t == "outreach.errors"]
+    assert [(x["code"], x["source_offset"]) for x in letters] == [("DLQ-INVALID-EVENT", 7)]
+    assert table["total"] == 3
+
+
+async def test_an_unchanged_state_is_not_written() -> None:
+    log, hub, _, table = setup()
+    await summing_stage(hub, table).run_batch([event(0)])
+    assert "write total" not in log
+
+
+async def test_mark_in_flight_makes_the_state_durable_before_the_stage_goes_on() -> None:
+    log, hub, _, table = setup()
+    store: TableStore[int] = TableStore(table, lambda _k, r: int(r), lambda s: s, lambda _k: 0)
+    stage = Stage(hub, "test", Decode(), lambda _i, _e: None)  # type: ignore[arg-type]
+    await stage.carry_out_now(event(0), store.decided("p", 0, Decision(
+        1, effects=(MarkInFlight("k"),))))
+    assert log == ["write p", "flush"]
+
+
+async def test_caps_spent_are_seen_by_the_next_decision_and_written_once_per_counter() -> None:
+    log, hub, _, _ = setup()
+    caps_table = FakeTable(log)
+    caps = CapLedger(caps_table, FakeClock())  # type: ignore[arg-type]
+    spend = ConsumeCap("2026-11-25", "sales@x.test", "y.test")
+    seen: list[int] = []
+
+    def decide(_item: Note, ev: Any) -> Decided[None]:
+        seen.append(caps.get("0|2026-11-25|m|sales@x.test"))
+        decision: Decision[None] = Decision(None, effects=(spend,))
+        caps.decided(ev.message.partition, decision.effects)
+        return Decided(None, "", None, decision)
+
+    await Stage(hub, "test", Decode(), decide, caps).run_batch(  # type: ignore[arg-type]
+        [event(1, 0), event(1, 1)])
+    assert seen == [0, 1]
+    assert caps_table["0|2026-11-25|m|sales@x.test"] == 2
+    assert log.count("write 0|2026-11-25|m|sales@x.test") == 1
+
+
+def test_every_counter_name_is_declared_and_every_declared_counter_is_named() -> None:
+    # The typing makes a misspelt Count a mypy error; this keeps the two lists one.
+    assert set(get_args(CounterName)) == set(metrics.COUNTERS)
