@@ -12,6 +12,8 @@ from typing import Any
 import asyncpg
 import pytest
 
+from agents.dead_letter import refused_row
+from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import (
     BatchAudited,
     CampaignStateChanged,
@@ -234,6 +236,28 @@ async def test_a_refused_row_rolls_back_the_whole_batch(sink: PostgresSink) -> N
     assert set((await counts(sink)).values()) == {0}
     # The sink is still usable, and the good part of the batch goes in later.
     assert await sink.write([audited(), received("lead-0001")]) == 2
+
+
+async def test_a_row_refused_for_its_data_becomes_an_error_row_and_the_rest_is_written(
+    sink: PostgresSink,
+) -> None:
+    # The worker's sink writes with write_or_set_aside: a row PostgreSQL refuses every time
+    # must not stall the stream, and must not be lost either.
+    poison = received("lead-0002", x_note="bad\x00byte")
+    set_aside: list[str] = []
+
+    def as_error_row(event: HubEvent, exc: SinkWriteError) -> HubEvent:
+        set_aside.append(exc.table)
+        return refused_row("postgres-sink", event, exc, T0, STABLE_IDS)
+
+    written = await sink.write_or_set_aside([audited(), received("lead-0001"), poison],
+                                            as_error_row)
+    assert written == 3 and set_aside == ["lead_cards"]
+    got = await counts(sink)
+    assert (got["audit_log"], got["lead_cards"], got["outreach_errors"]) == (1, 1, 1)
+    async with sink.pool.acquire() as conn:
+        reason = await conn.fetchval("SELECT reason FROM outreach.outreach_errors")
+    assert reason.startswith("PostgreSQL refused the row: writing outreach.lead_cards failed")
 
 
 async def test_send_status_never_moves_backwards(sink: PostgresSink) -> None:

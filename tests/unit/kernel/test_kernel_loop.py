@@ -203,6 +203,24 @@ async def test_caps_spent_are_seen_by_the_next_decision_and_written_once_per_cou
     assert log.count("write 0|2026-11-25|m|sales@x.test") == 1
 
 
+async def test_a_failing_carry_out_step_is_retried_with_growing_backoff_until_done() -> None:
+    # The sink's PostgreSQL write is carried out under the same policy as the broker's acks:
+    # its batch is acknowledged only once a write succeeded, however many failed first.
+    outcomes: list[Exception | int] = [ConnectionError("down"), OSError("refused"), 7]
+    failures: list[tuple[str, float]] = []
+
+    async def attempt() -> int:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    written = await interpreter.until_done(
+        attempt, lambda exc, delay: failures.append((type(exc).__name__, delay)))
+    assert written == 7
+    assert failures == [("ConnectionError", 0.5), ("OSError", 1.0)]
+
+
 def test_every_counter_name_is_declared_and_every_declared_counter_is_named() -> None:
     # The typing makes a misspelt Count a mypy error; this keeps the two lists one.
     assert set(get_args(CounterName)) == set(metrics.COUNTERS)
