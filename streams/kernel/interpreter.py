@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar, assert_never
 
 from streams.contracts import codec
-from streams.contracts.decision import ConsumeCap, Count, Effect, Emit, MarkInFlight
+from streams.contracts.decision import ConsumeCap, Count, Effect, Emit, MarkInFlight, SetGauge
 from streams.kernel import metrics
 from streams.kernel.caps import CapLedger
 from streams.kernel.hub import Hub
@@ -93,17 +93,21 @@ async def carry_out(
 ) -> None:
     """Every effect of the batch's decisions, then their states (the emits are acknowledged).
 
-    Counts are summed per batch (one counter update per label set); caps spent are written
+    Counts are summed per batch (one counter update per label set), a gauge is set once per
+    label set to its last value; caps spent are written
     once per counter and batch; a MarkInFlight makes the producer flush after the writes, so
     the state is in the changelog before the caller goes on (to the email provider).
     """
     counts: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    gauges: dict[tuple[str, tuple[tuple[str, str], ...]], SetGauge] = {}
     flush = False
     for event, decided in outcomes:
         for effect in decided.decision.effects:
-            flush |= _collect(effect, event, counts, caps)
+            flush |= _collect(effect, event, counts, gauges, caps)
     for (metric, labels), amount in counts.items():
         metrics.apply(Count(metric, labels, amount))  # type: ignore[arg-type]
+    for setting in gauges.values():
+        metrics.set_gauge(setting)
     if caps is not None:
         caps.commit()
     for event, decided in outcomes:
@@ -113,12 +117,15 @@ async def carry_out(
         await hub.app.producer.flush()
 
 
-def _collect(effect: Effect, event: Any, counts: dict[Any, float], caps: CapLedger | None
-             ) -> bool:
+def _collect(effect: Effect, event: Any, counts: dict[Any, float], gauges: dict[Any, SetGauge],
+             caps: CapLedger | None) -> bool:
     match effect:
         case Count():
             label = (effect.metric, effect.labels)
             counts[label] = counts.get(label, 0.0) + effect.amount
+            return False
+        case SetGauge():
+            gauges[(effect.metric, effect.labels)] = effect
             return False
         case ConsumeCap():
             if caps is None:

@@ -37,6 +37,21 @@ def nudge_every(hub: Hub, name: str, seconds: float, scan: Scan) -> None:
     hub.app.timer(seconds, name=name)(nudge)
 
 
+def nudge_owned(hub: Hub, name: str, seconds: float, store: TableStore[S], alias: str,
+                field: str, nudge: Callable[[str, S, datetime], Emit | None]) -> None:
+    """Every `seconds`, the emits `nudge(key, state, now)` returns for the store's states on
+    owned partitions whose `field` is non-empty (`alias`: the topic the store is partitioned
+    like)."""
+
+    async def scan(now: datetime) -> AsyncIterator[Emit]:
+        async for key, state in owned_states(hub, store, alias, field):
+            emit = nudge(key, state, now)
+            if emit is not None:
+                yield emit
+
+    nudge_every(hub, name, seconds, scan)
+
+
 def owned_partitions(app: Any, topic: str) -> set[int]:
     return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
 
