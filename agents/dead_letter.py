@@ -6,8 +6,9 @@ import hashlib
 from datetime import datetime
 
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from streams.contracts import codec
 from streams.contracts.decision import Count, Decision, Emit
 from streams.contracts.exceptions import InvalidInput
 from streams.contracts.ids import IdFactory
@@ -101,3 +102,15 @@ def _text_key(key: bytes | None) -> str | None:
         return key.decode("utf-8")
     except UnicodeDecodeError:
         return None
+
+
+def refused_row(
+    stage: str, event: BaseModel, exc: Exception, now: datetime, ids: IdFactory
+) -> OutreachErrorRaised:
+    """The error row of an event PostgreSQL refuses for its data (a bad value, a broken
+    constraint): it would be refused on every retry, so it is kept in the record instead."""
+    error = error_event(stage, codec.dumps(event), SourceRef(stage, 0, 0), exc, now, ids)
+    return error.model_copy(update={
+        "event_id": ids.event_id("refused", getattr(event, "event_id", "")),
+        "reason": f"PostgreSQL refused the row: {exc}",
+    })

@@ -37,8 +37,8 @@ from streams.contracts.topics import TopicSpec
 from streams.embedded import EmbeddedBroker
 
 APP = '''
-import asyncio, os, weakref, faust
-from faust.streams import _current_event
+import asyncio, os, faust
+from streams.kernel.store import with_event  # the kernel's table write outside the iteration
 
 app = faust.App(os.environ["FLOOR_ID"], broker="kafka://" + os.environ["FLOOR_BOOTSTRAP"],
                 store="memory://", web_enabled=False, topic_replication_factor=1,
@@ -65,7 +65,7 @@ async def floor(stream):
         await asyncio.gather(*acks)
         await done.send(key=None, value=str(len(events) * FAN).encode())
         for event in events if TABLE else ():
-            _current_event.set(weakref.ref(event))
+            with_event(event)
             for item in range(FAN):
                 table[event.key.decode() + str(item)] = event.value.decode()
 

@@ -67,7 +67,7 @@ def create_app(
     from streams.shells import intake as intake_agent
     from streams.shells import sender as sender_agent
     from streams.shells import sequencer as sequencer_agent
-    from streams.sink import agent as sink_agent
+    from streams.shells import sink as sink_agent
 
     stages = {
         "intake": intake_agent.register,

@@ -45,6 +45,15 @@ def late(state: MessageState, now: datetime, wait_seconds: float) -> tuple[Waiti
     return tuple(w for w in state.waiting if (now - w.since).total_seconds() > wait_seconds)
 
 
+def placement_check(key: str, state: MessageState, now: datetime, wait_seconds: float
+                    ) -> Emit | None:
+    """The timer's nudge for a message whose events waited too long for its send."""
+    if not late(state, now, wait_seconds):
+        return None
+    return Emit("engagement_placement", key, MessagePlacement(provider_message_id=key,
+                                                              issued_at=now))
+
+
 def _routed(event: ProviderEventNormalized, aggregate_id: str) -> Emit:
     key = contact_key_of(aggregate_id)
     placed = event.model_copy(update={"aggregate_id": aggregate_id, "contact_key": key})

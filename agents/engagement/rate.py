@@ -1,8 +1,9 @@
 """ENGAGEMENT_RATE (SPEC §3): (opens + replies) / sends, per campaign, as a pure fold.
 
-The shell folds every send report and every engagement record it handles into a `RateState`
-and sets the gauge to `rate_of(state, label)`: per worker, over the partitions it processes
-(the demo and dashboards compute the cluster-wide figure from PostgreSQL).
+The stage folds every send report it handles and every engagement record it decides into a
+`RateState` (`counted`), which adds to the decision a `SetGauge` of `rate_of(state, label)` for
+each label the record moved: per worker, over the partitions it processes (the demo and
+dashboards compute the cluster-wide figure from PostgreSQL).
 
 Delivery is at least once, so a record can come twice (a redelivered batch after a
 rebalance, an emit repeated after a crash): each is counted once, by its key (a send by its
@@ -19,9 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
+from streams.contracts.decision import Decision, SetGauge
 from streams.contracts.models.engagement import EngagementRecorded
 from streams.contracts.models.send import SendRecorded
+
+S = TypeVar("S")
 
 ENGAGED = frozenset({"opened", "replied"})
 # Counted keys are kept in chunks so adding one copies a chunk, not the whole window.
@@ -73,3 +78,20 @@ def rate_of(state: RateState, label: str) -> float | None:
     """(opens + replies) / sends for ``label``; None before its first send."""
     sends = state.sends.get(label, 0)
     return state.engaged.get(label, 0) / sends if sends else None
+
+
+def counted(state: RateState, item: Any, decision: Decision[S]) -> tuple[RateState, Decision[S]]:
+    """The fold over a decided input (a send report) and what its decision emits (engagement
+    records), in that order; the decision carries the gauge settings of the labels moved."""
+    settings: list[SetGauge] = []
+    for event in (item, *(emit.event for emit in decision.emits)):
+        if not isinstance(event, SendRecorded | EngagementRecorded):
+            continue
+        before, state = state, rate(state, event)
+        label = label_of(event.campaign_id, event.aggregate_id)
+        value = rate_of(state, label)
+        if state is not before and value is not None:
+            settings.append(SetGauge("engagement_rate", (("campaign", label),), value))
+    if not settings:
+        return state, decision
+    return state, Decision(decision.state, decision.emits, (*decision.effects, *settings))

@@ -2,8 +2,8 @@
 
 The kernel's interpreter (streams/kernel/interpreter.py) carries them out; no core does I/O.
 `Effect` is closed: the interpreter matches every variant (a new one is a mypy error there
-until it is carried out), and a counter's name is a `CounterName`, so a misspelt metric is a
-type error rather than a crash of the agent that counts it.
+until it is carried out), and a metric's name is a `CounterName` or a `GaugeName`, so a
+misspelt metric is a type error rather than a crash of the agent that counts it.
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ CounterName = Literal[
     "events_emitted_total",
 ]
 
+# The Prometheus gauges of streams/kernel/metrics.py, by the name cores set them under.
+GaugeName = Literal["engagement_rate"]
+
 
 @dataclass(frozen=True, slots=True)
 class Emit:
@@ -58,6 +61,16 @@ class Count:
 
 
 @dataclass(frozen=True, slots=True)
+class SetGauge:
+    """Set the Prometheus gauge ``metric`` with these label values to ``value`` (of a batch's
+    settings of one label set, the last is the one left)."""
+
+    metric: GaugeName
+    labels: tuple[tuple[str, str], ...]
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
 class ConsumeCap:
     """Count one email against today's mailbox and domain caps (the sequencer's caps table,
     per partition: the kernel adds the partition of the record that decided it)."""
@@ -76,7 +89,7 @@ class MarkInFlight:
     idempotency_key: str
 
 
-Effect = Count | ConsumeCap | MarkInFlight
+Effect = Count | SetGauge | ConsumeCap | MarkInFlight
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Iterable, Sequence
-from typing import Any, assert_never
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, TypeVar, assert_never
 
 from streams.contracts import codec
-from streams.contracts.decision import ConsumeCap, Count, Effect, Emit, MarkInFlight
+from streams.contracts.decision import ConsumeCap, Count, Effect, Emit, MarkInFlight, SetGauge
 from streams.kernel import metrics
 from streams.kernel.caps import CapLedger
 from streams.kernel.hub import Hub
@@ -27,6 +27,7 @@ from streams.kernel.store import Decided
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 30.0
+T = TypeVar("T")
 
 
 async def send_emits(hub: Hub, emits: Iterable[Emit]) -> list[Awaitable[Any]]:
@@ -53,23 +54,38 @@ async def send_emits(hub: Hub, emits: Iterable[Emit]) -> list[Awaitable[Any]]:
     return pending
 
 
-async def until_accepted(
-    hub: Hub, stage: str, acks: list[Awaitable[Any]], emitted: Sequence[Emit]
-) -> None:
-    """Wait until the broker has every emit, re-sending with backoff while it refuses (the
-    policy of the module docstring)."""
+async def until_done(
+    attempt: Callable[[], Awaitable[T]], failed: Callable[[Exception, float], None]
+) -> T:
+    """The policy of the module docstring for any carry-out step (the broker's acks, the
+    sink's PostgreSQL write): `attempt` again with backoff until it succeeds; `failed(exc,
+    delay)` logs and counts each refusal. The caller's input is acknowledged only after."""
     delay = 0.5
     while True:
         try:
-            if acks:
-                await asyncio.gather(*acks)
-            return
+            return await attempt()
         except Exception as exc:
-            log.error("%s: the broker refused emits (%s); re-sending in %.1fs",
-                      stage, type(exc).__name__, delay)
+            failed(exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_BACKOFF_S)
-            acks = await send_emits(hub, emitted)
+
+
+async def until_accepted(
+    hub: Hub, stage: str, acks: list[Awaitable[Any]], emitted: Sequence[Emit]
+) -> None:
+    """Wait until the broker has every emit, re-sending the same events while it refuses."""
+    first: list[list[Awaitable[Any]]] = [acks]
+
+    async def attempt() -> None:
+        pending = first.pop() if first else await send_emits(hub, emitted)
+        if pending:
+            await asyncio.gather(*pending)
+
+    def refused(exc: Exception, delay: float) -> None:
+        log.error("%s: the broker refused emits (%s); re-sending in %.1fs",
+                  stage, type(exc).__name__, delay)
+
+    await until_done(attempt, refused)
 
 
 async def carry_out(
@@ -77,17 +93,21 @@ async def carry_out(
 ) -> None:
     """Every effect of the batch's decisions, then their states (the emits are acknowledged).
 
-    Counts are summed per batch (one counter update per label set); caps spent are written
+    Counts are summed per batch (one counter update per label set), a gauge is set once per
+    label set to its last value; caps spent are written
     once per counter and batch; a MarkInFlight makes the producer flush after the writes, so
     the state is in the changelog before the caller goes on (to the email provider).
     """
     counts: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    gauges: dict[tuple[str, tuple[tuple[str, str], ...]], SetGauge] = {}
     flush = False
     for event, decided in outcomes:
         for effect in decided.decision.effects:
-            flush |= _collect(effect, event, counts, caps)
+            flush |= _collect(effect, event, counts, gauges, caps)
     for (metric, labels), amount in counts.items():
         metrics.apply(Count(metric, labels, amount))  # type: ignore[arg-type]
+    for setting in gauges.values():
+        metrics.set_gauge(setting)
     if caps is not None:
         caps.commit()
     for event, decided in outcomes:
@@ -97,12 +117,15 @@ async def carry_out(
         await hub.app.producer.flush()
 
 
-def _collect(effect: Effect, event: Any, counts: dict[Any, float], caps: CapLedger | None
-             ) -> bool:
+def _collect(effect: Effect, event: Any, counts: dict[Any, float], gauges: dict[Any, SetGauge],
+             caps: CapLedger | None) -> bool:
     match effect:
         case Count():
             label = (effect.metric, effect.labels)
             counts[label] = counts.get(label, 0.0) + effect.amount
+            return False
+        case SetGauge():
+            gauges[(effect.metric, effect.labels)] = effect
             return False
         case ConsumeCap():
             if caps is None:

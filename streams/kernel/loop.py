@@ -51,10 +51,7 @@ class Stage:
         seconds gathered. A stage that must not hold decided work back (the sender: one email
         per record) passes batch=1."""
 
-        @self.hub.app.agent(self.channel.topic, name=agent_name)
-        async def run(stream: Any) -> None:
-            async for events in stream.take_events(batch, within=within):
-                await self.run_batch(list(events))
+        batch_agent(self.hub, self.channel, agent_name, self.run_batch, batch, within)
 
     async def run_batch(self, events: list[Any]) -> None:
         outcomes: list[tuple[Any, Decided[Any]]] = []
@@ -110,6 +107,20 @@ class Stage:
         acks = await send_emits(self.hub, decided.decision.emits)
         await until_accepted(self.hub, self.name, acks, decided.decision.emits)
         await carry_out(self.hub, [(event, decided)], self.caps)
+
+
+def batch_agent(hub: Hub, channel: Channel, name: str,
+                carry_out: Callable[[list[Any]], Awaitable[None]], batch: int = 500,
+                within: float = 0.02) -> None:
+    """The one batch loop: a Faust agent handing each batch of `channel`'s records to
+    `carry_out`; the batch's offsets are committed only once it returns. Stages carry out
+    with `Stage.run_batch`; the sink, which writes PostgreSQL rather than the broker, with
+    its own write under the same failure policy (interpreter.until_done)."""
+
+    @hub.app.agent(channel.topic, name=name)
+    async def run(stream: Any) -> None:
+        async for events in stream.take_events(batch, within=within):
+            await carry_out(list(events))
 
 
 def source_of(event: Any) -> SourceRef:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from streams.contracts.decision import Count, CounterName
+from streams.contracts.decision import Count, CounterName, GaugeName, SetGauge
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -73,6 +73,7 @@ ENGAGEMENT_RATE = Gauge(
     "outreach_engagement_rate",
     "(opens + replies) / sends per campaign, on this worker's partitions; healthy >= 0.30",
     ["campaign"], registry=REGISTRY)
+GAUGES: dict[GaugeName, Gauge] = {"engagement_rate": ENGAGEMENT_RATE}
 
 
 def apply(count: Count) -> None:
@@ -81,3 +82,7 @@ def apply(count: Count) -> None:
         counter.labels(**dict(count.labels)).inc(count.amount)
     else:
         counter.inc(count.amount)
+
+
+def set_gauge(setting: SetGauge) -> None:
+    GAUGES[setting.metric].labels(**dict(setting.labels)).set(setting.value)

@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from streams.kernel.partitioning import partition_for
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class DueSchedule:
@@ -84,6 +89,26 @@ class DueSchedule:
                 continue  # not ours now; a rescan rebuilds the heap when ownership changes
             self._nudged[key] = wall
             yield key, current[1]
+
+    def due_by_partition(self, now: datetime, owned: set[int], resend_after: float
+                         ) -> dict[int, list[str]]:
+        by_partition: dict[int, list[str]] = {}
+        for key, partition in self.due(now, owned, resend_after):
+            by_partition.setdefault(partition, []).append(key)
+        return by_partition
+
+    def each(self, keys: Sequence[str], decide: Callable[[str], T]) -> list[T]:
+        """`decide(key)` for every key of one nudge. A key whose decision fails is logged and
+        left out of the index until its next write: one broken person must not hold the
+        others, nor be nudged again every tick."""
+        decided = []
+        for key in keys:
+            try:
+                decided.append(decide(key))
+            except Exception as exc:
+                log.error("failed on one key of a nudge (%s); held", type(exc).__name__)
+                self.update(key, None)
+        return decided
 
     def _rebuild(self) -> None:
         self._heap = [(at, key) for key, (at, _) in self._due.items()]

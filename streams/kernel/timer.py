@@ -18,6 +18,7 @@ from streams.contracts.decision import Emit
 from streams.kernel.hub import Hub
 from streams.kernel.interpreter import send_emits, until_accepted
 from streams.kernel.partitioning import partition_for
+from streams.kernel.schedule import DueSchedule
 from streams.kernel.store import TableStore
 
 S = TypeVar("S")
@@ -35,6 +36,46 @@ def nudge_every(hub: Hub, name: str, seconds: float, scan: Scan) -> None:
             await until_accepted(hub, name, await send_emits(hub, emits), emits)
 
     hub.app.timer(seconds, name=name)(nudge)
+
+
+def nudge_owned(hub: Hub, name: str, seconds: float, store: TableStore[S], alias: str,
+                field: str, nudge: Callable[[str, S, datetime], Emit | None]) -> None:
+    """Every `seconds`, the emits `nudge(key, state, now)` returns for the store's states on
+    owned partitions whose `field` is non-empty (`alias`: the topic the store is partitioned
+    like)."""
+
+    async def scan(now: datetime) -> AsyncIterator[Emit]:
+        async for key, state in owned_states(hub, store, alias, field):
+            emit = nudge(key, state, now)
+            if emit is not None:
+                yield emit
+
+    nudge_every(hub, name, seconds, scan)
+
+
+def nudge_due(hub: Hub, name: str, seconds: float, schedule: DueSchedule, alias: str,
+              stored: Callable[[], Iterable[tuple[str, Any]]],
+              next_due: Callable[[str, Any], float | None],
+              nudges: Callable[[dict[int, list[str]], datetime], Iterable[Emit]]) -> None:
+    """Every `seconds`, the emits `nudges(due, now)` returns for the keys `schedule` finds due
+    on this worker's owned partitions of `alias`. The schedule is rebuilt from `stored()` (with
+    `next_due` of each stored value) once the worker's partitions have settled after a change;
+    nothing is nudged while they move. A nudge stays outstanding until its key's state is
+    written (the store's on_write updates the schedule), or for a minute: under a backlog,
+    re-nudging would only queue duplicate work."""
+    resend_after = max(60.0, seconds * 5)
+
+    async def scan(now: datetime) -> AsyncIterator[Emit]:
+        if hub.app.rebalancing or hub.app.in_recovery:
+            schedule.stale = True  # partitions are moving: rescan once they have settled
+            return
+        owned = owned_partitions(hub.app, hub.catalog[alias].name)
+        if schedule.stale or owned != schedule.scanned_for:
+            await schedule.rescan(list(stored()), owned, next_due)
+        for emit in nudges(schedule.due_by_partition(now, owned, resend_after), now):
+            yield emit
+
+    nudge_every(hub, name, seconds, scan)
 
 
 def owned_partitions(app: Any, topic: str) -> set[int]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import asyncpg
 
@@ -109,6 +109,29 @@ class PostgresSink:
         log.debug("wrote batch of %d events: %s", len(events), counts)
         return sum(counts.values())
 
+    async def write_or_set_aside(
+        self, events: Sequence[HubEvent], set_aside: Callable[[HubEvent, SinkWriteError], HubEvent]
+    ) -> int:
+        """`write`, except that when PostgreSQL refuses the batch for a row's data the events
+        are written one at a time and each refused one is replaced by `set_aside(event, exc)`,
+        its error row: retrying a row that is refused every time would stall the sink forever."""
+        try:
+            return await self.write(events)
+        except SinkWriteError as exc:
+            if not refused_for_its_data(exc):
+                raise
+        written = 0
+        for event in events:
+            try:
+                written += await self.write([event])
+            except SinkWriteError as exc:
+                if not refused_for_its_data(exc):
+                    raise
+                log.error("postgres refused one %s event; stored as an error row: %s",
+                          type(event).__name__, exc.table)
+                written += await self.write([set_aside(event, exc)])
+        return written
+
     async def _write_once(
         self, planned: list[tuple[Table, list[Row]]], message_ids: list[str]
     ) -> dict[str, int]:
@@ -127,3 +150,25 @@ class PostgresSink:
                     raise SinkWriteError("send_log", exc) from exc
                 counts["send_log"] = counts.get("send_log", 0) + _rows_changed(status)
         return counts
+
+
+def refused_for_its_data(exc: SinkWriteError) -> bool:
+    """PostgreSQL will refuse this row every time (a bad value, a broken constraint), unlike a
+    database that is down or a transaction that lost a deadlock."""
+    return isinstance(exc.__cause__, asyncpg.DataError | asyncpg.IntegrityConstraintViolationError)
+
+
+class Database:
+    """The PostgreSQL sink, connected on first use (a worker without the sink stage never
+    connects)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._sink: PostgresSink | None = None
+        self._lock = asyncio.Lock()
+
+    async def sink(self) -> PostgresSink:
+        async with self._lock:
+            if self._sink is None:
+                self._sink = await PostgresSink.connect(self.url)
+        return self._sink

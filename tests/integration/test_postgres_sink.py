@@ -12,6 +12,8 @@ from typing import Any
 import asyncpg
 import pytest
 
+from agents.dead_letter import refused_row
+from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import (
     BatchAudited,
     CampaignStateChanged,
@@ -23,12 +25,7 @@ from streams.contracts.models import (
     OutreachErrorRaised,
     SendRecorded,
 )
-from streams.contracts.topics import load_catalog
-from streams.kernel.clock import Clock
-from streams.kernel.hub import Hub
-from streams.kernel.settings import Settings
 from streams.sink import PostgresSink, SinkWriteError, UnsupportedEvent, migrate
-from streams.sink.agent import Database, _set_aside_refused
 
 pytestmark = pytest.mark.integration
 
@@ -254,18 +251,37 @@ async def test_a_refusal_names_the_constraint_and_no_value_of_the_row(
     values = [EMAIL, "lead-0003", BATCH, "acme", "Jane", "BOGUS", "Failing row"]
     assert not [v for v in values if v.lower() in reason.lower()], reason
 
-    # The sink agent sets such a row aside as an error row; its stored reason is as clean.
-    hub = Hub(app=None, settings=Settings(), catalog=load_catalog(), clock=Clock(),  # type: ignore[arg-type]
-              database_url=database_url)
-    database = Database(database_url)
-    try:
-        assert await _set_aside_refused(hub, database, [bogus, received("lead-0004")]) == 2
-    finally:
-        await (await database.sink()).close()
+    # The worker's sink sets such a row aside as an error row; its stored reason is as clean.
+    def as_error_row(event: HubEvent, exc: SinkWriteError) -> HubEvent:
+        return refused_row("postgres-sink", event, exc, T0, STABLE_IDS)
+
+    assert await sink.write_or_set_aside([bogus, received("lead-0004")], as_error_row) == 2
     async with sink.pool.acquire() as conn:
         stored = await conn.fetchval("SELECT reason FROM outreach.outreach_errors")
     assert "lead_cards_disposition_check" in stored
     assert not [v for v in values if v.lower() in stored.lower()], stored
+
+
+async def test_a_row_refused_for_its_data_becomes_an_error_row_and_the_rest_is_written(
+    sink: PostgresSink,
+) -> None:
+    # The worker's sink writes with write_or_set_aside: a row PostgreSQL refuses every time
+    # must not stall the stream, and must not be lost either.
+    poison = received("lead-0002", x_note="bad\x00byte")
+    set_aside: list[str] = []
+
+    def as_error_row(event: HubEvent, exc: SinkWriteError) -> HubEvent:
+        set_aside.append(exc.table)
+        return refused_row("postgres-sink", event, exc, T0, STABLE_IDS)
+
+    written = await sink.write_or_set_aside([audited(), received("lead-0001"), poison],
+                                            as_error_row)
+    assert written == 3 and set_aside == ["lead_cards"]
+    got = await counts(sink)
+    assert (got["audit_log"], got["lead_cards"], got["outreach_errors"]) == (1, 1, 1)
+    async with sink.pool.acquire() as conn:
+        reason = await conn.fetchval("SELECT reason FROM outreach.outreach_errors")
+    assert reason.startswith("PostgreSQL refused the row: writing outreach.lead_cards failed")
 
 
 async def test_send_status_never_moves_backwards(sink: PostgresSink) -> None:

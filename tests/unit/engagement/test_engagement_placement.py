@@ -4,7 +4,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from agents.engagement.placement import MessageState, decide_placement, late, placement_for
+from agents.engagement.placement import (
+    MessageState,
+    decide_placement,
+    late,
+    placement_check,
+    placement_for,
+)
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import MessagePlacement, ProviderEventNormalized, SendRecorded
 
@@ -76,9 +82,14 @@ def test_only_sent_messages_with_an_id_are_recorded(status: str, message_id: str
 @pytest.mark.parametrize(("waited", "expired"), [(0, 0), (WAIT, 0), (WAIT + 1, 1)])
 def test_the_timer_asks_exactly_when_the_check_expires_something(waited: float,
                                                                  expired: int) -> None:
-    # One rule for both: the shell's timer sends a check when late() finds events, and the
-    # check expires exactly those.
+    # One rule for both: the timer sends a check when late() finds events, and the check
+    # expires exactly those.
     state, _ = run([about(event(1))])
     now = T0 + timedelta(seconds=waited)
     decision = decide_placement(state, check(), now, STABLE_IDS, WAIT)
     assert len(late(state, now, WAIT)) == expired == len(decision.emits)
+    nudge = placement_check("msg-1", state, now, WAIT)
+    assert (nudge is not None) == bool(expired)
+    if nudge is not None:
+        assert (nudge.topic, nudge.key) == ("engagement_placement", "msg-1")
+        assert decide_placement(state, nudge.event, now, STABLE_IDS, WAIT) == decision

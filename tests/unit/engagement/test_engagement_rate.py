@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agents.engagement.rate import RateState, label_of, rate, rate_of
+from agents.engagement.rate import RateState, counted, label_of, rate, rate_of
 from agents.sequencer.definition import load_definitions
 from agents.sequencer.person import PersonState, SequencerContext, decide_person
 from agents.sequencer.window import DailyCaps, SendWindow
+from streams.contracts.decision import Decision, Emit, SetGauge
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import EngagementRecorded, EnrollContact, SendRecorded
 
@@ -120,3 +121,16 @@ def test_redelivery_does_not_change_the_rate(events: list, data: st.DataObject) 
     for label in ("camp-1", "camp-2", "personalized-email-v1"):
         assert rate_of(once, label) == rate_of(twice, label)
     assert (once.sends, once.engaged) == (twice.sends, twice.engaged)
+
+
+def test_the_decision_carries_the_gauge_setting_once_per_record() -> None:
+    # The gauge is an effect the kernel sets once the decision's emits are acknowledged: a
+    # send report, then the engagement record its decision emits, each moves the rate once.
+    state, decision = counted(RateState(), send(1), Decision(None))
+    assert decision.effects == (SetGauge("engagement_rate", (("campaign", "camp-1"),), 0.0),)
+    state, decision = counted(state, "a provider event", Decision(
+        None, (Emit("engagement_events", "ck-1", engaged(1)),)))
+    assert decision.effects == (SetGauge("engagement_rate", (("campaign", "camp-1"),), 1.0),)
+    # Delivered again: counted already, the decision is left as it was.
+    again: Decision[None] = Decision(None)
+    assert counted(state, send(1), again) == (state, again)

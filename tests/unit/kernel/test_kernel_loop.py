@@ -17,7 +17,15 @@ import pytest
 from pydantic import BaseModel
 
 from streams.contracts import codec
-from streams.contracts.decision import ConsumeCap, CounterName, Decision, Emit, MarkInFlight
+from streams.contracts.decision import (
+    ConsumeCap,
+    CounterName,
+    Decision,
+    Emit,
+    GaugeName,
+    MarkInFlight,
+    SetGauge,
+)
 from streams.contracts.topics import load_catalog
 from streams.kernel import interpreter, metrics
 from streams.kernel.caps import CapLedger
@@ -204,6 +212,41 @@ async def test_caps_spent_are_seen_by_the_next_decision_and_written_once_per_cou
     assert log.count("write 0|2026-11-25|m|sales@x.test") == 1
 
 
-def test_every_counter_name_is_declared_and_every_declared_counter_is_named() -> None:
+async def test_a_gauge_is_left_at_the_batch_last_setting_after_the_broker_has_the_emits(
+) -> None:
+    _, hub, producer, _ = setup()
+    label = (("campaign", "kernel-unit-test"),)
+
+    def decide(item: Note, _event: Any) -> Decided[None]:
+        return Decided(None, "", None, Decision(None, (Emit("sequence_events", "k", item),), (
+            SetGauge("engagement_rate", label, item.n / 4),)))
+
+    await Stage(hub, "test", Decode(), decide).run_batch(  # type: ignore[arg-type]
+        [event(2), event(1)])
+    assert len(producer.accepted) == 2
+    assert metrics.REGISTRY.get_sample_value(
+        "outreach_engagement_rate", {"campaign": "kernel-unit-test"}) == 0.25
+
+
+async def test_a_failing_carry_out_step_is_retried_with_growing_backoff_until_done() -> None:
+    # The sink's PostgreSQL write is carried out under the same policy as the broker's acks:
+    # its batch is acknowledged only once a write succeeded, however many failed first.
+    outcomes: list[Exception | int] = [ConnectionError("down"), OSError("refused"), 7]
+    failures: list[tuple[str, float]] = []
+
+    async def attempt() -> int:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    written = await interpreter.until_done(
+        attempt, lambda exc, delay: failures.append((type(exc).__name__, delay)))
+    assert written == 7
+    assert failures == [("ConnectionError", 0.5), ("OSError", 1.0)]
+
+
+def test_every_metric_name_is_declared_and_every_declared_metric_is_named() -> None:
     # The typing makes a misspelt Count a mypy error; this keeps the two lists one.
     assert set(get_args(CounterName)) == set(metrics.COUNTERS)
+    assert set(get_args(GaugeName)) == set(metrics.GAUGES)

@@ -115,3 +115,19 @@ def test_nobody_due_is_ever_stranded(steps: list[tuple[str, int, int | None]]) -
         schedule.update(key, None if offset is None else T0 + timedelta(minutes=offset), 0)
     nudged = due_now(schedule, owned=frozenset({0}))
     assert sorted(nudged) == sorted(k for k, o in due_at.items() if o is not None and o <= 0)
+
+
+def test_a_key_whose_decision_fails_is_held_and_the_others_of_the_nudge_are_decided() -> None:
+    schedule = DueSchedule(2)
+    for key in ("a", "b", "c"):
+        schedule.update(key, T0 - timedelta(seconds=1), 0)
+    assert schedule.due_by_partition(T0, {0, 1}, 60.0) == {0: ["a", "b", "c"]}
+
+    def decide(key: str) -> str:
+        if key == "b":
+            raise ValueError("a broken person")
+        return key.upper()
+
+    assert schedule.each(["a", "b", "c"], decide) == ["A", "C"]
+    # "b" is not nudged again, even when the unanswered nudges are repeated.
+    assert sorted(due_now(schedule, resend_after=0.0)) == ["a", "c"]
