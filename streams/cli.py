@@ -73,7 +73,9 @@ def cmd_topics_create(args: argparse.Namespace, settings: Settings) -> int:
     from streams.contracts.topics import load_catalog
 
     catalog = load_catalog(partitions_override=settings.topic_partitions)
-    for name, outcome in asyncio.run(create_topics(_bootstrap(settings), catalog)).items():
+    for name, outcome in asyncio.run(
+        create_topics(_bootstrap(settings), catalog, security=settings.kafka)
+    ).items():
         print(f"{outcome:8} {name}")
     return 0
 
@@ -91,7 +93,9 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
 
     spec = resolve_topic(load_catalog(), args.topic)
     messages = messages_from(_read_json(args.file), spec, args.key)
-    sent = asyncio.run(produce(_bootstrap(settings), spec.name, messages))
+    sent = asyncio.run(
+        produce(_bootstrap(settings), spec.name, messages, security=settings.kafka)
+    )
     print(f"published {sent} message(s) to {spec.name}")
     return 0
 

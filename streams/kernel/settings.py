@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from agents.gate.policy import GatePolicy
 from agents.sequencer.window import DailyCaps, SendWindow
 from streams.contracts.exceptions import ConfigurationError
+from streams.kernel.kafka_security import KafkaSecurity
 from streams.kernel.settings_checks import non_public_url, one_line, weak_secret
 
 PREFIX = "OUTREACH_"
@@ -25,6 +26,7 @@ class Settings(BaseModel):
 
     app_id: str = "outreach-hub"
     kafka_bootstrap: str | None = None
+    kafka: KafkaSecurity = KafkaSecurity()  # OUTREACH_KAFKA_SECURITY_PROTOCOL, _SASL_*, _SSL_*
     database_url: SecretStr | None = None
     data_dir: Path = Path(".var")
     web_host: str = "127.0.0.1"
@@ -112,6 +114,13 @@ class Settings(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _security_needs_a_broker(self) -> Settings:
+        if self.kafka.security_protocol != "PLAINTEXT" and self.kafka_bootstrap is None:
+            raise ValueError(f"{PREFIX}KAFKA_SECURITY_PROTOCOL={self.kafka.security_protocol} "
+                             f"needs {PREFIX}KAFKA_BOOTSTRAP (the embedded broker is PLAINTEXT)")
+        return self
+
+    @model_validator(mode="after")
     def _some_stage(self) -> Settings:
         if not self.stages:
             raise ValueError("OUTREACH_STAGES names no stage; leave it unset to run them all")
@@ -142,6 +151,7 @@ class Settings(BaseModel):
             "gate": GatePolicy,
             "window": SendWindow,
             "caps": DailyCaps,
+            "kafka": KafkaSecurity,
         }
         values: dict[str, object] = {}
         for name in cls.model_fields:
@@ -168,4 +178,6 @@ class Settings(BaseModel):
             raise ConfigurationError(f"invalid settings: {one_line(exc, prefix, SECRETS)}") from exc
 
 
-SECRETS = frozenset(n for n, f in Settings.model_fields.items() if "SecretStr" in str(f.annotation))
+SECRETS = frozenset(
+    n for model in (Settings, KafkaSecurity) for n, f in model.model_fields.items()
+    if "SecretStr" in str(f.annotation))
