@@ -33,6 +33,9 @@ CounterName = Literal[
     "engagement_events_total",
     "cl_signals_total",
     "events_emitted_total",
+    "engagement_sends_total",
+    "engagement_opens_total",
+    "engagement_replies_total",
 ]
 
 # The Prometheus gauges of streams/kernel/metrics.py, by the name cores set them under.
