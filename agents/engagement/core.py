@@ -130,7 +130,8 @@ def decide_event(
         correlation_id=correlation, process_id=process_id, aggregate_id=event.aggregate_id,
         contact_key=contact_key, campaign_id=campaign, company_sov_id=company,
         provider=event.provider, provider_event_id=event.provider_event_id, type=event.type,
-        bounce_kind=event.bounce_kind, provider_message_id=event.provider_message_id))]
+        bounce_kind=event.bounce_kind, provider_message_id=event.provider_message_id,
+        idempotency_key=event.idempotency_key))]
     effects = [Count("engagement_events_total", (("type", event.type), ("outcome", "applied")))]
     signal = signal_for(event)
     if signal is not None and known is not None and known.company_sov_id is not None:

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
+from agents.sender import inflight
 from agents.sender.calendar_link import sign
-from agents.sender.email import OutgoingEmail, SendReceipt
+from agents.sender.email import OutgoingEmail, SendReceipt, message_id_for
+from agents.sender.inflight import InFlightState, UnknownOutcomePolicy
 from streams.contracts.decision import Count, Decision, Emit, MarkInFlight
 from streams.contracts.ids import IdFactory
-from streams.contracts.models.base import Frozen
 from streams.contracts.models.engagement import EngagementRecorded
 from streams.contracts.models.errors import SEVERITY, OutreachErrorRaised
 from streams.contracts.models.send import SendRecorded, TouchRequested
@@ -27,19 +28,21 @@ KEYS_KEPT = 64
 SUPPRESSING = frozenset({"unsubscribed", "complained"})
 
 
-class SenderState(Frozen):
+class SenderState(InFlightState):
+    """Per person. `in_flight` (one record per idempotency key, agents/sender/inflight.py) is
+    written and flushed before the provider call, so a worker that dies mid-call finds the
+    touch on restart and settles it by evidence instead of guessing."""
+
     settled: tuple[str, ...] = ()  # idempotency keys already sent or failed for good
     suppressed: str | None = None
-    # The key handed to the provider and not settled yet. Written (and flushed) before the
-    # provider call, so a worker that dies mid-call does not send that email again.
-    in_flight: str | None = None
 
 
 IN_FLIGHT_AT_RESTART = "in-flight-at-restart"
 UNKNOWN_OUTCOME = (
-    "outcome unknown: the worker stopped during the provider call; not resent, "
-    "so the email went out at most once"
+    "outcome unknown: the worker stopped during the provider call and no evidence of the "
+    "send came within the bound; not resent (this provider's policy)"
 )
+GUESS_NOTHING = UnknownOutcomePolicy("fail", timedelta(0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,22 +134,36 @@ class RecordWithoutSending:
 
 
 def decide_request(
-    state: SenderState, request: TouchRequested, cfg: SenderConfig
+    state: SenderState, request: TouchRequested, cfg: SenderConfig, *,
+    now: datetime | None = None, unknown: UnknownOutcomePolicy = GUESS_NOTHING,
 ) -> Decision[SenderState] | RecordWithoutSending | SendEmail:
-    if request.idempotency_key in state.settled:
+    key = request.idempotency_key
+    if key in state.settled:
         # A redelivered request: recognised, counted, not sent again.
         return Decision(
             state, effects=(Count("sender_requests_total", (("outcome", "duplicate"),)),)
         )
-    if state.in_flight == request.idempotency_key:
+    flight = state.flight(key)
+    if flight is not None and not (now is None or inflight.overdue(flight, now, unknown.after)):
+        # Left in flight by a stopped worker: wait for evidence (the timer brings it back).
+        kept = flight if flight.request else flight.model_copy(update={"request": request})
+        update = {"in_flight": tuple(kept if f.key == key else f for f in state.in_flight)}
+        return Decision(state.model_copy(update=update),
+                        effects=(Count("sender_requests_total", (("outcome", "unresolved"),)),))
+    if flight is not None and unknown.policy == "fail":
         return RecordWithoutSending(IN_FLIGHT_AT_RESTART)
+    if flight is None and inflight.blocked(state, request):
+        # An earlier touch of this person is unresolved: this one waits, order is kept.
+        return Decision(state.model_copy(update=inflight.hold(state, request)),
+                        effects=(Count("sender_requests_total", (("outcome", "held"),)),))
     if state.suppressed is not None:
         return RecordWithoutSending("suppression-list")
     if request.channel == "phone_task":
         return RecordWithoutSending("task-queue")
+    # New, or unresolved past the bound under "resend": the same email, same Message-ID.
     email = render(request, cfg)
-    key = request.idempotency_key
-    marked = state.model_copy(update={"in_flight": key})
+    marked = state.model_copy(update=inflight.mark(
+        state, request, now or request.due_at, message_id_for(email)))
     return SendEmail(email, Decision(marked, effects=(MarkInFlight(key),)))
 
 
@@ -204,12 +221,42 @@ def record_result(
                 ),
             )
         )
-    settled = (*state.settled, request.idempotency_key)[-KEYS_KEPT:]
+    after = _settle(state, request.idempotency_key)
+    update, released = inflight.release(after)
     return Decision(
-        state.model_copy(update={"settled": settled, "in_flight": None}),
-        tuple(emits),
+        after.model_copy(update=update),
+        (*emits, *released),
         (Count("sender_requests_total", (("outcome", status),)),),
     )
+
+
+def _settle(state: SenderState, key: str) -> SenderState:
+    settled = (*state.settled, key)[-KEYS_KEPT:]
+    return state.model_copy(update={"settled": settled, **inflight.without(state, key)})
+
+
+def on_evidence(
+    state: SenderState, key: str | None, message_id: str | None, now: datetime,
+    ids: IdFactory, *, provider: str, recorded: bool,
+) -> Decision[SenderState]:
+    """Evidence that an in-flight touch was sent settles it. `recorded`: the evidence is the
+    hub's own send record (already out: nothing to emit); else a provider event naming the
+    touch's idempotency key or Message-ID, recorded as sent with the event's message id."""
+    flight = state.flight_named(key, message_id)
+    if flight is None:
+        return Decision(state)
+    count = Count("sender_requests_total", (("outcome", "settled-by-evidence"),))
+    if recorded or flight.request is None:
+        after = _settle(state, flight.key)
+        update, released = inflight.release(after)
+        return Decision(after.model_copy(update=update), released, (count,))
+    receipt = SendReceipt(provider=provider, provider_message_id=message_id or flight.key,
+                          accepted_at=now)
+    # Sent whatever the address became since: the evidence says it went out.
+    sent = record_result(state.model_copy(update={"suppressed": None}), flight.request, now,
+                         ids, receipt=receipt, provider=provider)
+    return Decision(sent.state.model_copy(update={"suppressed": state.suppressed}),
+                    sent.emits, (count,))
 
 
 def on_engagement(state: SenderState, event: EngagementRecorded) -> SenderState:

@@ -77,6 +77,11 @@ class Settings(BaseModel):
     sendgrid_api_key: SecretStr | None = None
     sendgrid_base_url: str = "https://api.sendgrid.com"
     send_max_attempts: int = Field(default=5, ge=1)
+    # A touch left in flight by a stopped worker waits this long (wall time) for evidence of
+    # its send, then the policy decides (None: the provider's default, agents/sender/inflight).
+    # Keep it above the longest provider call with its retries.
+    send_unresolved_after_s: float = Field(default=600.0, gt=0)
+    send_unresolved_policy: Literal["resend", "fail"] | None = None
     sandbox_seed: int | None = None
     sandbox_engagement: bool = True  # False: the sandbox delivers and nothing else happens
     engagement_placement_wait_seconds: float = Field(default=3600, gt=0)

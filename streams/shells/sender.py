@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -15,16 +16,19 @@ from agents.sender.core import (
     SenderState,
     decide_request,
     on_engagement,
+    on_evidence,
     record_result,
 )
+from agents.sender.inflight import DEFAULT_POLICY, UnknownOutcomePolicy, renudge
 from streams.contracts.decision import Decision
 from streams.contracts.ids import STABLE_IDS
-from streams.contracts.models import EngagementRecorded, TouchRequested
+from streams.contracts.models import EngagementRecorded, SendRecorded, TouchRequested
 from streams.contracts.records import describe
 from streams.kernel.channel import Channel
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage
 from streams.kernel.store import Decided, TableStore
+from streams.kernel.timer import nudge_owned
 from streams.shells.email_provider import adapter_for, send_with_retry
 
 
@@ -37,6 +41,10 @@ def register(hub: Hub) -> None:
                        unsubscribe_secret=s.unsubscribe_secret.get_secret_value().encode(),
                        calendar_secret=s.calendar_secret.get_secret_value().encode())
     adapter = adapter_for(hub)
+    unresolved = UnknownOutcomePolicy(
+        s.send_unresolved_policy or DEFAULT_POLICY.get(adapter.name, "fail"),
+        # Wall seconds: evidence arrives in wall time, however fast the hub's clock runs.
+        timedelta(seconds=s.send_unresolved_after_s * s.clock_speed))
 
     @hub.app.task
     async def start_adapter() -> None:
@@ -44,13 +52,20 @@ def register(hub: Hub) -> None:
         if start is not None:
             start()  # the sandbox's webhook clock
 
-    async def decide(item: TouchRequested | EngagementRecorded, event: Any) -> Decided[Any]:
+    async def decide(item: TouchRequested | EngagementRecorded | SendRecorded, event: Any
+                     ) -> Decided[Any]:
         key, now = item.contact_key or "", hub.clock.now()
         state = people.get(key)
+        if isinstance(item, SendRecorded):  # the hub's own record settles an unknown outcome
+            return people.decided(key, state, on_evidence(
+                state, item.idempotency_key, None, now, STABLE_IDS, provider=adapter.name,
+                recorded=True))
         if isinstance(item, EngagementRecorded):
-            return people.decided(key, state, Decision(on_engagement(state, item)))
+            return people.decided(key, state, on_evidence(
+                on_engagement(state, item), item.idempotency_key, item.provider_message_id,
+                now, STABLE_IDS, provider=item.provider, recorded=False))
         try:
-            outcome = decide_request(state, item, cfg)
+            outcome = decide_request(state, item, cfg, now=now, unknown=unresolved)
         except ValidationError as exc:  # e.g. an address no provider would accept
             why = f"cannot render the email: {describe(exc)}"
             return people.decided(key, state, record_result(
@@ -67,8 +82,13 @@ def register(hub: Hub) -> None:
         await sender.carry_out_now(event, people.decided(key, state, outcome.marked))
         receipt, failure = await send_with_retry(adapter, outcome, s.send_max_attempts)
         return people.decided(key, outcome.marked.state, record_result(
-            state, item, now, STABLE_IDS, receipt=receipt, failure=failure, provider=adapter.name))
+            outcome.marked.state, item, now, STABLE_IDS, receipt=receipt, failure=failure,
+            provider=adapter.name))
 
-    channel = Channel(hub, "send_requests", "engagement_events")
+    # Unresolved touches past the bound (and touches held behind them) come back as records.
+    nudge_owned(hub, "sender-unresolved", max(1.0, min(30.0, s.send_unresolved_after_s / 4)),
+                people, "send_requests", "in_flight",
+                lambda _key, state, now: renudge(state, now, unresolved.after))
+    channel = Channel(hub, "send_requests", "engagement_events", "send_events")
     sender = Stage(hub, "sender", channel, decide)
     sender.agent("sender", batch=1)  # one email at a time: nothing decided is held back

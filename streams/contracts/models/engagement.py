@@ -47,6 +47,8 @@ class EngagementRecorded(HubEvent):
     type: EngagementType
     bounce_kind: Literal["hard", "soft"] | None = None
     provider_message_id: str | None = None
+    # The touch the provider named (custom args): the sender settles an unknown outcome by it.
+    idempotency_key: str | None = None
 
 
 class EngagementSignalled(HubEvent):
