@@ -1,4 +1,5 @@
-"""The operator commands of `outreach-hub`: `dlq list | show | replay` and `state show`."""
+"""The operator commands of `outreach-hub`: `dlq list | show | replay`, `state show` and
+`reconcile`."""
 
 from __future__ import annotations
 
@@ -132,6 +133,40 @@ def cmd_state_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.contracts.topics import load_catalog
+    from streams.operator.db import connection
+    from streams.operator.reconcile_count import as_json, as_text, count
+    from streams.operator.reconcile_read import read_database, read_topics
+
+    if not settings.kafka_bootstrap:
+        raise InvalidInput("set OUTREACH_KAFKA_BOOTSTRAP")
+    bootstrap = settings.kafka_bootstrap
+    catalog = load_catalog(partitions_override=settings.topic_partitions)
+    message_ids: list[str] = []
+    if args.smtp_message_ids:
+        try:
+            with open(args.smtp_message_ids, encoding="utf-8") as handle:
+                message_ids = handle.read().split()
+        except OSError as exc:
+            raise InvalidInput(f"cannot read --smtp-message-ids ({exc.strerror})") from None
+
+    async def run() -> Any:
+        records = await read_topics(bootstrap, catalog, security=settings.kafka)
+        db = None
+        if settings.database_url is not None and not args.no_db:
+            async with connection(settings.database_url.get_secret_value()) as conn:
+                db = await read_database(conn)
+        return count(records, message_ids, db)
+
+    rec = asyncio.run(run())
+    if args.json:
+        _print_json(as_json(rec))
+    else:
+        print(as_text(rec))
+    return 0 if rec.ok else 1
+
+
 def _add(sub: Any, name: str, text: str, description: str) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = sub.add_parser(name, help=text, description=description)
     return parser
@@ -180,3 +215,15 @@ def add_operator_commands(sub: Any) -> None:
     st.add_argument("--no-live", action="store_true",
                     help="do not read the changelog topic (PostgreSQL only)")
     st.set_defaults(func=cmd_state_show)
+    rc = _add(sub, "reconcile", "after an incident: what was lost, what was sent twice",
+              "Reads the hub's topics from the start (no consumer group: nothing is committed) "
+              "and PostgreSQL, and prints per lead batch the cards published against those "
+              "accounted for (verdict, dead letter, waiting), per campaign the touches "
+              "requested against sent, failed and unresolved, and every idempotency key sent "
+              "twice. Exits 1 when a card is lost, a touch unresolved or a key sent twice.")
+    rc.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    rc.add_argument("--smtp-message-ids", metavar="FILE",
+                    help="the Message-IDs the SMTP server received, one a line: a Message-ID "
+                    "received twice is a touch sent twice")
+    rc.add_argument("--no-db", action="store_true", help="read the topics only")
+    rc.set_defaults(func=cmd_reconcile)

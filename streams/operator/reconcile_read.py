@@ -1,0 +1,90 @@
+"""The reads of `outreach-hub reconcile`: every record of the hub's topics from the start (a
+plain consumer in no group, so reading commits nothing and moves no stage), and PostgreSQL's
+counts. The counting is reconcile_count.py's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from streams.contracts.topics import TopicCatalog
+from streams.kernel.kafka_security import KafkaSecurity, client_kwargs
+from streams.operator.db import OperatorError
+from streams.operator.reconcile_count import Records
+
+# Records field <- topics.yaml alias.
+TOPICS = {"batches": "lead_batches", "cards": "lead_cards", "verdicts": "gate_verdicts",
+          "errors": "errors", "requests": "send_requests", "sends": "send_events"}
+
+
+def _decode(value: bytes | None) -> Any:
+    if not value:
+        return None
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+
+
+async def read_topics(bootstrap: str, catalog: TopicCatalog, *, security: KafkaSecurity,
+                      timeout_s: float = 60.0) -> Records:
+    """Every record up to each partition's end as it was when reading began."""
+    names = {field: catalog[alias].name for field, alias in TOPICS.items()}
+    field_of = {name: field for field, name in names.items()}
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, request_timeout_ms=15000,
+        max_partition_fetch_bytes=catalog[TOPICS["batches"]].max_message_bytes + 1024,
+        fetch_max_bytes=64 * 1024 * 1024, **client_kwargs(security))
+    try:
+        await consumer.start()
+    except (KafkaError, OSError) as exc:
+        await consumer.stop()
+        raise OperatorError(f"cannot reach the broker ({type(exc).__name__})") from None
+    records = Records(batch_topic=names["batches"])
+    try:
+        meta = await consumer._client.fetch_all_metadata()
+        tps = [TopicPartition(name, p) for name in names.values()
+               for p in sorted(meta.partitions_for_topic(name) or ())]
+        if not tps:
+            return records
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        todo = {tp for tp in tps if ends[tp] > 0}
+        while todo:
+            batch = await consumer.getmany(*todo, timeout_ms=int(timeout_s * 1000),
+                                           max_records=10000)
+            if not batch:
+                raise OperatorError(f"reading the topics timed out after {timeout_s:.0f}s")
+            for tp, messages in batch.items():
+                field = field_of[tp.topic]
+                for m in messages:
+                    if m.offset >= ends[tp]:
+                        break
+                    getattr(records, field).append(_decode(m.value))
+                    if field == "batches":
+                        records.batch_sources.append((tp.partition, m.offset))
+            todo = {tp for tp in todo if await consumer.position(tp) < ends[tp]}
+        return records
+    except KafkaError as exc:
+        raise OperatorError(f"cannot read the topics ({type(exc).__name__})") from None
+    finally:
+        await consumer.stop()
+
+
+async def read_database(conn: asyncpg.Connection) -> dict[str, dict[str, int]]:
+    cards = await conn.fetch(
+        "SELECT batch_id, count(DISTINCT lead_id) AS n FROM outreach.lead_cards GROUP BY 1")
+    verdicts = await conn.fetch(
+        "SELECT batch_id, count(DISTINCT lead_id) AS n FROM outreach.gate_verdicts GROUP BY 1")
+    sent = await conn.fetch(
+        "SELECT s.campaign_id, count(*) AS n FROM outreach.send_log l "
+        "LEFT JOIN outreach.sequences s USING (aggregate_id) WHERE l.status = 'sent' "
+        "GROUP BY 1")
+    return {"cards": {r["batch_id"]: r["n"] for r in cards},
+            "verdicts": {r["batch_id"]: r["n"] for r in verdicts},
+            "sent": {r["campaign_id"] or "": r["n"] for r in sent}}
