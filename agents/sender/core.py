@@ -144,9 +144,10 @@ def decide_request(
             state, effects=(Count("sender_requests_total", (("outcome", "duplicate"),)),)
         )
     flight = state.flight(key)
-    if flight is not None and not (now is None or inflight.overdue(flight, now, unknown.after)):
+    if flight is not None and now is not None and not inflight.overdue(flight, now, unknown.after):
         # Left in flight by a stopped worker: wait for evidence (the timer brings it back).
-        kept = flight if flight.request else flight.model_copy(update={"request": request})
+        kept = flight.model_copy(update={"request": flight.request or request,
+                                         "found": flight.found or now})
         update = {"in_flight": tuple(kept if f.key == key else f for f in state.in_flight)}
         return Decision(state.model_copy(update=update),
                         effects=(Count("sender_requests_total", (("outcome", "unresolved"),)),))

@@ -6,12 +6,15 @@ stopped mid-call (a SIGKILL, a lost partition): sent or not, nobody knows. It is
 
 - evidence settles it as sent: the hub's own send record for that key (emitted before the
   state was written), or a provider event naming its idempotency key or its Message-ID;
-- with no evidence, it waits `after` (hub time since it was marked), then the provider's
-  policy decides: `resend` hands the same email (same idempotency key, Message-ID and
-  headers) to the provider again, `fail` records OUT-003 "outcome unknown" for an operator.
+- with no evidence, it waits `after` from when a decision first found it unresolved (not
+  from when it was marked: a restart can take longer than the bound, and the evidence is read
+  only once the worker runs again), then the provider's policy decides: `resend` hands the
+  same email (same idempotency key, Message-ID and headers) to the provider again, `fail`
+  records OUT-003 "outcome unknown" for an operator.
 
 While a person has an unresolved touch, their later touches wait in the state, in order, and
-are re-emitted onto the send-requests topic (same event ids) once nothing is unresolved.
+go back onto the send-requests topic (same event ids) one at a time once nothing earlier is
+unresolved.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class InFlight(Frozen):
     key: str
     since: AwareDatetime | None = None  # hub time it was (last) handed over; None: unknown
     attempts: int = 1
+    found: AwareDatetime | None = None  # hub time a decision first found it unresolved
     message_id: str | None = None  # the Message-ID it carries, when the hub chose it
     request: TouchRequested | None = None  # kept to resend it, or to record it from evidence
 
@@ -126,7 +130,13 @@ def release(state: InFlightState) -> tuple[dict[str, object], tuple[Emit, ...]]:
 
 
 def overdue(flight: InFlight, now: datetime, bound: timedelta) -> bool:
-    return flight.since is None or now - flight.since >= bound
+    return flight.found is not None and now - flight.found >= bound
+
+
+def stale(flight: InFlight, now: datetime, bound: timedelta) -> bool:
+    """Unresolved and not seen since: its request may have been committed (a lost partition
+    moved on); the timer brings it back to be found."""
+    return flight.found is None and (flight.since is None or now - flight.since >= bound)
 
 
 def renudge(state: InFlightState, now: datetime, bound: timedelta) -> Emit | None:
@@ -134,7 +144,7 @@ def renudge(state: InFlightState, now: datetime, bound: timedelta) -> Emit | Non
     the send-requests topic again (the same record: its decision settles it), or a held touch
     when nothing is unresolved any more."""
     for f in sorted(state.in_flight, key=lambda f: f.since or now):
-        if f.request is not None and overdue(f, now, bound):
+        if f.request is not None and (overdue(f, now, bound) or stale(f, now, bound)):
             return Emit("send_requests", f.request.contact_key, f.request)
     if not state.in_flight and state.waiting:
         first = state.waiting[0]

@@ -60,8 +60,12 @@ def test_a_state_of_the_one_slot_format_reads_as_one_record() -> None:
 ])
 def test_a_redelivered_unresolved_touch_waits_for_evidence_then_follows_the_policy(
         policy: UnknownOutcomePolicy, after: timedelta, expected: str) -> None:
-    state = crashed_with(1)
-    outcome = decide_request(state, touch(1), CFG, now=T0 + after, unknown=policy)
+    # Found unresolved an hour after it was marked (a slow restart): the bound starts now.
+    found = T0 + timedelta(hours=1)
+    first = decide_request(crashed_with(1), touch(1), CFG, now=found, unknown=policy)
+    assert isinstance(first, Decision) and first.emits == ()
+    state = first.state
+    outcome = decide_request(state, touch(1), CFG, now=found + after, unknown=policy)
     if expected == "wait":
         assert isinstance(outcome, Decision) and outcome.emits == ()
         assert outcome.state.flight(touch(1).idempotency_key) is not None
@@ -123,17 +127,23 @@ def test_a_later_touch_waits_behind_an_unresolved_one_and_follows_it_in_order() 
 
 
 def test_the_timer_brings_back_an_unresolved_touch_only_past_the_bound() -> None:
-    state = crashed_with(1)
-    assert renudge(state, T0 + BOUND - timedelta(seconds=1), BOUND) is None
-    nudge = renudge(state, T0 + BOUND, BOUND)
+    never_found = crashed_with(1)  # its request was not delivered again (committed, moved)
+    assert renudge(never_found, T0 + BOUND - timedelta(seconds=1), BOUND) is None
+    nudge = renudge(never_found, T0 + BOUND, BOUND)
     assert nudge is not None and nudge.event == touch(1)
+    found = decide_request(never_found, touch(1), CFG, now=T0 + BOUND, unknown=RESEND)
+    assert isinstance(found, Decision)
+    assert renudge(found.state, T0 + 2 * BOUND - timedelta(seconds=1), BOUND) is None
+    assert renudge(found.state, T0 + 2 * BOUND, BOUND) is not None
 
 
 def test_the_result_of_a_send_releases_held_touches() -> None:
     state = crashed_with(1)
     held = decide_request(state, touch(2), CFG, now=T0, unknown=RESEND)
     assert isinstance(held, Decision)
-    again = decide_request(held.state, touch(1), CFG, now=T0 + BOUND, unknown=RESEND)
+    found = decide_request(held.state, touch(1), CFG, now=T0, unknown=RESEND)
+    assert isinstance(found, Decision)
+    again = decide_request(found.state, touch(1), CFG, now=T0 + BOUND, unknown=RESEND)
     assert isinstance(again, SendEmail)
     done = record_result(again.marked.state, touch(1), T0 + BOUND, STABLE_IDS, provider="smtp")
     assert [e.topic for e in done.emits] == ["send_events", "send_requests"]
