@@ -26,6 +26,7 @@ def create_app(
         # SASL / TLS of its consumer, producer and admin requests (kernel/kafka_security.py).
         broker_credentials=faust_credentials(settings.kafka),
         store="memory://",
+        processing_guarantee=settings.processing_guarantee,
         datadir=str(settings.data_dir / "faust"),
         web_enabled=True,
         # Faust's table and router pages would serve stored contact data on a port that is

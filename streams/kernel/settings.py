@@ -57,6 +57,10 @@ class Settings(BaseModel):
     # Which stages this worker runs. All by default; a deployment that scales stages apart runs
     # one pool per stage set (Helm: one Deployment each). See group_id.
     stages: tuple[Stage, ...] = STAGES
+    # Faust's processing_guarantee. exactly_once: a stage's emits, table writes and input
+    # offsets commit in one Kafka transaction (needs a broker with transactions; not the
+    # sender: see _exactly_once_where_it_holds).
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     # Start even though the group is new and another group of this app consumed its inputs
     # (streams/kernel/group_guard.py): the operator accepts re-processing what is retained.
     accept_new_group: bool = False
@@ -123,6 +127,22 @@ class Settings(BaseModel):
         if self.kafka.security_protocol != "PLAINTEXT" and self.kafka_bootstrap is None:
             raise ValueError(f"{PREFIX}KAFKA_SECURITY_PROTOCOL={self.kafka.security_protocol} "
                              f"needs {PREFIX}KAFKA_BOOTSTRAP (the embedded broker is PLAINTEXT)")
+        return self
+
+    @model_validator(mode="after")
+    def _exactly_once_where_it_holds(self) -> Settings:
+        if self.processing_guarantee != "exactly_once":
+            return self
+        if self.kafka_bootstrap is None:
+            raise ValueError(f"{PREFIX}PROCESSING_GUARANTEE=exactly_once needs a Kafka with "
+                             f"transactions ({PREFIX}KAFKA_BOOTSTRAP): the embedded broker has "
+                             "none")
+        if "sender" in self.stages:
+            # A transaction hides the in-flight marker until it commits, and the provider
+            # call happens before that: a crash would forget the marker and send again.
+            raise ValueError(f"{PREFIX}PROCESSING_GUARANTEE=exactly_once cannot cover the "
+                             "sender (an email is outside any Kafka transaction): run the "
+                             "sender in a pool of its own with at_least_once")
         return self
 
     @model_validator(mode="after")

@@ -4,6 +4,7 @@ counts. The counting is reconcile_count.py's."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import asyncpg
@@ -31,8 +32,8 @@ def _decode(value: bytes | None) -> Any:
 
 
 async def read_topics(bootstrap: str, catalog: TopicCatalog, *, security: KafkaSecurity,
-                      timeout_s: float = 60.0) -> Records:
-    """Every record up to each partition's end as it was when reading began."""
+                      timeout_s: float = 120.0) -> Records:
+    """Every record, from the start to where the topics end when reading stops."""
     names = {field: catalog[alias].name for field, alias in TOPICS.items()}
     field_of = {name: field for field, name in names.items()}
     consumer = AIOKafkaConsumer(
@@ -54,21 +55,21 @@ async def read_topics(bootstrap: str, catalog: TopicCatalog, *, security: KafkaS
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
-        todo = {tp for tp in tps if ends[tp] > 0}
-        while todo:
-            batch = await consumer.getmany(*todo, timeout_ms=int(timeout_s * 1000),
-                                           max_records=10000)
-            if not batch:
-                raise OperatorError(f"reading the topics timed out after {timeout_s:.0f}s")
+        # Past the reported ends too, until nothing more comes: a broker's high-watermark
+        # can lag what is readable (the embedded one's does).
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            batch = await consumer.getmany(*tps, timeout_ms=1500, max_records=10000)
             for tp, messages in batch.items():
                 field = field_of[tp.topic]
                 for m in messages:
-                    if m.offset >= ends[tp]:
-                        break
                     getattr(records, field).append(_decode(m.value))
                     if field == "batches":
                         records.batch_sources.append((tp.partition, m.offset))
-            todo = {tp for tp in todo if await consumer.position(tp) < ends[tp]}
+            if not batch and all([await consumer.position(tp) >= ends[tp] for tp in tps]):
+                break
+            if asyncio.get_running_loop().time() > deadline:
+                raise OperatorError(f"reading the topics timed out after {timeout_s:.0f}s")
         return records
     except KafkaError as exc:
         raise OperatorError(f"cannot read the topics ({type(exc).__name__})") from None
