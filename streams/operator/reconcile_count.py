@@ -163,13 +163,13 @@ def _count_touches(out: Reconciliation, r: Records, smtp_message_ids: Iterable[s
     campaign_of: dict[str, str] = {}
     for q in map(_obj, r.requests):
         key = q.get("idempotency_key")
-        if key:
+        if key and isinstance(key, str):  # a record without one was dead-lettered
             campaign_of.setdefault(key, q.get("campaign_id") or NO_CAMPAIGN)
     sent_ids: dict[str, set[str]] = defaultdict(set)
     failed: set[str] = set()
     for s in map(_obj, r.sends):
         key = s.get("idempotency_key")
-        if not key:
+        if not key or not isinstance(key, str):
             continue
         if s.get("status") == "sent":
             sent_ids[key].add(str(s.get("provider_message_id") or "").strip("<>"))

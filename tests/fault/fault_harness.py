@@ -36,26 +36,35 @@ class Relay:
 
     bootstrap: str
     answer: Callable[[str], str | None] = lambda _to: None
+    # Besides `delivered`, an `opened` event; each sent `copies` times, the later one first.
+    webhooks: int = 0
     message_ids: list[str] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        self.producer = Producer({"bootstrap.servers": self.bootstrap, "linger.ms": 5})
+        # log_level 0: once the test stops its broker, the relay must not fill the output.
+        self.producer = Producer({"bootstrap.servers": self.bootstrap, "linger.ms": 5,
+                                  "log_level": 0})
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         refusal = self.answer(envelope.rcpt_tos[0])
         if refusal:
+            with self.lock:
+                self.refusals.append(refusal[:3])
             return refusal
         msg = email.message_from_bytes(envelope.content)
         mid = str(msg["Message-ID"]).strip()
         with self.lock:
             self.message_ids.append(mid)
-        self.producer.produce("email-provider.events", key=b"any", value=orjson.dumps({
-            "provider": "hub", "provider_event_id": f"delivered-{mid}", "type": "delivered",
-            "occurred_at": "2026-11-30T12:00:00Z",
-            "aggregate_id": msg["X-Outreach-Aggregate-Id"],
-            "idempotency_key": msg["X-Outreach-Idempotency-Key"],
-            "provider_message_id": mid.strip("<>")}))
+        kinds = ["delivered"] if not self.webhooks else ["opened", "delivered"] * self.webhooks
+        for kind in kinds:  # with webhooks: opened before delivered, and each again
+            self.producer.produce("email-provider.events", key=b"any", value=orjson.dumps({
+                "provider": "hub", "provider_event_id": f"{kind}-{mid}", "type": kind,
+                "occurred_at": "2026-11-30T12:00:00Z",
+                "aggregate_id": msg["X-Outreach-Aggregate-Id"],
+                "idempotency_key": msg["X-Outreach-Idempotency-Key"],
+                "provider_message_id": mid.strip("<>")}))
         self.producer.poll(0)
         return "250 OK"
 
@@ -69,7 +78,7 @@ class Relay:
 
 
 def worker_env(tmp_path: Path, app_id: str, smtp_port: int, n: int = 0,
-               **extra: str) -> dict[str, str]:
+               anchor: float | None = None, **extra: str) -> dict[str, str]:
     return {
         "OUTREACH_APP_ID": app_id, "OUTREACH_TOPIC_PARTITIONS": str(PARTITIONS),
         "OUTREACH_DATA_DIR": str(tmp_path / f"var{n}"), "OUTREACH_EMAIL_PROVIDER": "smtp",
@@ -81,6 +90,9 @@ def worker_env(tmp_path: Path, app_id: str, smtp_port: int, n: int = 0,
         "OUTREACH_WINDOW_START_HOUR": "0", "OUTREACH_WINDOW_END_HOUR": "24",
         "OUTREACH_WINDOW_WEEKDAYS": "0,1,2,3,4,5,6", "OUTREACH_SEQUENCER_TICK_SECONDS": "0.25",
         "OUTREACH_SEND_UNRESOLVED_AFTER_S": "15", "OUTREACH_SEND_MAX_ATTEMPTS": "4",
+        # Twelve hub days (a sequence's five touches) in about 25 wall seconds; workers of
+        # one test share the anchor.
+        "OUTREACH_CLOCK_SPEED": "43200", "OUTREACH_CLOCK_ANCHOR": str(anchor or time.time()),
         **extra,
     }
 

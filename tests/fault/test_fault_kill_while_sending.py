@@ -23,16 +23,12 @@ from streams.runtime import prepare
 
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(420)]
 
-# Twelve hub days (a sequence's five touches) in about a wall minute.
-SPEED = "17280"
-
 
 async def test_sigkill_three_times_while_sending(
         broker: str, database_url: str, relay: tuple[Relay, int], tmp_path: Path) -> None:
     server, port = relay
     await prepare(Settings(topic_partitions=2), broker, database_url)
-    env = worker_env(tmp_path, new_app_id("kill"), port, OUTREACH_CLOCK_SPEED=SPEED,
-                     OUTREACH_CLOCK_ANCHOR=str(time.time()))
+    env = worker_env(tmp_path, new_app_id("kill"), port)
     worker = WorkerProcess.start(broker, database_url, tmp_path / "worker-0.log", env)
     workers = [worker]
     ready: list[float] = []
