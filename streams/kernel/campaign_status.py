@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
 from streams.contracts import codec
-from streams.contracts.models import CampaignStateChanged
+from streams.contracts.models import CampaignEvent, CampaignStateChanged
 
 if TYPE_CHECKING:
     from streams.kernel.hub import Hub
@@ -97,7 +97,10 @@ class CampaignStatusView:
 
     def _fold(self, message: Any) -> None:
         try:
-            fold(self._view, CampaignStateChanged.model_validate(codec.loads(message.value)))
+            event = CampaignEvent.model_validate(codec.loads(message.value)).root
         except (ValidationError, ValueError):
             log.warning("campaign event unreadable at %s/%s/%s (skipped by the view; the sink "
                         "records it)", message.topic, message.partition, message.offset)
+            return
+        if isinstance(event, CampaignStateChanged):  # a rejection changes no state
+            fold(self._view, event)

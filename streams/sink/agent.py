@@ -75,7 +75,9 @@ def register(hub: Hub) -> None:
 def _decode(hub: Hub, models: dict[str, type[HubEvent]], event: Any) -> HubEvent:
     msg = event.message
     try:
-        return models[msg.topic].model_validate(codec.loads(event.value))
+        decoded = models[msg.topic].model_validate(codec.loads(event.value))
+        # A union topic (campaign events) decodes to its RootModel: the rows take the member.
+        return getattr(decoded, "root", decoded)
     except (ValidationError, ValueError) as exc:
         source = SourceRef(msg.topic, msg.partition, msg.offset)
         log.warning("sink input unreadable, stored as an error row: %s", source)
