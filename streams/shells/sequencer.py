@@ -75,6 +75,7 @@ def register(hub: Hub) -> None:
         state = people.get(key)
         ctx = SequencerContext(definitions=definitions, window=s.window, caps=s.caps,
                                ids=STABLE_IDS, campaign_status=campaigns.status,
+                               campaign_window=campaigns.window,
                                caps_spent=caps.get, partitions=n, partition=partition)
         decision = decide_person(state, item, now, ctx)
         caps.decided(partition, decision.effects)  # the next person of the batch sees it
