@@ -128,11 +128,19 @@ class RecordWithoutSending:
     the touch is a phone task handed to the reps' task queue (recorded as sent there)."""
 
     provider: str
+    failure: str | None = None  # recorded as a failed send (OUT-003) with this reason
+
+
+CAMPAIGN_GATE = "campaign-gate"
 
 
 def decide_request(
-    state: SenderState, request: TouchRequested, cfg: SenderConfig
+    state: SenderState, request: TouchRequested, cfg: SenderConfig,
+    campaign_refusal: str | None = None,
 ) -> Decision[SenderState] | RecordWithoutSending | SendEmail:
+    """``campaign_refusal``: why this worker's campaign-status view forbids the touch now (its
+    campaign not active, or outside its window); the sender refuses it as the sequencer
+    should have (the two views may disagree for a moment around a pause)."""
     if request.idempotency_key in state.settled:
         # A redelivered request: recognised, counted, not sent again.
         return Decision(
@@ -140,6 +148,8 @@ def decide_request(
         )
     if state.in_flight == request.idempotency_key:
         return RecordWithoutSending(IN_FLIGHT_AT_RESTART)
+    if campaign_refusal is not None:
+        return RecordWithoutSending(CAMPAIGN_GATE, failure=campaign_refusal)
     if state.suppressed is not None:
         return RecordWithoutSending("suppression-list")
     if request.channel == "phone_task":

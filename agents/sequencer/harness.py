@@ -29,6 +29,7 @@ from agents.sequencer.person import (
     SequencerContext,
     decide_person,
 )
+from agents.sequencer.person_state import approved_campaign
 from agents.sequencer.projection import SequenceEventRecord, SequenceProjection, UtcDatetime
 from agents.sequencer.window import DailyCaps, SendWindow
 from streams.contracts.ids import STABLE_IDS
@@ -153,7 +154,7 @@ def run_case(inputs: dict[str, Any]) -> dict[str, Any]:
     state = PersonState(contact_key=contact_key, active=active,
                         last_contact_at=req.last_contact_at)
     ctx = SequencerContext(definitions={STRATEGY: definition}, window=ALWAYS_OPEN,
-                           caps=DailyCaps(), ids=STABLE_IDS)
+                           caps=DailyCaps(), ids=STABLE_IDS, campaign_status=approved_campaign)
     command = CheckDueTouches(
         contact_key=contact_key, issued_at=req.now, aggregate_id=req.aggregate_id,
         expected_version=req.expected_version, current_touch_index=req.current_touch_index,

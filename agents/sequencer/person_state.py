@@ -64,6 +64,17 @@ def _no_status(campaign_id: str | None) -> str | None:
     return None
 
 
+def approved_campaign(campaign_id: str | None) -> str | None:
+    """A view in which every campaign is active: seed 002's harness decides a sequence step
+    (its inputs name no campaign), and the campaign gate is the view's to apply, not the
+    step's."""
+    return "active"
+
+
+def _no_window(campaign_id: str | None) -> tuple[datetime | None, datetime | None] | None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class SequencerContext:
     """What the person core reads besides the person. Lookups are functions the shell backs
@@ -75,6 +86,9 @@ class SequencerContext:
     ids: IdFactory
     # A campaign's status (the campaign-status view); None: not heard of, or no campaign.
     campaign_status: Callable[[str | None], str | None] = _no_status
+    # The approved activation window (start, end) of a campaign; None: none known (no limit).
+    campaign_window: Callable[[str | None], tuple[datetime | None, datetime | None] | None] = (
+        _no_window)
     # Emails counted so far today on a cap counter (agents/sequencer/caps.py `cap_keys`).
     caps_spent: Callable[[str], int] = _nothing_spent
     partitions: int = 1

@@ -16,8 +16,9 @@ from streams.contracts.exceptions import ConfigurationError
 from streams.kernel.settings_checks import non_public_url, one_line, weak_secret
 
 PREFIX = "OUTREACH_"
-Stage = Literal["intake", "gate", "sequencer", "sender", "engagement", "sink"]
-STAGES: tuple[Stage, ...] = ("intake", "gate", "sequencer", "sender", "engagement", "sink")
+Stage = Literal["intake", "gate", "campaigns", "sequencer", "sender", "engagement", "sink"]
+STAGES: tuple[Stage, ...] = (
+    "intake", "gate", "campaigns", "sequencer", "sender", "engagement", "sink")
 
 
 class Settings(BaseModel):
@@ -88,6 +89,14 @@ class Settings(BaseModel):
     ses_topic_arns: str = ""  # the SNS topics whose notifications are accepted
     ses_trusted_cert_hosts: str = ""  # hosts trusted besides sns.<region>.amazonaws.com
     gate: GatePolicy = GatePolicy()
+    # Campaigns (seed 004): a draft expires unless reviewed within the TTL; the approval policy
+    # approves drafts of these tiers at once (comma-separated; none by default); an approval
+    # that names no execution constraints gets these.
+    campaign_draft_ttl_s: float = Field(default=7 * 24 * 3600, gt=0)
+    auto_approve_tiers: str = ""
+    campaign_max_sends_per_hour: int = Field(default=50, ge=1)
+    campaign_max_sends_per_day: int = Field(default=200, ge=1)
+    campaign_check_seconds: float = Field(default=5.0, gt=0)  # drafts to expire, windows to open
 
     @model_validator(mode="after")
     def _real_secrets_outside_the_sandbox(self) -> Settings:

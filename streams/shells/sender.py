@@ -21,6 +21,7 @@ from streams.contracts.decision import Decision
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import EngagementRecorded, TouchRequested
 from streams.contracts.records import describe
+from streams.kernel.campaign_status import CampaignStatusView
 from streams.kernel.channel import Channel
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage
@@ -37,6 +38,7 @@ def register(hub: Hub) -> None:
                        unsubscribe_secret=s.unsubscribe_secret.get_secret_value().encode(),
                        calendar_secret=s.calendar_secret.get_secret_value().encode())
     adapter = adapter_for(hub)
+    campaigns = CampaignStatusView.on(hub)
 
     @hub.app.task
     async def start_adapter() -> None:
@@ -49,8 +51,9 @@ def register(hub: Hub) -> None:
         state = people.get(key)
         if isinstance(item, EngagementRecorded):
             return people.decided(key, state, Decision(on_engagement(state, item)))
+        await campaigns.wait_ready()  # a restarted worker judges no touch on an empty view
         try:
-            outcome = decide_request(state, item, cfg)
+            outcome = decide_request(state, item, cfg, campaigns.refusal(item.campaign_id, now))
         except ValidationError as exc:  # e.g. an address no provider would accept
             why = f"cannot render the email: {describe(exc)}"
             return people.decided(key, state, record_result(
@@ -61,7 +64,7 @@ def register(hub: Hub) -> None:
             unknown = outcome.provider == IN_FLIGHT_AT_RESTART
             return people.decided(key, state, record_result(
                 state, item, now, STABLE_IDS, provider=outcome.provider,
-                failure=UNKNOWN_OUTCOME if unknown else None))
+                failure=UNKNOWN_OUTCOME if unknown else outcome.failure))
         assert isinstance(outcome, SendEmail)
         # The in-flight marker is in the changelog before the provider is called.
         await sender.carry_out_now(event, people.decided(key, state, outcome.marked))

@@ -98,7 +98,7 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
 # own consumer group, as the Helm chart deploys them).
 TOPOLOGIES = {
     "one worker": [""],
-    "two pools": ["intake,gate,sequencer", "sender,engagement,sink"],
+    "two pools": ["intake,gate,campaigns,sequencer", "sender,engagement,sink"],
 }
 
 
@@ -121,7 +121,9 @@ async def test_reply_stops_duplicates_change_nothing_unsubscribe_suppresses(
         "OUTREACH_CALENDAR_SECRET": "e2e-calendar-secret-0123456789abcd",
         "OUTREACH_CLOCK_ANCHOR": anchor, "OUTREACH_WINDOW_START_HOUR": "0",
         "OUTREACH_WINDOW_END_HOUR": "24", "OUTREACH_WINDOW_WEEKDAYS": "0,1,2,3,4,5,6",
-        "OUTREACH_SEQUENCER_TICK_SECONDS": "0.25"})
+        "OUTREACH_SEQUENCER_TICK_SECONDS": "0.25",
+        # Nothing is sent for an unapproved campaign: the policy approves these HOT ones.
+        "OUTREACH_AUTO_APPROVE_TIERS": "HOT"})
         for n, stages in enumerate(TOPOLOGIES[topology])]
     try:
         for worker in workers:

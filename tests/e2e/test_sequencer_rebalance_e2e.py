@@ -69,6 +69,7 @@ async def test_each_due_touch_is_requested_once_through_rebalances(
         "OUTREACH_WINDOW_WEEKDAYS": "0,1,2,3,4,5,6", "OUTREACH_SEQUENCER_TICK_SECONDS": "0.25",
         # Delivered and nothing else: no simulated reply may end a sequence early here.
         "OUTREACH_SANDBOX_ENGAGEMENT": "false",
+        "OUTREACH_AUTO_APPROVE_TIERS": "HOT",  # nothing is sent for an unapproved campaign
     }
     first = WorkerProcess.start(broker, database_url, tmp_path / "a.log",
                                 {**env, "OUTREACH_DATA_DIR": str(tmp_path / "a")})

@@ -2,7 +2,17 @@
 
 from streams.contracts.models.base import HubEvent
 from streams.contracts.models.bit_score import BitScoreEvaluated
-from streams.contracts.models.campaign import CampaignCommand, CampaignStateChanged
+from streams.contracts.models.campaign import (
+    ApprovalTerms,
+    CampaignCommand,
+    CampaignCommandRejected,
+    CampaignEvent,
+    CampaignScope,
+    CampaignStateChanged,
+    EligibilityVerdict,
+)
+from streams.contracts.models.campaign_audit import AuditFinding, CampaignAudited
+from streams.contracts.models.campaign_health import CampaignHealthEvaluated
 from streams.contracts.models.engagement import (
     EngagementRecorded,
     EngagementSignalled,
@@ -34,6 +44,10 @@ MODELS: dict[str, type] = {
     "WaitingLeadsExpiryDue": WaitingLeadsExpiryDue,
     "CampaignCommand": CampaignCommand,
     "CampaignStateChanged": CampaignStateChanged,
+    "CampaignCommandRejected": CampaignCommandRejected,
+    "CampaignEvent": CampaignEvent,
+    "CampaignHealthEvaluated": CampaignHealthEvaluated,
+    "CampaignAudited": CampaignAudited,
     "TouchRequested": TouchRequested,
     "SendRecorded": SendRecorded,
     "ProviderEventNormalized": ProviderEventNormalized,
@@ -51,13 +65,21 @@ MODELS: dict[str, type] = {
 
 __all__ = [
     "MODELS",
+    "ApprovalTerms",
+    "AuditFinding",
     "BatchAudited",
     "BitScoreEvaluated",
+    "CampaignAudited",
     "CampaignCommand",
+    "CampaignCommandRejected",
+    "CampaignEvent",
+    "CampaignHealthEvaluated",
+    "CampaignScope",
     "CampaignStateChanged",
     "CheckDuePeople",
     "CheckDueTouches",
     "Contact",
+    "EligibilityVerdict",
     "EngagementRecorded",
     "EngagementSignalled",
     "Enrichment",

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from agents.campaigns.identity import campaign_id_for
 from agents.sequencer.enrollment import contact_key_for, enrollment_for
 from streams.contracts.models.gate import LeadGated
 from streams.contracts.models.lead_batch import Contact
@@ -48,7 +49,8 @@ def test_allow_with_verified_email_enrolls(strategy: str, tier: str) -> None:
     assert cmd.timezone == "America/Chicago"
     assert cmd.correlation_id == "corr-1"
     assert cmd.requested_at == AT
-    assert cmd.campaign_id is None
+    # The company and strategy's campaign: the person waits until it is approved.
+    assert cmd.campaign_id == campaign_id_for("cmp_8f2c1a", strategy)
 
 
 def test_enrollment_is_deterministic() -> None:

@@ -23,6 +23,7 @@ from agents.sequencer.person import (
     SequencerInput,
     decide_person,
 )
+from agents.sequencer.person_state import approved_campaign
 from agents.sequencer.window import DailyCaps, SendWindow
 from streams.contracts.decision import Count, Decision
 from streams.contracts.ids import STABLE_IDS
@@ -32,7 +33,9 @@ from streams.contracts.models.sequence import CheckDueTouches, EnrollContact, Se
 
 DEFS = load_definitions()
 ALWAYS = SendWindow(start_hour=0, end_hour=24, weekdays=tuple(range(7)))
-CTX = SequencerContext(definitions=DEFS, window=ALWAYS, caps=DailyCaps(), ids=STABLE_IDS)
+CTX = SequencerContext(
+    campaign_status=approved_campaign,
+    definitions=DEFS, window=ALWAYS, caps=DailyCaps(), ids=STABLE_IDS)
 KEY = "0123456789abcdef0123456789abcdef"
 EMAIL = "jane.doe@acmeroofing.test"
 T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)  # a Monday

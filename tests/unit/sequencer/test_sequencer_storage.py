@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from agents.sequencer.definition import load_definitions
 from agents.sequencer.person import PersonState, SequencerContext, decide_person
+from agents.sequencer.person_state import approved_campaign
 from agents.sequencer.storage import decode, encode, next_due_of
 from agents.sequencer.window import DailyCaps, SendWindow
 from streams.contracts.ids import STABLE_IDS
@@ -14,7 +15,9 @@ from streams.contracts.models import CheckDueTouches, EngagementRecorded, Enroll
 
 KEY = "0123456789abcdef0123456789abcdef"
 T0 = datetime(2026, 11, 23, 15, tzinfo=UTC)
-CTX = SequencerContext(definitions=load_definitions(), caps=DailyCaps(), ids=STABLE_IDS,
+CTX = SequencerContext(
+    campaign_status=approved_campaign,
+    definitions=load_definitions(), caps=DailyCaps(), ids=STABLE_IDS,
                        window=SendWindow(start_hour=0, end_hour=24, weekdays=tuple(range(7))))
 PID = "outreach-execution-engage-20261123-0a1b2c3d"
 
