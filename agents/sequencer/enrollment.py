@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from streams.contracts.models.gate import LeadGated
+from streams.contracts.models.merge_fields import MergeFields
 from streams.contracts.models.sequence import EnrollContact
 
 
@@ -24,10 +25,12 @@ def enrollment_for(verdict: LeadGated) -> EnrollContact | None:
         or not contact.email_verified
     ):
         return None
+    fields = MergeFields(first_name=contact.first_name, last_name=contact.last_name,
+                         title=contact.title, company_name=verdict.company_name)
     return EnrollContact(
         enrollment_id=verdict.event_id, contact_key=contact_key_for(contact.email),
         lead_id=verdict.lead_id, company_sov_id=verdict.company_sov_id,
         strategy=verdict.strategy, tier=verdict.tier, to_email=contact.email,
         timezone=contact.timezone, correlation_id=verdict.correlation_id,
-        requested_at=verdict.occurred_at,
+        requested_at=verdict.occurred_at, merge_fields=None if fields.is_empty() else fields,
     )
