@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
 
+from agents.sender.content import ContentLibrary
 from agents.sender.core import (
     IN_FLIGHT_AT_RESTART,
     UNKNOWN_OUTCOME,
@@ -17,6 +19,7 @@ from agents.sender.core import (
     on_engagement,
     record_result,
 )
+from agents.sequencer.definition import DEFAULT_DEFINITIONS_PATH, load_templates
 from streams.contracts.decision import Decision
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import EngagementRecorded, TouchRequested
@@ -28,14 +31,24 @@ from streams.kernel.store import Decided, TableStore
 from streams.shells.email_provider import adapter_for, send_with_retry
 
 
+def _every_loaded(content: ContentLibrary) -> Callable[[str | None], frozenset[str]]:
+    """Until the campaign-status view holds each campaign's approved terms, the digests of the
+    templates this worker loaded stand for them (the sequencer gates on campaign status).
+    The campaign stage replaces this with the view's approved digests of the campaign."""
+    digests = content.digests
+    return lambda _campaign_id: digests
+
+
 def register(hub: Hub) -> None:
     s = hub.settings
     people: TableStore[SenderState] = TableStore.of(hub, "sender-people", "send_requests",
                                                     SenderState)
+    content = ContentLibrary.of(load_templates(s.sequences_file or DEFAULT_DEFINITIONS_PATH))
     cfg = SenderConfig(from_email=s.from_email, from_name=s.from_name,
                        public_base_url=s.public_base_url,
                        unsubscribe_secret=s.unsubscribe_secret.get_secret_value().encode(),
-                       calendar_secret=s.calendar_secret.get_secret_value().encode())
+                       calendar_secret=s.calendar_secret.get_secret_value().encode(),
+                       content=content, approved_digests=_every_loaded(content))
     adapter = adapter_for(hub)
 
     @hub.app.task
@@ -61,7 +74,7 @@ def register(hub: Hub) -> None:
             unknown = outcome.provider == IN_FLIGHT_AT_RESTART
             return people.decided(key, state, record_result(
                 state, item, now, STABLE_IDS, provider=outcome.provider,
-                failure=UNKNOWN_OUTCOME if unknown else None))
+                failure=outcome.failure or (UNKNOWN_OUTCOME if unknown else None)))
         assert isinstance(outcome, SendEmail)
         # The in-flight marker is in the changelog before the provider is called.
         await sender.carry_out_now(event, people.decided(key, state, outcome.marked))
