@@ -6,6 +6,7 @@ import hashlib
 
 from agents.campaigns.identity import campaign_id_for
 from streams.contracts.models.gate import LeadGated
+from streams.contracts.models.merge_fields import MergeFields
 from streams.contracts.models.sequence import EnrollContact
 
 
@@ -25,6 +26,8 @@ def enrollment_for(verdict: LeadGated) -> EnrollContact | None:
         or not contact.email_verified
     ):
         return None
+    fields = MergeFields(first_name=contact.first_name, last_name=contact.last_name,
+                         title=contact.title, company_name=verdict.company_name)
     return EnrollContact(
         enrollment_id=verdict.event_id, contact_key=contact_key_for(contact.email),
         lead_id=verdict.lead_id, company_sov_id=verdict.company_sov_id,
@@ -34,5 +37,5 @@ def enrollment_for(verdict: LeadGated) -> EnrollContact | None:
                      if verdict.company_sov_id else None),
         strategy=verdict.strategy, tier=verdict.tier, to_email=contact.email,
         timezone=contact.timezone, correlation_id=verdict.correlation_id,
-        requested_at=verdict.occurred_at,
+        requested_at=verdict.occurred_at, merge_fields=None if fields.is_empty() else fields,
     )

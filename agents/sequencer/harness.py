@@ -205,7 +205,9 @@ def render(req: HarnessInputs, definition: SequenceDefinition,
     if request is not None:
         outcome["next_touch"] = {
             "packet": NEXT_TOUCH_PACKET, "aggregate_id": request.aggregate_id,
-            "touch": definition.touch(request.touch_index).model_dump(mode="json"),
+            # The seed's touch shape: the template reference is the loader's, not the seed's.
+            "touch": definition.touch(request.touch_index).model_dump(
+                mode="json", exclude={"template"}),
             "contact_ref": req.contact_ref.model_dump(mode="json"),
             "idempotency_key": request.idempotency_key, "due_at": _iso(request.due_at)}
     if outcome["kind"] == "stop" and not replayed and projection is not None:

@@ -108,7 +108,8 @@ def _enroll(
         "enrollment_id": cmd.enrollment_id, "campaign_id": cmd.campaign_id,
         "company_sov_id": cmd.company_sov_id, "correlation_id": cmd.correlation_id,
         "to_email": cmd.to_email, "timezone": cmd.timezone,
-        "projection": SequenceProjection.trusted(aggregate_id, 0), "next_due_at": now}
+        "projection": SequenceProjection.trusted(aggregate_id, 0), "next_due_at": now,
+        "merge_fields": cmd.merge_fields}
     if type(now) is not datetime or now.tzinfo is None:  # refused (or coerced) as it always was
         aggregate = SequenceAggregate.model_validate(fields)
     else:  # the command was validated, and a plain aware `now` needs no more than UTC
@@ -205,7 +206,8 @@ def _step(state: PersonState, now: datetime, ctx: SequencerContext, key: str | N
         "campaign_id": active.campaign_id, "company_sov_id": active.company_sov_id,
         "contact_key": state.contact_key, "touch_index": touch.index, "channel": touch.channel,
         "subject": touch.subject, "content_digest": touch.content_digest,
-        "to_email": active.to_email, "due_at": now, "idempotency_key": key})
+        "to_email": active.to_email, "due_at": now, "idempotency_key": key,
+        "merge_fields": active.merge_fields})
     # When the next step is due: the cadence from this touch (the core's own rule, without a
     # second full decision); after the last touch at once, to record completion.
     next_due = now

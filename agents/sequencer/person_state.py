@@ -16,6 +16,7 @@ from agents.sequencer.window import DailyCaps, SendWindow
 from streams.contracts.decision import ConsumeCap as ConsumeCap  # the effect, re-exported
 from streams.contracts.ids import IdFactory
 from streams.contracts.models.base import Frozen
+from streams.contracts.models.merge_fields import MergeFields
 from streams.contracts.models.sequence import SequenceStatus
 
 
@@ -31,6 +32,7 @@ class SequenceAggregate(Frozen):
     timezone: str | None
     projection: SequenceProjection
     next_due_at: UtcDatetime | None
+    merge_fields: MergeFields | None = None  # for the templates of the touches it requests
 
 
 class FinishedSequence(Frozen):

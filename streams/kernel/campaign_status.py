@@ -79,6 +79,14 @@ class CampaignStatusView:
         terms = self.terms(campaign_id)
         return None if terms is None else (terms.window_start, terms.window_end)
 
+    def approved_digests(self, campaign_id: str | None) -> frozenset[str] | None:
+        """The content digests the approval in force binds, while the campaign is active; None
+        (nothing may be sent) for any other state or a campaign without an approval."""
+        terms = self.terms(campaign_id)
+        if self.status(campaign_id) != "active" or terms is None:
+            return None
+        return frozenset(terms.content_digests)
+
     def refusal(self, campaign_id: str | None, now: datetime) -> str | None:
         """Why a touch of this campaign may not be sent now (None: it may)."""
         status = self.status(campaign_id)
@@ -134,4 +142,7 @@ class CampaignStatusView:
                         "records it)", message.topic, message.partition, message.offset)
             return
         if isinstance(event, CampaignStateChanged):  # a rejection changes no state
-            fold(self._view, event, self._terms)
+            self.apply(event)
+
+    def apply(self, event: CampaignStateChanged) -> None:
+        fold(self._view, event, self._terms)

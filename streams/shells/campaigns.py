@@ -19,7 +19,7 @@ from agents.campaigns.aggregate import CampaignAggregate, CampaignPolicy, Eligib
 from agents.campaigns.aggregate import window_open as _window_open
 from agents.campaigns.identity import campaign_id_for
 from agents.campaigns.launch import decide
-from agents.sequencer.definition import load_definitions
+from agents.sequencer.definition import SequenceDefinition, load_definitions
 from streams.contracts.decision import Emit
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import ApprovalTerms, CampaignCommand, LeadGated
@@ -60,11 +60,18 @@ def request_for(verdict: LeadGated, digests: dict[str, tuple[str | None, tuple[s
     )
 
 
+def draft_content(definitions: dict[str, SequenceDefinition]
+                  ) -> dict[str, tuple[str | None, tuple[str, ...]]]:
+    """Per strategy, the sequence a draft runs and its touches' content digests (computed from
+    the template files when the definitions were loaded): what an approval binds."""
+    return {strategy: (d.sequence_id, tuple(t.content_digest for t in d.touches))
+            for strategy, d in definitions.items()}
+
+
 def register(hub: Hub) -> None:
     s, policy = hub.settings, policy_of(hub)
     definitions = load_definitions(s.sequences_file) if s.sequences_file else load_definitions()
-    digests = {strategy: (d.sequence_id, tuple(t.content_digest for t in d.touches))
-               for strategy, d in definitions.items()}
+    digests = draft_content(definitions)
     sending_domain = s.from_email.rsplit("@", 1)[-1].lower()
     # PAUSE verdicts for the sending domain seen on this worker (eligibility of new drafts).
     domain_pauses: dict[str, str] = {}

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agents.sender.content import ContentLibrary
 from agents.sender.core import (
     IN_FLIGHT_AT_RESTART,
     UNKNOWN_OUTCOME,
@@ -17,6 +18,7 @@ from agents.sender.core import (
     on_engagement,
     record_result,
 )
+from agents.sequencer.definition import DEFAULT_DEFINITIONS_PATH, load_templates
 from streams.contracts.decision import Decision
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import EngagementRecorded, TouchRequested
@@ -33,12 +35,15 @@ def register(hub: Hub) -> None:
     s = hub.settings
     people: TableStore[SenderState] = TableStore.of(hub, "sender-people", "send_requests",
                                                     SenderState)
+    content = ContentLibrary.of(load_templates(s.sequences_file or DEFAULT_DEFINITIONS_PATH))
+    campaigns = CampaignStatusView.on(hub)
+    # The content a touch may carry is what its campaign's approval in force binds.
     cfg = SenderConfig(from_email=s.from_email, from_name=s.from_name,
                        public_base_url=s.public_base_url,
                        unsubscribe_secret=s.unsubscribe_secret.get_secret_value().encode(),
-                       calendar_secret=s.calendar_secret.get_secret_value().encode())
+                       calendar_secret=s.calendar_secret.get_secret_value().encode(),
+                       content=content, approved_digests=campaigns.approved_digests)
     adapter = adapter_for(hub)
-    campaigns = CampaignStatusView.on(hub)
 
     @hub.app.task
     async def start_adapter() -> None:
@@ -64,7 +69,7 @@ def register(hub: Hub) -> None:
             unknown = outcome.provider == IN_FLIGHT_AT_RESTART
             return people.decided(key, state, record_result(
                 state, item, now, STABLE_IDS, provider=outcome.provider,
-                failure=UNKNOWN_OUTCOME if unknown else outcome.failure))
+                failure=outcome.failure or (UNKNOWN_OUTCOME if unknown else None)))
         assert isinstance(outcome, SendEmail)
         # The in-flight marker is in the changelog before the provider is called.
         await sender.carry_out_now(event, people.decided(key, state, outcome.marked))

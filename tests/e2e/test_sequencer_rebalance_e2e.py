@@ -35,8 +35,10 @@ def verdict(n: int) -> dict:
         "lead_id": f"lead-{n}", "batch_id": "sxp_rebalance", "company_sov_id": f"cmp_{n % 5}",
         "bit_score": 66, "score_evaluated_at": "2026-11-23T11:00:00Z", "verdict": "ALLOW",
         "tier": "HOT", "strategy": "PERSONALIZED_EMAIL", "reasons": [], "error_code": None,
+        "company_name": f"Company {n % 5}",
         "contact": {"email": f"person{n}@company{n % 5}.example", "email_verified": True,
-                    "timezone": "America/Chicago"},
+                    "timezone": "America/Chicago", "first_name": f"Pat{n}", "last_name": "Lee",
+                    "title": "Owner"},
     }
 
 

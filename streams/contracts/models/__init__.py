@@ -24,6 +24,7 @@ from streams.contracts.models.errors import OutreachErrorRaised
 from streams.contracts.models.gate import GateVerdict, LeadGated, WaitingLeadsExpiryDue
 from streams.contracts.models.intake import BatchAudited, LeadCardReceived
 from streams.contracts.models.lead_batch import Contact, Enrichment, LeadBatchEnvelope, LeadCard
+from streams.contracts.models.merge_fields import MergeFields
 from streams.contracts.models.send import SendRecorded, TouchRequested
 from streams.contracts.models.sequence import (
     CheckDuePeople,
@@ -90,6 +91,7 @@ __all__ = [
     "LeadCard",
     "LeadCardReceived",
     "LeadGated",
+    "MergeFields",
     "MessagePlacement",
     "OutreachErrorRaised",
     "PendingSignalsCheckDue",

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+from agents.sender.content import ContentLibrary
 from agents.sender.core import (
     IN_FLIGHT_AT_RESTART,
     RecordWithoutSending,
@@ -11,17 +12,23 @@ from agents.sender.core import (
     decide_request,
     record_result,
 )
+from agents.sequencer.definition import load_definitions, load_templates
 from streams.contracts.ids import STABLE_IDS
-from streams.contracts.models import TouchRequested
+from streams.contracts.models import MergeFields, TouchRequested
 
 T0 = datetime(2026, 11, 25, 15, tzinfo=UTC)
+CONTENT = ContentLibrary.of(load_templates())
 CFG = SenderConfig(from_email="outreach@hub.example", from_name="Hub",
-                   public_base_url="https://hub.example", unsubscribe_secret=b"s" * 32)
+                   public_base_url="https://hub.example", unsubscribe_secret=b"s" * 32,
+                   calendar_secret=b"c" * 32,
+                   content=CONTENT, approved_digests=lambda _campaign: CONTENT.digests)
 REQUEST = TouchRequested(
     event_id="e", occurred_at=T0, correlation_id="c",
     process_id="outreach-execution-sequence-20261125-0a1b2c3d", aggregate_id="seq-1:ck",
     sequence_id="seq-1", contact_key="ck", touch_index=1, channel="email", subject="Hi",
-    to_email="jane@acme.example", due_at=T0, idempotency_key="seq-1:ck:step1")
+    to_email="jane@acme.example", due_at=T0, idempotency_key="seq-1:ck:step1",
+    content_digest=load_definitions()["PERSONALIZED_EMAIL"].touch(1).content_digest,
+    merge_fields=MergeFields(first_name="Jane", title="CEO", company_name="Acme"))
 
 
 def test_a_request_in_flight_at_a_restart_is_recorded_not_resent() -> None:

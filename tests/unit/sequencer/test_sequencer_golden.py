@@ -30,6 +30,12 @@ as its change to the previous one in the history ("=" unchanged, {"~": {position
 change). The test compacts what the current code does in the same way and compares step by step;
 a failure names the history, the step and its input, and the first differing field.
 
+Two intended changes since were recorded by regenerating the file, each checked to change
+nothing else: the touches' digests, now computed from their template files (each old digest
+maps to one new one over the whole file), and TouchRequested's `merge_fields` field (one more
+field name, and a null at the end of each TouchRequested written in full: the generator's
+enrollments carry no names).
+
 Regenerate the golden file only for an intended behaviour change, and review its diff:
 
     .venv/bin/python tests/unit/sequencer/test_sequencer_golden.py

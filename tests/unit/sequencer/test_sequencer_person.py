@@ -28,6 +28,7 @@ from agents.sequencer.window import DailyCaps, SendWindow
 from streams.contracts.decision import Count, Decision
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models.engagement import EngagementRecorded
+from streams.contracts.models.merge_fields import MergeFields
 from streams.contracts.models.send import SendRecorded, TouchRequested
 from streams.contracts.models.sequence import CheckDueTouches, EnrollContact, SequenceEventAppended
 
@@ -102,6 +103,24 @@ def chicago_window() -> SendWindow:
 
 
 # --------------------------------------------------------------------------- enrollment
+
+
+def test_the_merge_fields_of_the_enrollment_reach_every_touch_request() -> None:
+    """The card's names travel with the person: each TouchRequested carries them, so the
+    sender can render the template; without them, the request says so (None)."""
+    fields = MergeFields(first_name="Jane", last_name="Doe", title="Head of Sales",
+                         company_name="Acme Roofing")
+    d = enrolled(merge_fields=fields)
+    assert d.state.active is not None and d.state.active.merge_fields == fields
+    first = d.emits[0].event
+    assert isinstance(first, TouchRequested) and first.merge_fields == fields
+    due = d.state.next_due_at
+    assert due is not None
+    second = decide_person(d.state, check(due), due, CTX).emits[0].event
+    assert isinstance(second, TouchRequested) and second.touch_index == 2
+    assert second.merge_fields == fields
+    plain = enrolled().emits[0].event
+    assert isinstance(plain, TouchRequested) and plain.merge_fields is None
 
 
 def test_enrollment_creates_one_active_sequence_and_requests_touch_one_at_once() -> None:
