@@ -62,6 +62,7 @@ def create_app(
 
     # Import here: each stage module registers its agent on this hub.
     from streams import web
+    from streams.shells import campaign_health as campaign_health_agent
     from streams.shells import engagement as engagement_agent
     from streams.shells import gate as gate_agent
     from streams.shells import intake as intake_agent
@@ -75,6 +76,7 @@ def create_app(
         "sequencer": sequencer_agent.register,
         "sender": sender_agent.register,
         "engagement": engagement_agent.register,
+        "campaign-health": campaign_health_agent.register,
         "sink": sink_agent.register,
     }
     for stage in settings.stages:

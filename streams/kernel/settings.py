@@ -10,14 +10,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from agents.campaigns.health import HealthPolicy
 from agents.gate.policy import GatePolicy
 from agents.sequencer.window import DailyCaps, SendWindow
 from streams.contracts.exceptions import ConfigurationError
 from streams.kernel.settings_checks import non_public_url, one_line, weak_secret
 
 PREFIX = "OUTREACH_"
-Stage = Literal["intake", "gate", "sequencer", "sender", "engagement", "sink"]
-STAGES: tuple[Stage, ...] = ("intake", "gate", "sequencer", "sender", "engagement", "sink")
+Stage = Literal["intake", "gate", "sequencer", "sender", "engagement", "campaign-health", "sink"]
+STAGES: tuple[Stage, ...] = (
+    "intake", "gate", "sequencer", "sender", "engagement", "campaign-health", "sink")
 
 
 class Settings(BaseModel):
@@ -87,6 +89,7 @@ class Settings(BaseModel):
     ses_topic_arns: str = ""  # the SNS topics whose notifications are accepted
     ses_trusted_cert_hosts: str = ""  # hosts trusted besides sns.<region>.amazonaws.com
     gate: GatePolicy = GatePolicy()
+    health: HealthPolicy = HealthPolicy()  # campaign health thresholds (OUTREACH_HEALTH_*)
 
     @model_validator(mode="after")
     def _real_secrets_outside_the_sandbox(self) -> Settings:
@@ -141,6 +144,7 @@ class Settings(BaseModel):
             "gate": GatePolicy,
             "window": SendWindow,
             "caps": DailyCaps,
+            "health": HealthPolicy,
         }
         values: dict[str, object] = {}
         for name in cls.model_fields:

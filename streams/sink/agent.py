@@ -32,6 +32,7 @@ SUNK_TOPICS = (
     "gate_verdicts",
     "errors",
     "campaign_events",
+    "campaign_health",
     "send_requests",
     "send_events",
     "engagement_events",

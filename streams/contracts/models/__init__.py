@@ -3,6 +3,7 @@
 from streams.contracts.models.base import HubEvent
 from streams.contracts.models.bit_score import BitScoreEvaluated
 from streams.contracts.models.campaign import CampaignCommand, CampaignStateChanged
+from streams.contracts.models.campaign_health import CampaignHealthEvaluated, CampaignHealthObserved
 from streams.contracts.models.engagement import (
     EngagementRecorded,
     EngagementSignalled,
@@ -34,6 +35,8 @@ MODELS: dict[str, type] = {
     "WaitingLeadsExpiryDue": WaitingLeadsExpiryDue,
     "CampaignCommand": CampaignCommand,
     "CampaignStateChanged": CampaignStateChanged,
+    "CampaignHealthObserved": CampaignHealthObserved,
+    "CampaignHealthEvaluated": CampaignHealthEvaluated,
     "TouchRequested": TouchRequested,
     "SendRecorded": SendRecorded,
     "ProviderEventNormalized": ProviderEventNormalized,
@@ -54,6 +57,8 @@ __all__ = [
     "BatchAudited",
     "BitScoreEvaluated",
     "CampaignCommand",
+    "CampaignHealthEvaluated",
+    "CampaignHealthObserved",
     "CampaignStateChanged",
     "CheckDuePeople",
     "CheckDueTouches",
