@@ -62,6 +62,7 @@ def create_app(
 
     # Import here: each stage module registers its agent on this hub.
     from streams import web
+    from streams.shells import campaign_health as campaign_health_agent
     from streams.shells import campaigns as campaigns_agent
     from streams.shells import engagement as engagement_agent
     from streams.shells import gate as gate_agent
@@ -77,6 +78,7 @@ def create_app(
         "sequencer": sequencer_agent.register,
         "sender": sender_agent.register,
         "engagement": engagement_agent.register,
+        "campaign-health": campaign_health_agent.register,
         "sink": sink_agent.register,
     }
     for stage in settings.stages:

@@ -72,7 +72,8 @@ class DailyCaps(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    per_mailbox: int = Field(default=400, ge=1)
+    # 100 a day per mailbox: what cold-email tools advise (more gets a mailbox flagged).
+    per_mailbox: int = Field(default=100, ge=1)
     per_domain: int = Field(default=40, ge=1)
 
     def share(self, cap: int, partitions: int, partition: int) -> int:

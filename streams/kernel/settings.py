@@ -10,15 +10,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from agents.campaigns.health import HealthPolicy
 from agents.gate.policy import GatePolicy
 from agents.sequencer.window import DailyCaps, SendWindow
 from streams.contracts.exceptions import ConfigurationError
 from streams.kernel.settings_checks import non_public_url, one_line, weak_secret
 
 PREFIX = "OUTREACH_"
-Stage = Literal["intake", "gate", "campaigns", "sequencer", "sender", "engagement", "sink"]
+Stage = Literal["intake", "gate", "campaigns", "sequencer", "sender", "engagement",
+                "campaign-health", "sink"]
 STAGES: tuple[Stage, ...] = (
-    "intake", "gate", "campaigns", "sequencer", "sender", "engagement", "sink")
+    "intake", "gate", "campaigns", "sequencer", "sender", "engagement", "campaign-health", "sink")
 
 
 class Settings(BaseModel):
@@ -97,6 +99,7 @@ class Settings(BaseModel):
     campaign_max_sends_per_hour: int = Field(default=50, ge=1)
     campaign_max_sends_per_day: int = Field(default=200, ge=1)
     campaign_check_seconds: float = Field(default=5.0, gt=0)  # drafts to expire, windows to open
+    health: HealthPolicy = HealthPolicy()  # campaign health thresholds (OUTREACH_HEALTH_*)
 
     @model_validator(mode="after")
     def _real_secrets_outside_the_sandbox(self) -> Settings:
@@ -151,6 +154,7 @@ class Settings(BaseModel):
             "gate": GatePolicy,
             "window": SendWindow,
             "caps": DailyCaps,
+            "health": HealthPolicy,
         }
         values: dict[str, object] = {}
         for name in cls.model_fields:

@@ -60,6 +60,19 @@ def request_for(verdict: LeadGated, digests: dict[str, tuple[str | None, tuple[s
     )
 
 
+def health_command(verdict: CampaignHealthEvaluated) -> CampaignCommand | None:
+    """What a health verdict asks of its campaign: a PAUSE pauses it (actor system:health);
+    HEALTHY and REVIEW ask nothing (a health pause lifts only by a new approval)."""
+    if verdict.verdict != "PAUSE":
+        return None
+    return CampaignCommand(
+        command_id=f"health:{verdict.verdict_id}", command="pause_for_health",
+        campaign_id=verdict.campaign_id, actor="system:health",
+        issued_at=verdict.evaluated_at, health_verdict_id=verdict.verdict_id,
+        reason="health verdict PAUSE: " + ", ".join(verdict.reasons),
+        correlation_id=verdict.correlation_id)
+
+
 def draft_content(definitions: dict[str, SequenceDefinition]
                   ) -> dict[str, tuple[str | None, tuple[str, ...]]]:
     """Per strategy, the sequence a draft runs and its touches' content digests (computed from
@@ -85,19 +98,17 @@ def register(hub: Hub) -> None:
             Emit("campaign_commands", command.campaign_id, command)])
 
     def route_health(verdict: CampaignHealthEvaluated, _event: Any) -> Decided[None]:
-        if verdict.sending_domain:
+        # Only PAUSE acts on the campaign: a HEALTHY or REVIEW verdict never resumes one (only
+        # a new approval overriding the pause does). A domain's verdict also decides whether
+        # new drafts from that domain are eligible.
+        if verdict.scope == "domain":
             if verdict.verdict == "PAUSE":
                 domain_pauses[verdict.sending_domain.lower()] = verdict.verdict_id
             else:
                 domain_pauses.pop(verdict.sending_domain.lower(), None)
-        if verdict.verdict != "PAUSE":
+        command = health_command(verdict)
+        if command is None:
             return routed([])
-        command = CampaignCommand(
-            command_id=f"health:{verdict.verdict_id}", command="pause_for_health",
-            campaign_id=verdict.campaign_id, actor="system:health",
-            issued_at=verdict.evaluated_at, health_verdict_id=verdict.verdict_id,
-            reason="health verdict PAUSE: " + ", ".join(verdict.reasons),
-            correlation_id=verdict.correlation_id)
         return routed([Emit("campaign_commands", command.campaign_id, command)])
 
     def decide_campaign(command: CampaignCommand, _event: Any) -> Decided[CampaignAggregate]:

@@ -30,7 +30,8 @@ from streams.sink.postgres import Database
 log = logging.getLogger(__name__)
 
 SUNK_TOPICS = ("audit", "lead_cards", "gate_verdicts", "errors", "campaign_events",
-               "send_requests", "send_events", "engagement_events", "sequence_events")
+               "campaign_health", "send_requests", "send_events", "engagement_events",
+               "sequence_events")
 STAGE = "postgres-sink"
 
 

@@ -37,6 +37,7 @@ from streams.sink.delivery_rows import (
     fold_sequences,
 )
 from streams.sink.exceptions import UnsupportedEvent
+from streams.sink.health_rows import HEALTH_TABLES
 from streams.sink.table import Column, Row, Table, _cols, _without_nul, to_json
 
 
@@ -229,6 +230,7 @@ TABLES: tuple[Table, ...] = (
         _engagement,
     ),
     *_ENGAGEMENT_DERIVED,
+    *HEALTH_TABLES,
 )
 
 SUPPORTED: frozenset[type[HubEvent]] = frozenset(t.event_type for t in TABLES)

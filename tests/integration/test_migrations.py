@@ -20,6 +20,7 @@ EXPECTED_TABLES = {
     "campaigns", "campaign_events", "sequences", "sequence_events", "send_log",
     "engagement_events", "reply_tracking", "suppression_list", "dead_letter_replays",
     "campaign_command_rejections",
+    "campaign_health",
 }
 
 

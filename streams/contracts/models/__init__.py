@@ -12,7 +12,7 @@ from streams.contracts.models.campaign import (
     EligibilityVerdict,
 )
 from streams.contracts.models.campaign_audit import AuditFinding, CampaignAudited
-from streams.contracts.models.campaign_health import CampaignHealthEvaluated
+from streams.contracts.models.campaign_health import CampaignHealthEvaluated, CampaignHealthObserved
 from streams.contracts.models.engagement import (
     EngagementRecorded,
     EngagementSignalled,
@@ -47,6 +47,7 @@ MODELS: dict[str, type] = {
     "CampaignStateChanged": CampaignStateChanged,
     "CampaignCommandRejected": CampaignCommandRejected,
     "CampaignEvent": CampaignEvent,
+    "CampaignHealthObserved": CampaignHealthObserved,
     "CampaignHealthEvaluated": CampaignHealthEvaluated,
     "CampaignAudited": CampaignAudited,
     "TouchRequested": TouchRequested,
@@ -75,6 +76,7 @@ __all__ = [
     "CampaignCommandRejected",
     "CampaignEvent",
     "CampaignHealthEvaluated",
+    "CampaignHealthObserved",
     "CampaignScope",
     "CampaignStateChanged",
     "CheckDuePeople",

@@ -18,6 +18,9 @@ import pytest
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from agents.campaigns.health import HealthPolicy, ScopeHealth
+from agents.campaigns.health import decide as health_decide
+from agents.campaigns.health_input import observations
 from agents.gate.core import CompanyGateState
 from agents.gate.core import decide as gate_decide
 from agents.gate.policy import GatePolicy
@@ -284,6 +287,16 @@ def _core_events() -> list[BaseModel]:
     return events + [e.event for e in d.emits]
 
 
+def _health_samples() -> list[BaseModel]:
+    """An observation and a verdict from the real health cores (a minimum sample of one)."""
+    send = SendRecorded(**_hub("send"), aggregate_id="seq-1:jane", contact_key="jane",
+                        campaign_id="cmp-1", touch_index=1, idempotency_key="k-1", status="sent")
+    observed = observations(send, "hub.example")[0].event
+    d = health_decide(ScopeHealth(), observed, NOW,  # type: ignore[arg-type]
+                      HealthPolicy(min_sends=1), STABLE_IDS)
+    return [observed, d.emits[0].event]
+
+
 def _hand_built() -> list[BaseModel]:
     batch = lead_batch("sxp_contract", cards=3, companies=2)
     return [
@@ -338,7 +351,7 @@ def _hand_built() -> list[BaseModel]:
     ]
 
 
-SAMPLES = _core_events() + _hand_built()
+SAMPLES = _core_events() + _hand_built() + _health_samples()
 
 
 def _validator(name: str) -> jsonschema.protocols.Validator:

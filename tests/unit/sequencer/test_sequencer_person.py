@@ -420,10 +420,10 @@ def test_window_closing_time_defers_to_next_day() -> None:
 
 
 @pytest.mark.parametrize(("mailbox", "domain", "capped"), [
-    (100, 0, True), (0, 10, True), (99, 9, False), (250, 50, True)])
+    (25, 0, True), (0, 10, True), (24, 9, False), (99, 9, True), (250, 50, True)])
 def test_daily_cap_defers_email_to_next_day_opening(mailbox: int, domain: int,
                                                     capped: bool) -> None:
-    # DailyCaps() is 400/mailbox, 40/domain; over 4 partitions each may spend 100 / 10.
+    # DailyCaps() is 100/mailbox, 40/domain; over 4 partitions each may spend 25 / 10.
     monday_10_chicago = datetime(2026, 6, 1, 15, tzinfo=UTC)
     ctx = dataclasses.replace(CTX, window=chicago_window(), partitions=4,
                               caps_spent=lambda k: mailbox if "|m|" in k else domain)
