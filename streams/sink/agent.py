@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 import asyncpg
-from pydantic import ValidationError
+from pydantic import RootModel, ValidationError
 
 from agents.dead_letter import error_event
 from streams.contracts import codec
@@ -56,7 +56,7 @@ class Database:
 
 
 def register(hub: Hub) -> None:
-    models: dict[str, type[HubEvent]] = {
+    models: dict[str, Any] = {
         hub.catalog[alias].name: MODELS[hub.catalog[alias].value] for alias in SUNK_TOPICS
     }
     channel = hub.app.topic(*models, key_serializer="raw", value_serializer="raw")
@@ -72,10 +72,12 @@ def register(hub: Hub) -> None:
             await _write_until_done(hub, database, batch)
 
 
-def _decode(hub: Hub, models: dict[str, type[HubEvent]], event: Any) -> HubEvent:
+def _decode(hub: Hub, models: dict[str, Any], event: Any) -> HubEvent:
     msg = event.message
     try:
-        return models[msg.topic].model_validate(codec.loads(event.value))
+        decoded = models[msg.topic].model_validate(codec.loads(event.value))
+        # A union topic (outreach.audit) decodes to its wrapper: the sink stores the member.
+        return decoded.root if isinstance(decoded, RootModel) else decoded
     except (ValidationError, ValueError) as exc:
         source = SourceRef(msg.topic, msg.partition, msg.offset)
         log.warning("sink input unreadable, stored as an error row: %s", source)

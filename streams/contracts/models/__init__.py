@@ -3,6 +3,7 @@
 from streams.contracts.models.base import HubEvent
 from streams.contracts.models.bit_score import BitScoreEvaluated
 from streams.contracts.models.campaign import CampaignCommand, CampaignStateChanged
+from streams.contracts.models.campaign_audit import AuditEntry, AuditFinding, CampaignAudited
 from streams.contracts.models.engagement import (
     EngagementRecorded,
     EngagementSignalled,
@@ -47,12 +48,17 @@ MODELS: dict[str, type] = {
     "SequenceEventAppended": SequenceEventAppended,
     "PendingSignalsCheckDue": PendingSignalsCheckDue,
     "MessagePlacement": MessagePlacement,
+    "CampaignAudited": CampaignAudited,
+    "AuditEntry": AuditEntry,
 }
 
 __all__ = [
     "MODELS",
+    "AuditEntry",
+    "AuditFinding",
     "BatchAudited",
     "BitScoreEvaluated",
+    "CampaignAudited",
     "CampaignCommand",
     "CampaignStateChanged",
     "CheckDuePeople",

@@ -21,7 +21,22 @@ CampaignState = Literal[
     "expired",
     "failed",
 ]
-CommandName = Literal["request", "approve", "reject", "ask", "pause", "resume", "cancel"]
+CommandName = Literal[
+    "request", "approve", "reject", "ask", "pause", "resume", "cancel", "complete", "fail"
+]
+
+
+class ApprovalTerms(Frozen):
+    """What an approval binds: when the campaign may send, how fast, and which content."""
+
+    window_start: AwareDatetime
+    window_end: AwareDatetime | None = None
+    max_sends_per_hour: int | None = Field(default=None, ge=1)
+    max_sends_per_day: int | None = Field(default=None, ge=1)
+    content_digests: tuple[str, ...] = ()
+    overrides_health_verdict_id: str | None = None
+    approved_by: str | None = None
+    approved_at: AwareDatetime | None = None
 
 
 class CampaignCommand(Frozen):
@@ -36,6 +51,8 @@ class CampaignCommand(Frozen):
     tier: Tier | None = None
     reason: str | None = None
     correlation_id: str | None = None
+    approval: ApprovalTerms | None = None
+    audit_verdict_id: str | None = None
 
 
 class CampaignStateChanged(HubEvent):
@@ -46,3 +63,4 @@ class CampaignStateChanged(HubEvent):
     actor: str
     reason: str | None = None
     expires_at: AwareDatetime | None = None
+    approval: ApprovalTerms | None = None  # the terms in force after this transition
