@@ -13,6 +13,7 @@ from typing import Any
 
 from streams.contracts.models import (
     BatchAudited,
+    CampaignAudited,
     EngagementRecorded,
     HubEvent,
     LeadCardReceived,
@@ -55,6 +56,18 @@ def _audit(e: BatchAudited) -> Row:
         "cards_forwarded": e.cards_forwarded,
         "cards_not_forwarded": e.cards_not_forwarded,
         "cards_rejected": e.cards_rejected,
+        "correlation_id": e.correlation_id,
+        "process_id": e.process_id,
+        "occurred_at": e.occurred_at,
+    }
+
+
+def _campaign_audit(e: CampaignAudited) -> Row:
+    return {
+        "event_id": e.event_id,
+        "campaign_id": e.campaign_id,
+        "verdict": e.verdict,
+        "findings": to_json([f.model_dump(mode="json") for f in e.findings]),
         "correlation_id": e.correlation_id,
         "process_id": e.process_id,
         "occurred_at": e.occurred_at,
@@ -135,6 +148,16 @@ TABLES: tuple[Table, ...] = (
         ),
         ("event_id",),
         _audit,
+    ),
+    Table(
+        "audit_log",
+        CampaignAudited,
+        _cols(
+            "event_id text, campaign_id text, verdict text, findings jsonb, correlation_id text, "
+            "process_id text, occurred_at timestamptz"
+        ),
+        ("event_id",),
+        _campaign_audit,
     ),
     Table(
         "lead_cards",

@@ -11,7 +11,7 @@ from streams.contracts.models.campaign import (
     CampaignStateChanged,
     EligibilityVerdict,
 )
-from streams.contracts.models.campaign_audit import AuditFinding, CampaignAudited
+from streams.contracts.models.campaign_audit import AuditEntry, AuditFinding, CampaignAudited
 from streams.contracts.models.campaign_health import CampaignHealthEvaluated, CampaignHealthObserved
 from streams.contracts.models.engagement import (
     EngagementRecorded,
@@ -63,11 +63,13 @@ MODELS: dict[str, type] = {
     "SequenceEventAppended": SequenceEventAppended,
     "PendingSignalsCheckDue": PendingSignalsCheckDue,
     "MessagePlacement": MessagePlacement,
+    "AuditEntry": AuditEntry,
 }
 
 __all__ = [
     "MODELS",
     "ApprovalTerms",
+    "AuditEntry",
     "AuditFinding",
     "BatchAudited",
     "BitScoreEvaluated",
