@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from streams.contracts.exceptions import HubError, InvalidInput
 from streams.contracts.records import describe
 from streams.kernel.settings import Settings
+from streams.operator.campaigns_cli import add_campaign_commands
 from streams.operator.cli import add_operator_commands
 
 EXIT_INVALID = 2
@@ -229,6 +230,7 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for the flow")
     demo.set_defaults(func=cmd_demo)
     add_operator_commands(sub)
+    add_campaign_commands(sub)
     return p
 
 
