@@ -17,6 +17,7 @@ from streams.contracts.records import describe
 from streams.kernel.logging_setup import configure as configure_logging
 from streams.kernel.settings import Settings
 from streams.operator.campaign_audit import add_campaign_audit
+from streams.operator.campaigns_cli import add_campaign_commands
 from streams.operator.cli import add_operator_commands
 
 EXIT_INVALID = 2
@@ -230,7 +231,8 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for the flow")
     demo.set_defaults(func=cmd_demo)
     add_operator_commands(sub)
-    add_campaign_audit(sub)
+    add_campaign_commands(sub)
+    add_campaign_audit(sub)  # under `campaigns`
     return p
 
 

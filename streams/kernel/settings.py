@@ -8,12 +8,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from agents.campaigns.health import HealthPolicy
 from agents.gate.policy import GatePolicy
 from agents.sequencer.window import DailyCaps, SendWindow
 from streams.contracts.exceptions import ConfigurationError
+from streams.kernel.operator_tokens import parse_tokens
 from streams.kernel.settings_checks import non_public_url, one_line, weak_secret
 
 PREFIX = "OUTREACH_"
@@ -100,6 +109,28 @@ class Settings(BaseModel):
     campaign_max_sends_per_day: int = Field(default=200, ge=1)
     campaign_check_seconds: float = Field(default=5.0, gt=0)  # drafts to expire, windows to open
     health: HealthPolicy = HealthPolicy()  # campaign health thresholds (OUTREACH_HEALTH_*)
+    # Operator API (streams/operator_api.py): `name:token,...`; none set refuses every call.
+    operator_tokens: SecretStr | None = None
+    # How long a campaign command waits for the hub's verdict before answering 202.
+    operator_api_wait_seconds: float = Field(default=10.0, gt=0, le=60)
+    # The CLI's side of it: the worker's API (default: this host's web port) and the token.
+    api_url: str | None = None
+    operator_token: SecretStr | None = None
+
+    @field_validator("operator_tokens")
+    @classmethod
+    def _readable_tokens(cls, value: SecretStr | None) -> SecretStr | None:
+        # Refused at start, not at the first call; the message names no token.
+        parse_tokens(None if value is None else value.get_secret_value())
+        return value
+
+    @property
+    def operator_api_url(self) -> str:
+        if self.api_url:
+            return self.api_url.rstrip("/")
+        host = "127.0.0.1" if self.web_host in ("0.0.0.0", "::", "") else self.web_host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.web_port}"
 
     @model_validator(mode="after")
     def _real_secrets_outside_the_sandbox(self) -> Settings:
