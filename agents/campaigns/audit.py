@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 from agents.campaigns.audit_input import STOP_TYPES, CampaignRecord, SendRow
+from streams.contracts.decision import Emit
 from streams.contracts.ids import IdFactory
 from streams.contracts.models.campaign import CampaignCommand, CommandName
 from streams.contracts.models.campaign_audit import AuditFinding, AuditVerdict, CampaignAudited
@@ -228,7 +229,6 @@ def record_fingerprint(record: CampaignRecord) -> str:
     return hashlib.sha256(record.model_dump_json().encode()).hexdigest()[:16]
 
 
-
 def consequences(verdict: CampaignAudited, ids: IdFactory
                  ) -> tuple[CampaignCommand | None, OutreachErrorRaised | None]:
     """What a verdict sets off: PASS completes the campaign; FAIL fails it and raises an
@@ -256,3 +256,15 @@ def consequences(verdict: CampaignAudited, ids: IdFactory
 def _summary(verdict: CampaignAudited) -> str:
     found = ", ".join(f"{f.rule} x{f.count}" for f in verdict.findings)
     return f"audit {verdict.verdict}" + (f": {found}" if found else "")
+
+
+def verdict_emits(verdict: CampaignAudited, ids: IdFactory) -> tuple[Emit, ...]:
+    """The verdict on outreach.audit and what it sets off: the campaign's command (complete /
+    fail, by system:audit) and the incident or escalation on the errors topic."""
+    command, incident = consequences(verdict, ids)
+    emits = [Emit("audit", verdict.campaign_id, verdict)]
+    if command is not None:
+        emits.append(Emit("campaign_commands", verdict.campaign_id, command))
+    if incident is not None:
+        emits.append(Emit("errors", verdict.campaign_id, incident))
+    return tuple(emits)

@@ -108,6 +108,10 @@ class Settings(BaseModel):
     campaign_max_sends_per_hour: int = Field(default=50, ge=1)
     campaign_max_sends_per_day: int = Field(default=200, ge=1)
     campaign_check_seconds: float = Field(default=5.0, gt=0)  # drafts to expire, windows to open
+    # The auditor: how often active campaigns are checked for ended sequences, and how long
+    # after the last sequence or send change (wall time) a campaign's record counts as settled.
+    campaign_audit_check_seconds: float = Field(default=30.0, gt=0)
+    campaign_audit_settle_seconds: float = Field(default=300.0, ge=0)
     health: HealthPolicy = HealthPolicy()  # campaign health thresholds (OUTREACH_HEALTH_*)
     # Operator API (streams/operator_api.py): `name:token,...`; none set refuses every call.
     operator_tokens: SecretStr | None = None

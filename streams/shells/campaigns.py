@@ -17,6 +17,7 @@ from typing import Any
 
 from agents.campaigns.aggregate import CampaignAggregate, CampaignPolicy, EligibilityFacts
 from agents.campaigns.aggregate import window_open as _window_open
+from agents.campaigns.audit_input import AuditLimits
 from agents.campaigns.identity import campaign_id_for
 from agents.campaigns.launch import decide
 from agents.sequencer.definition import SequenceDefinition, load_definitions
@@ -29,6 +30,7 @@ from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage, routed
 from streams.kernel.store import Decided, TableStore
 from streams.kernel.timer import nudge_every, owned_states
+from streams.shells.campaign_audit import register_audit
 
 PERSONAL = ("PERSONALIZED_EMAIL", "PHONE_AND_EMAIL")
 
@@ -129,6 +131,10 @@ def register(hub: Hub) -> None:
     Stage(hub, "campaigns", Channel(hub, "campaign_health"), route_health).agent(
         "campaign-health-router")
     Stage(hub, "campaigns", Channel(hub, "campaign_commands"), decide_campaign).agent("campaigns")
+    register_audit(hub, campaigns, AuditLimits(
+        # The shortest cooling-off any sequence keeps: no send its own sequence allowed fails.
+        cooling_off_days=min(d.rules.cooling_off_days for d in definitions.values()),
+        cap_per_mailbox=s.caps.per_mailbox, cap_per_domain=s.caps.per_domain))
     nudge_every(hub, "campaign-expire-and-activate", s.campaign_check_seconds, due_campaigns)
 
 

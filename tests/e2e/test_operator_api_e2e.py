@@ -78,6 +78,9 @@ async def worker(broker: str, module_database: str, module_tmp: Path
     proc = WorkerProcess.start(broker, module_database, log, {
         "OUTREACH_APP_ID": f"ops-{uuid.uuid4().hex[:8]}", "OUTREACH_TOPIC_PARTITIONS": "2",
         "OUTREACH_DATA_DIR": str(module_tmp / "var"), "OUTREACH_WEB_HOST": "127.0.0.1",
+        # No campaign stage: these tests play the hub's verdicts themselves (the sink stays,
+        # for `show`). The campaigns e2e drives the real stage through the same API.
+        "OUTREACH_STAGES": "intake,gate,sequencer,sender,engagement,sink",
         "OUTREACH_OPERATOR_TOKENS": f"ann:{ANN},bob:{BOB}",
         "OUTREACH_OPERATOR_API_WAIT_SECONDS": str(WAIT_SECONDS)})
     try:

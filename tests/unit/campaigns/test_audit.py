@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from agents.campaigns import audit as rules
-from agents.campaigns.audit import audit
+from agents.campaigns.audit import audit, verdict_emits
 from agents.campaigns.audit_input import (
     AuditLimits,
     CampaignRecord,
@@ -21,6 +21,7 @@ from agents.campaigns.audit_input import (
 )
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models.campaign import ApprovalTerms
+from streams.contracts.models.campaign_audit import CampaignAudited
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CMP = "cmp-0123456789abcdef"
@@ -179,3 +180,22 @@ def test_a_verdict_sets_off_its_command_and_incident(
             "system:audit", verdict.verdict_id, CMP)
     if incident is not None:
         assert incident.subject_id == CMP and incident.reason.startswith("audit ")
+
+
+@pytest.mark.parametrize(("verdict", "command", "code"), [
+    ("PASS", "complete", None), ("FAIL", "fail", "AUDIT-FAILED"),
+    ("INCONCLUSIVE", None, "AUDIT-INCONCLUSIVE")])
+def test_the_worker_emits_the_verdict_and_what_it_sets_off(
+        verdict: str, command: str | None, code: str | None) -> None:
+    judged = CampaignAudited(
+        event_id="av-1", occurred_at=T0, correlation_id="campaign:cmp-1",
+        process_id="outreach-execution-campaign-20260302-0badc0de", verdict_id="av-1",
+        campaign_id="cmp-1", verdict=verdict, audited_at=T0)  # type: ignore[arg-type]
+    emits = verdict_emits(judged, STABLE_IDS)
+    assert emits[0].topic == "audit" and emits[0].event == judged
+    commands = [e.event for e in emits if e.topic == "campaign_commands"]
+    assert [(c.command, c.actor, c.audit_verdict_id) for c in commands] == (  # type: ignore[attr-defined]
+        [] if command is None else [(command, "system:audit", "av-1")])
+    errors = [e.event.code for e in emits if e.topic == "errors"]  # type: ignore[attr-defined]
+    assert errors == ([] if code is None else [code])
+    assert {e.key for e in emits} == {"cmp-1"}
