@@ -1,11 +1,15 @@
 """The governed launch on the real broker and PostgreSQL: persons of a new campaign are
-enrolled but not touched while it is a draft; an operator's `approve` on
-outreach.campaign.commands activates it and its touches flow; a draft nobody approves
-expires and its persons' sequences end untouched; an illegal command is refused on record."""
+enrolled but not touched while it is a draft; an operator's `outreach-hub campaigns approve`
+(through the worker's API) activates it and its touches flow, none refused; a draft nobody
+approves expires and its persons' sequences end untouched; an illegal command is refused
+on record."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.request
 import uuid
@@ -30,6 +34,7 @@ SPEED = 3600.0  # one wall second is one hub hour
 TTL_HOURS = 25  # the draft TTL, in hub hours: ~25 wall seconds
 APPROVED = campaign_id_for("cmp_a", "PERSONALIZED_EMAIL")
 LEFT = campaign_id_for("cmp_b", "PERSONALIZED_EMAIL")
+TOKEN = "ann-e2e-0123456789abcdef"
 
 
 @pytest.fixture
@@ -47,8 +52,10 @@ def verdict(n: int, company: str) -> bytes:
         "lead_id": f"lead-{company}-{n}", "batch_id": "sxp_launch", "company_sov_id": company,
         "bit_score": 66, "score_evaluated_at": "2026-11-23T11:00:00Z", "verdict": "ALLOW",
         "tier": "HOT", "strategy": "PERSONALIZED_EMAIL", "reasons": [], "error_code": None,
-        "contact": {"email": f"p{n}@{company}.example", "email_verified": True,
-                    "timezone": "UTC"},
+        "company_name": f"{company.upper()} Roofing",
+        "contact": {"email": f"p{n}@{company.replace('_', '-')}.example", "email_verified": True,
+                    "timezone": "UTC", "first_name": f"P{n}", "last_name": "Smith",
+                    "title": "Owner"},
     }).encode()
 
 
@@ -96,7 +103,8 @@ async def test_a_draft_waits_an_approval_sends_an_unreviewed_draft_expires(
         "OUTREACH_WINDOW_END_HOUR": "24", "OUTREACH_WINDOW_WEEKDAYS": "0,1,2,3,4,5,6",
         "OUTREACH_SEQUENCER_TICK_SECONDS": "0.25", "OUTREACH_SANDBOX_ENGAGEMENT": "false",
         "OUTREACH_CAMPAIGN_DRAFT_TTL_S": str(TTL_HOURS * 3600),
-        "OUTREACH_CAMPAIGN_CHECK_SECONDS": "0.5"})
+        "OUTREACH_CAMPAIGN_CHECK_SECONDS": "0.5", "OUTREACH_WEB_HOST": "127.0.0.1",
+        "OUTREACH_OPERATOR_TOKENS": f"ann:{TOKEN}"})
     try:
         worker.wait_ready(90)
         producer = Producer({"bootstrap.servers": broker})
@@ -119,18 +127,26 @@ async def test_a_draft_waits_an_approval_sends_an_unreviewed_draft_expires(
 
         producer.produce("outreach.campaign.commands", key=APPROVED,
                          value=command("resume", APPROVED))  # illegal on a draft: refused
-        producer.produce("outreach.campaign.commands", key=APPROVED,
-                         value=command("approve", APPROVED, draft_version=1))
         assert producer.flush(10) == 0
+        # The approval goes through the operator CLI, against the worker's API.
+        env = {**os.environ, "OUTREACH_API_URL": f"http://127.0.0.1:{worker.web_port}",
+               "OUTREACH_OPERATOR_TOKEN": TOKEN}
+        approve = subprocess.run(
+            [sys.executable, "-m", "streams.cli", "campaigns", "approve", APPROVED,
+             "--operator", "ann"], env=env, capture_output=True, text=True, timeout=90)
+        assert approve.returncode == 0, approve.stderr
         [active] = await wait_for(
             database_url, f"SELECT state, approved_by FROM outreach.campaigns "
             f"WHERE campaign_id = '{APPROVED}'", lambda r: r and r[0][0] == "active", 30)
-        assert active[1] == "operator:e2e"
+        assert active[1] == "operator:ann"
         sent = await wait_for(
-            database_url, "SELECT q.campaign_id, s.touch_index FROM outreach.send_log s "
+            database_url, "SELECT q.campaign_id, s.touch_index, s.status, s.failure_reason "
+            "FROM outreach.send_log s "
             "JOIN outreach.sequences q USING (aggregate_id)",
             lambda r: len(r) >= 3, 30)
         assert {s[0] for s in sent} == {APPROVED}
+        # Rendered with the card's merge fields and sent: none refused.
+        assert {s[2] for s in sent} <= {"sent", "scheduled"}, [tuple(s) for s in sent]
         [refused] = await rows(database_url, "SELECT command, code FROM "
                                "outreach.campaign_command_rejections")
         assert tuple(refused) == ("resume", "illegal_transition")
