@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     web_host: str = Field(default="127.0.0.1", description=(
         "address of `/metrics`, `/health` (ready: joined and assigned), `/live` and the public "
         "paths"))
-    web_port: int = Field(default=6066, ge=0, le=65535, description="port of the same")
+    web_port: int = Field(default=6066, ge=0, le=65535, description="port of those endpoints")
     # A consumer group forms only after the rebalance timeout on Tansu: keep it short there.
     rebalance_timeout_s: float = Field(default=3.0, description=(
         "Kafka consumer rebalance timeout: short for the embedded broker, where a group forms "
@@ -102,13 +102,15 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(default="text", description=(
         "`json`: one JSON object a line (`time`, `level`, `logger`, `message`, `exc_info`), the "
         "Faust worker's lines too; a line written while a record is handled carries its "
-        "`correlation_id` and `process_id`. Logs hold no address, name or secret"))
+        "`correlation_id` and `process_id` (a lead batch's is `batch:<batch_id>`). Logs, metrics "
+        "and dead-letter reasons hold no address, name or secret"))
     # A worker told to stop is gone within this many seconds, finished or not (streams/shutdown.py)
     shutdown_timeout_s: float = Field(default=30.0, gt=0, description=(
         "a worker told to stop (SIGTERM, Ctrl-C) is gone within this many seconds: it lets the "
         "records in progress finish while they still advance (2 s without one ends the wait), "
         "commits those and nothing after, and past the bound exits at once with code 75; a "
-        "second signal exits at once. What it leaves is delivered again on restart"))
+        "second signal exits at once. What it leaves is delivered again on restart, and every "
+        "effect is idempotent"))
     # Which stages this worker runs. All by default; a deployment that scales stages apart runs
     # one pool per stage set (Helm: one Deployment each). See group_id.
     stages: tuple[Stage, ...] = Field(default=STAGES, description=(
