@@ -87,6 +87,13 @@ def cmd_topics_table(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_settings_table(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.kernel.settings_table import markdown_table
+
+    print(markdown_table(Settings))
+    return 0
+
+
 def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
     from streams.admin import messages_from, produce, resolve_topic
     from streams.contracts.topics import load_catalog
@@ -195,6 +202,10 @@ def parser() -> argparse.ArgumentParser:
         func=cmd_topics_create)
     _add(topics, "table", "the README's topics table, from topics.yaml").set_defaults(
         func=cmd_topics_table)
+    settings = _add(sub, "settings", "the OUTREACH_* settings").add_subparsers(
+        dest="settings_command", required=True, metavar="SUBCOMMAND")
+    _add(settings, "table", "the README's configuration table, from the settings model"
+         ).set_defaults(func=cmd_settings_table)
     produce = _add(sub, "produce", "publish a JSON file (an array is many messages)")
     produce.add_argument("topic", help="topic name or its topics.yaml alias")
     produce.add_argument("file", help="JSON file to publish (- for stdin)")
