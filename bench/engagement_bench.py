@@ -29,6 +29,7 @@ from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import SendRecorded
 from streams.contracts.topics import load_catalog
 from streams.embedded import EmbeddedBroker, EmbeddedPostgres
+from streams.kernel.kafka_security import PLAINTEXT
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
@@ -70,11 +71,11 @@ async def worker_rate(events: int, people: int, data: Path, stages: str) -> dict
         worker.wait_ready(120)
         await produce(broker.bootstrap, topics["send_events"].name,
                       [(s.contact_key.encode(), orjson.dumps(s.model_dump(mode="json")))
-                       for s in map(sent, range(people))])
+                       for s in map(sent, range(people))], security=PLAINTEXT)
         await asyncio.sleep(2)
         started = time.time()
         await produce(broker.bootstrap, topics["provider_events"].name,
-                      [(b"any", webhook(n, people)) for n in range(events)])
+                      [(b"any", webhook(n, people)) for n in range(events)], security=PLAINTEXT)
         seen, _, last = await count_messages(broker.bootstrap, topics["cl_signals"].name,
                                              events, timeout=900)
         return {"raw": raw, "signals": seen, "per_s": seen / max(last - started, 1e-9)}

@@ -35,6 +35,7 @@ from common import raw_produce_rate
 from streams.admin import create_topics, produce
 from streams.contracts.topics import TopicSpec
 from streams.embedded import EmbeddedBroker
+from streams.kernel.kafka_security import PLAINTEXT
 
 APP = '''
 import asyncio, os, faust
@@ -124,7 +125,8 @@ async def floor_rate(bootstrap: str, data: Path, n: int, v: Variant, records: in
         before = await count_done(bootstrap, 10**12, timeout=2)
         payload = b'{"contact_key":"%032d","touch_index":2,"subject":"Touch 2"}'
         await produce(bootstrap, f"floor.in.{n}",
-                      [(b"%032d" % i, payload % i) for i in range(records // v.fan)])
+                      [(b"%032d" % i, payload % i) for i in range(records // v.fan)],
+                      security=PLAINTEXT)
         seen, first, last = await count_done(bootstrap, before[0] + records, timeout=600,
                                              after=before[2])
         return (seen - before[0]) / max(last - first, 1e-9)
@@ -143,7 +145,7 @@ async def run(records: int, linger_ms: int, data: Path) -> tuple[float, list[flo
             *(TopicSpec(alias=f"i{n}", name=f"floor.in.{n}", partitions=4, **spec)
               for n in range(len(VARIANTS))),
             TopicSpec(alias="o", name="floor.out", partitions=4, **spec),
-            TopicSpec(alias="d", name="floor.done", partitions=1, **spec)])
+            TopicSpec(alias="d", name="floor.done", partitions=1, **spec)], security=PLAINTEXT)
         rates = [await floor_rate(broker.bootstrap, data, n, v, records, linger_ms)
                  for n, v in enumerate(VARIANTS)]
         return raw, rates

@@ -40,6 +40,7 @@ from streams.admin import produce
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.topics import load_catalog
 from streams.embedded import EmbeddedBroker, EmbeddedPostgres
+from streams.kernel.kafka_security import PLAINTEXT
 from streams.kernel.schedule import DueSchedule
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
@@ -114,7 +115,8 @@ async def worker_throughput(people: int, data: Path, stages: str, profile: int
         messages = [(e.contact_key.encode(), orjson.dumps(e.model_dump(mode="json")))
                     for e in (enrollment(n, now) for n in range(people))]
         started = time.time()
-        await produce(broker.bootstrap, topics["sequence_commands"].name, messages)
+        await produce(broker.bootstrap, topics["sequence_commands"].name, messages,
+                      security=PLAINTEXT)
         total = people * 5
         seen, _first, last = await count_messages(
             broker.bootstrap, topics["send_requests"].name, total, timeout=900)

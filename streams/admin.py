@@ -19,14 +19,19 @@ from streams.contracts.topics import (
     TopicSpec,
     load_catalog,
 )
+from streams.kernel.kafka_security import KafkaSecurity, client_kwargs
 from streams.reach import kafka_client
 
 log = logging.getLogger(__name__)
 
 
-async def create_topics(bootstrap: str, specs: Iterable[TopicSpec]) -> dict[str, str]:
+async def create_topics(
+    bootstrap: str, specs: Iterable[TopicSpec], *, security: KafkaSecurity
+) -> dict[str, str]:
     """Create each topic that does not exist yet; returns name -> 'created' | 'exists'."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=15000, **client_kwargs(security)
+    )
     outcome: dict[str, str] = {}
     async with kafka_client(admin, bootstrap):
         existing = set(await admin.list_topics())
@@ -86,13 +91,16 @@ async def produce(
     topic: str,
     messages: Sequence[tuple[bytes, bytes]],
     max_message_bytes: int | None = None,
+    *,
+    security: KafkaSecurity,
 ) -> int:
     """Publish and wait for the broker; the size limit defaults to the topic's in topics.yaml."""
     if max_message_bytes is None:
         max_message_bytes = _declared_limit(topic)
     refuse_oversized(topic, messages, max_message_bytes)
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_request_size=max_message_bytes
+        bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_request_size=max_message_bytes,
+        **client_kwargs(security),
     )
     async with kafka_client(producer, bootstrap):
         try:

@@ -10,6 +10,7 @@ import faust
 from streams.contracts.topics import load_catalog
 from streams.kernel.clock import Clock
 from streams.kernel.hub import Hub
+from streams.kernel.kafka_security import faust_credentials
 from streams.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,8 @@ def create_app(
     app = faust.App(
         settings.group_id,
         broker=f"kafka://{kafka_bootstrap}",
+        # SASL / TLS of its consumer, producer and admin requests (kernel/kafka_security.py).
+        broker_credentials=faust_credentials(settings.kafka),
         store="memory://",
         datadir=str(settings.data_dir / "faust"),
         web_enabled=True,

@@ -75,7 +75,9 @@ def cmd_topics_create(args: argparse.Namespace, settings: Settings) -> int:
     from streams.contracts.topics import load_catalog
 
     catalog = load_catalog(partitions_override=settings.topic_partitions)
-    for name, outcome in asyncio.run(create_topics(_bootstrap(settings), catalog)).items():
+    for name, outcome in asyncio.run(
+        create_topics(_bootstrap(settings), catalog, security=settings.kafka)
+    ).items():
         print(f"{outcome:8} {name}")
     return 0
 
@@ -87,13 +89,22 @@ def cmd_topics_table(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_settings_table(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.kernel.settings_table import markdown_table
+
+    print(markdown_table(Settings))
+    return 0
+
+
 def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
     from streams.admin import messages_from, produce, resolve_topic
     from streams.contracts.topics import load_catalog
 
     spec = resolve_topic(load_catalog(), args.topic)
     messages = messages_from(_read_json(args.file), spec, args.key)
-    sent = asyncio.run(produce(_bootstrap(settings), spec.name, messages))
+    sent = asyncio.run(
+        produce(_bootstrap(settings), spec.name, messages, security=settings.kafka)
+    )
     print(f"published {sent} message(s) to {spec.name}")
     return 0
 
@@ -193,6 +204,10 @@ def parser() -> argparse.ArgumentParser:
         func=cmd_topics_create)
     _add(topics, "table", "the README's topics table, from topics.yaml").set_defaults(
         func=cmd_topics_table)
+    settings = _add(sub, "settings", "the OUTREACH_* settings").add_subparsers(
+        dest="settings_command", required=True, metavar="SUBCOMMAND")
+    _add(settings, "table", "the README's configuration table, from the settings model"
+         ).set_defaults(func=cmd_settings_table)
     produce = _add(sub, "produce", "publish a JSON file (an array is many messages)")
     produce.add_argument("topic", help="topic name or its topics.yaml alias")
     produce.add_argument("file", help="JSON file to publish (- for stdin)")

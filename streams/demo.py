@@ -15,6 +15,7 @@ from streams.admin import produce
 from streams.contracts.models import CampaignCommand
 from streams.contracts.topics import load_catalog
 from streams.embedded import mask_url
+from streams.kernel.kafka_security import KafkaSecurity, client_kwargs
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import embedded_pair, prepare
@@ -87,13 +88,16 @@ async def _summary(url: str) -> dict[str, list[tuple[object, ...]]]:
         await conn.close()
 
 
-async def _count_signals(bootstrap: str, topic: str) -> list[tuple[object, ...]]:
+async def _count_signals(
+    bootstrap: str, topic: str, security: KafkaSecurity
+) -> list[tuple[object, ...]]:
     from collections import Counter
 
     from aiokafka import AIOKafkaConsumer
 
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+                                auto_offset_reset="earliest", enable_auto_commit=False,
+                                **client_kwargs(security))
     await consumer.start()
     counts: Counter[str] = Counter()
     try:
@@ -140,8 +144,10 @@ async def _progress(url: str) -> dict[str, int]:
     return {k: int(v) for k, v in dict(row).items()}
 
 
-def _publish(bootstrap: str, topic: str, docs: list[tuple[bytes, bytes]]) -> None:
-    asyncio.run(produce(bootstrap, topic, docs))
+def _publish(
+    bootstrap: str, topic: str, docs: list[tuple[bytes, bytes]], security: KafkaSecurity
+) -> None:
+    asyncio.run(produce(bootstrap, topic, docs, security=security))
 
 
 def run_demo(settings: Settings, cards: int, companies: int, timeout: float) -> int:
@@ -174,12 +180,12 @@ def run_demo(settings: Settings, cards: int, companies: int, timeout: float) -> 
         try:
             print("  waiting for the worker to join its consumer group...", flush=True)
             print(f"  worker joined its group in {worker.wait_ready(120):.1f}s")
-            _publish(bootstrap, topics["bit_scores"].name, early)
+            _publish(bootstrap, topics["bit_scores"].name, early, settings.kafka)
             _publish(bootstrap, topics["lead_batches"].name, [
                 (b"broken-1", b'{"batch_id": "broken-1", "records": [ not json'),
                 (batch["batch_id"].encode(), orjson.dumps(batch)),
                 (b"sxp_v9", orjson.dumps({**batch, "batch_id": "sxp_v9", "schema_version": "v9"})),
-            ])
+            ], settings.kafka)
             print(f"  published {len(early)} BIT scores, 1 good batch, 1 malformed message, "
                   "1 batch of an unknown schema_version")
             sent_late, last = False, dict[str, int]()
@@ -195,9 +201,10 @@ def run_demo(settings: Settings, cards: int, companies: int, timeout: float) -> 
                 if drafts and p["gated"] >= forwarded:
                     print(f"  {len(drafts)} campaign(s) wait in draft for approval; "
                           "approving them as operator:demo", flush=True)
-                    _publish(bootstrap, topics["campaign_commands"].name, _approvals(drafts))
+                    _publish(bootstrap, topics["campaign_commands"].name, _approvals(drafts),
+                             settings.kafka)
                 if not sent_late and p["audits"] >= 1:
-                    _publish(bootstrap, topics["bit_scores"].name, late)
+                    _publish(bootstrap, topics["bit_scores"].name, late, settings.kafka)
                     sent_late = True
                 if (p["audits"] >= 3 and p["gated"] >= forwarded and p["sequences"] > 0
                         and p["sequences"] >= p["allowed"] and p["active"] == 0
@@ -209,7 +216,7 @@ def run_demo(settings: Settings, cards: int, companies: int, timeout: float) -> 
                 return 1
             summary = asyncio.run(_summary(url))
             summary["signals"] = asyncio.run(_count_signals(
-                bootstrap, topics["cl_signals"].name))
+                bootstrap, topics["cl_signals"].name, settings.kafka))
         finally:
             code = worker.stop()
     _print_summary(summary, time.monotonic() - wall, code)

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 async def prepare(settings: Settings, bootstrap: str, database_url: str) -> None:
     """Topics from topics.yaml and database migrations; both idempotent, safe on every start."""
     catalog = load_catalog(partitions_override=settings.topic_partitions)
-    await create_topics(bootstrap, catalog)
+    await create_topics(bootstrap, catalog, security=settings.kafka)
     conn = await connect_database(database_url)
     try:
         applied = await migrate(conn)
@@ -75,12 +75,15 @@ def run_worker(settings: Settings, bootstrap: str, database_url: str) -> int:
     from streams.app import create_app
 
     started = time.monotonic()
+    for warning in settings.warnings():
+        log.warning("%s", warning)
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     asyncio.run(prepare(settings, bootstrap, database_url))
     hub = create_app(settings, bootstrap, database_url)
     if not settings.accept_new_group:
         asyncio.run(refuse_a_new_group_over_consumed_topics(
-            bootstrap, settings.app_id, settings.group_id, input_topics(hub)))
+            bootstrap, settings.app_id, settings.group_id, input_topics(hub),
+            security=settings.kafka))
     log.info("worker prepared in %.2fs", time.monotonic() - started)
     drain_then_stop_committing(hub.app)
     watchdog = StopWatchdog(settings.shutdown_timeout_s)

@@ -14,7 +14,7 @@ from agents.sender.booking import BookingRedirect, BookingRefused, on_click
 from streams import operator_api, webhooks
 from streams.app import Hub
 from streams.contracts import codec
-from streams.kernel import metrics
+from streams.kernel import metrics, observe
 
 
 def _page(title: str, message: str) -> str:
@@ -25,6 +25,8 @@ def _page(title: str, message: str) -> str:
 def register(hub: Hub) -> None:
     app = hub.app
     calendar_secret = hub.settings.calendar_secret.get_secret_value().encode()
+
+    observe.register(hub)  # consumer lag and table sizes, sampled for /metrics
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:

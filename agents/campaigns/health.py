@@ -56,14 +56,22 @@ class HealthPolicy(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    window_hours: int = Field(default=168, ge=1)
-    bucket_minutes: int = Field(default=60, ge=1, le=1440)
-    min_sends: int = Field(default=200, ge=1)
-    pause_complaint_rate: float = Field(default=0.001, gt=0, le=1)
-    pause_hard_bounce_rate: float = Field(default=0.05, gt=0, le=1)
-    review_engagement_rate: float = Field(default=0.30, ge=0, le=1)
+    window_hours: int = Field(default=168, ge=1, description=(
+        "the sliding window campaign and sending-domain health is judged over, hours"))
+    bucket_minutes: int = Field(default=60, ge=1, le=1440, description=(
+        "the window's bucket, minutes"))
+    min_sends: int = Field(default=200, ge=1, description=(
+        "sends in the window below which no health verdict is decided"))
+    pause_complaint_rate: float = Field(default=0.001, gt=0, le=1, description=(
+        "complaint rate at or above which the hub pauses a campaign (0.1%)"))
+    pause_hard_bounce_rate: float = Field(default=0.05, gt=0, le=1, description=(
+        "hard-bounce rate at or above which the hub pauses a campaign (5%)"))
+    review_engagement_rate: float = Field(default=0.30, ge=0, le=1, description=(
+        "engagement rate ((opens + replies) / sends) below which a campaign is flagged for "
+        "review (not paused)"))
     # Observation ids remembered per scope to count each once (see the module docstring).
-    dedupe_window: int = Field(default=1024, ge=1)
+    dedupe_window: int = Field(default=1024, ge=1, description=(
+        "observation ids remembered per campaign or domain to count each once"))
 
     @property
     def bucket(self) -> timedelta:

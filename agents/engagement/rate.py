@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from streams.contracts.decision import Decision, SetGauge
+from streams.contracts.decision import Count, CounterName, Decision, Effect, SetGauge
 from streams.contracts.models.engagement import EngagementRecorded
 from streams.contracts.models.send import SendRecorded
 
@@ -43,10 +43,7 @@ class RateState:
 
 def label_of(campaign_id: str | None, aggregate_id: str) -> str:
     """The gauge's campaign label: the campaign, else the aggregate's sequence definition."""
-    if campaign_id:
-        return campaign_id
-    sequence_id = aggregate_id.rsplit(":", 1)[0]
-    return sequence_id.rsplit("-", 1)[0]
+    return campaign_id or sequence_of(aggregate_id)
 
 
 def rate(state: RateState, event: SendRecorded | EngagementRecorded) -> RateState:
@@ -80,16 +77,33 @@ def rate_of(state: RateState, label: str) -> float | None:
     return state.engaged.get(label, 0) / sends if sends else None
 
 
+def sequence_of(aggregate_id: str) -> str:
+    """The sequence definition an aggregate runs (the enrollment's run dropped: bounded)."""
+    return aggregate_id.rsplit(":", 1)[0].rsplit("-", 1)[0]
+
+
+def term_counter(event: SendRecorded | EngagementRecorded) -> CounterName:
+    """The counter a counted record adds to: a send, an open or a reply."""
+    if isinstance(event, SendRecorded):
+        return "engagement_sends_total"
+    return "engagement_opens_total" if event.type == "opened" else "engagement_replies_total"
+
+
 def counted(state: RateState, item: Any, decision: Decision[S]) -> tuple[RateState, Decision[S]]:
     """The fold over a decided input (a send report) and what its decision emits (engagement
-    records), in that order; the decision carries the gauge settings of the labels moved."""
-    settings: list[SetGauge] = []
+    records), in that order; the decision carries the gauge settings of the labels moved and
+    a count of each record counted (the rate's terms as counters, summed across workers)."""
+    settings: list[Effect] = []
     for event in (item, *(emit.event for emit in decision.emits)):
         if not isinstance(event, SendRecorded | EngagementRecorded):
             continue
         before, state = state, rate(state, event)
         label = label_of(event.campaign_id, event.aggregate_id)
         value = rate_of(state, label)
+        if state is not before:
+            settings.append(Count(term_counter(event), (
+                ("sequence_id", sequence_of(event.aggregate_id)),
+                ("campaign", event.campaign_id or "none"))))
         if state is not before and value is not None:
             settings.append(SetGauge("engagement_rate", (("campaign", label),), value))
     if not settings:

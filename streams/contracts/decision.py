@@ -35,6 +35,9 @@ CounterName = Literal[
     "campaign_health_observations_total",
     "campaign_health_verdicts_total",
     "events_emitted_total",
+    "engagement_sends_total",
+    "engagement_opens_total",
+    "engagement_replies_total",
 ]
 
 # The Prometheus gauges of streams/kernel/metrics.py, by the name cores set them under.

@@ -25,6 +25,7 @@ from streams.contracts.models.campaign import (
     CampaignEvent,
     CampaignStateChanged,
 )
+from streams.kernel.kafka_security import KafkaSecurity, client_kwargs
 
 if TYPE_CHECKING:
     from streams.kernel.hub import Hub
@@ -64,9 +65,12 @@ def outcome_of(event: CampaignStateChanged | CampaignCommandRejected) -> Outcome
 class CampaignOutcomes:
     """Outcomes by command_id, and the callers waiting for one."""
 
-    def __init__(self, topic: str, bootstrap: str, kept: int = KEPT) -> None:
+    def __init__(
+        self, topic: str, bootstrap: str, kept: int = KEPT, *, security: KafkaSecurity
+    ) -> None:
         self._topic = topic
         self._bootstrap = bootstrap
+        self._security = security
         self._kept = kept
         self._seen: OrderedDict[str, Outcome] = OrderedDict()
         self._waiting: dict[str, list[asyncio.Future[Outcome]]] = {}
@@ -74,7 +78,8 @@ class CampaignOutcomes:
 
     @classmethod
     def on(cls, hub: Hub) -> CampaignOutcomes:
-        outcomes = cls(hub.catalog["campaign_events"].name, hub.kafka_bootstrap)
+        outcomes = cls(hub.catalog["campaign_events"].name, hub.kafka_bootstrap,
+                       security=hub.settings.kafka)
 
         @hub.app.task
         async def follow_campaign_outcomes() -> None:
@@ -120,7 +125,10 @@ class CampaignOutcomes:
         return True
 
     async def follow(self) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap, enable_auto_commit=False,
+            **client_kwargs(self._security),
+        )
         await consumer.start()
         try:
             partitions = consumer.partitions_for_topic(self._topic)

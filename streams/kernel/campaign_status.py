@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from streams.contracts import codec
 from streams.contracts.models import ApprovalTerms, CampaignEvent, CampaignStateChanged
+from streams.kernel.kafka_security import KafkaSecurity, client_kwargs
 
 if TYPE_CHECKING:
     from streams.kernel.hub import Hub
@@ -43,11 +44,12 @@ class CampaignStatusView:
     folded everything the topic held when the worker started, so a restarted worker never
     takes a paused campaign for one it has not heard of."""
 
-    def __init__(self, topic: str, bootstrap: str) -> None:
+    def __init__(self, topic: str, bootstrap: str, *, security: KafkaSecurity) -> None:
         self._view: dict[str, tuple[int, str]] = {}
         self._terms: dict[str, ApprovalTerms | None] = {}
         self._topic = topic
         self._bootstrap = bootstrap
+        self._security = security
         self._ready = asyncio.Event()
 
     @classmethod
@@ -56,7 +58,8 @@ class CampaignStatusView:
         held = hub.shared.get("campaign_status")
         if isinstance(held, CampaignStatusView):
             return held
-        view = cls(hub.catalog["campaign_events"].name, hub.kafka_bootstrap)
+        view = cls(hub.catalog["campaign_events"].name, hub.kafka_bootstrap,
+                   security=hub.settings.kafka)
         hub.shared["campaign_status"] = view
 
         @hub.app.task
@@ -108,7 +111,8 @@ class CampaignStatusView:
             await self._ready.wait()
 
     async def follow(self) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
+                                    **client_kwargs(self._security))
         await consumer.start()
         try:
             partitions = consumer.partitions_for_topic(self._topic)

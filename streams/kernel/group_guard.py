@@ -14,14 +14,18 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.contracts.exceptions import ConfigurationError
+from streams.kernel.kafka_security import KafkaSecurity, client_kwargs
 
 
 async def groups_that_consumed(
-    bootstrap: str, app_id: str, group_id: str, inputs: dict[str, int]
+    bootstrap: str, app_id: str, group_id: str, inputs: dict[str, int], *,
+    security: KafkaSecurity,
 ) -> dict[str, list[str]]:
     """Other groups of this app (named `app_id` or `app_id-...`) with committed offsets on any
     of `inputs` (topic -> partitions); empty when `group_id` itself already exists."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=15000, **client_kwargs(security)
+    )
     await admin.start()
     try:
         groups = {str(g[0]) for g in await admin.list_consumer_groups()}
@@ -34,7 +38,7 @@ async def groups_that_consumed(
     for group in others:
         # A consumer that never subscribes does not join the group: it only reads its offsets.
         consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                                    enable_auto_commit=False)
+                                    enable_auto_commit=False, **client_kwargs(security))
         await consumer.start()
         try:
             for topic, partitions in sorted(inputs.items()):
@@ -48,9 +52,10 @@ async def groups_that_consumed(
 
 
 async def refuse_a_new_group_over_consumed_topics(
-    bootstrap: str, app_id: str, group_id: str, inputs: dict[str, int]
+    bootstrap: str, app_id: str, group_id: str, inputs: dict[str, int], *,
+    security: KafkaSecurity,
 ) -> None:
-    found = await groups_that_consumed(bootstrap, app_id, group_id, inputs)
+    found = await groups_that_consumed(bootstrap, app_id, group_id, inputs, security=security)
     if found:
         where = "; ".join(f"group {g!r} consumed {', '.join(t)}" for g, t in found.items())
         raise ConfigurationError(

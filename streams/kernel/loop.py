@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from agents.dead_letter import dead_letter
 from streams.contracts.decision import Decision, Effect, Emit
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.records import SourceRef
+from streams.kernel import metrics
 from streams.kernel.caps import CapLedger
 from streams.kernel.channel import Channel
 from streams.kernel.hub import Hub
@@ -120,7 +122,22 @@ def batch_agent(hub: Hub, channel: Channel, name: str,
     @hub.app.agent(channel.topic, name=name)
     async def run(stream: Any) -> None:
         async for events in stream.take_events(batch, within=within):
-            await carry_out(list(events))
+            taken = list(events)
+            started = time.perf_counter()
+            observe_taken(name, taken, time.time())
+            await carry_out(taken)
+            metrics.STAGE_BATCH_SECONDS.labels(stage=name).observe(time.perf_counter() - started)
+
+
+def observe_taken(stage: str, events: list[Any], now: float) -> None:
+    """Count a batch's records and their age: wall time since each record's timestamp (the
+    producer's or the broker's; the hub's clock may run fast, the records' never do)."""
+    metrics.STAGE_RECORDS.labels(stage=stage).inc(len(events))
+    age = metrics.EVENT_AGE_SECONDS.labels(stage=stage)
+    for event in events:
+        stamp = event.message.timestamp
+        if stamp:
+            age.observe(max(0.0, now - stamp))
 
 
 def source_of(event: Any) -> SourceRef:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
 from streams.contracts.decision import Count, CounterName, GaugeName, SetGauge
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+
+
+
+def _engagement(kind: str) -> Counter:
+    return Counter(f"outreach_engagement_{kind}_total",
+                   f"{kind.title()} counted for ENGAGEMENT_RATE, each once per worker "
+                   "(sequence_id: the definition; campaign: 'none' when unset)",
+                   ["sequence_id", "campaign"], registry=REGISTRY)
+
 
 COUNTERS: dict[CounterName, Counter] = {
     "intake_batches_total": Counter(
@@ -71,6 +80,10 @@ COUNTERS: dict[CounterName, Counter] = {
     "events_emitted_total": Counter(
         "outreach_events_emitted_total", "Events emitted", ["topic"], registry=REGISTRY
     ),
+    # ENGAGEMENT_RATE's terms, so PromQL computes the rate across workers and restarts.
+    "engagement_sends_total": _engagement("sends"),
+    "engagement_opens_total": _engagement("opens"),
+    "engagement_replies_total": _engagement("replies"),
 }
 SINK_BATCH_SECONDS = Histogram(
     "outreach_sink_batch_seconds", "Time to write one batch to PostgreSQL", registry=REGISTRY
@@ -80,9 +93,34 @@ SINK_FAILURES = Counter(
 )
 ENGAGEMENT_RATE = Gauge(
     "outreach_engagement_rate",
-    "(opens + replies) / sends per campaign, on this worker's partitions; healthy >= 0.30",
+    "(opens + replies) / sends per campaign, on this worker's partitions only (resets on "
+    "restart; the cluster's rate is PromQL over outreach_engagement_*_total); healthy >= 0.30",
     ["campaign"], registry=REGISTRY)
 GAUGES: dict[GaugeName, Gauge] = {"engagement_rate": ENGAGEMENT_RATE}
+
+# Operations: observed by the kernel and the shells, never by cores. docs/metrics.md lists all.
+_FAST = (.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30)
+STAGE_BATCH_SECONDS = Histogram(
+    "outreach_stage_batch_seconds", "Time to decide and carry out one batch, per stage agent",
+    ["stage"], buckets=_FAST, registry=REGISTRY)
+STAGE_RECORDS = Counter(
+    "outreach_stage_records_total", "Records taken by a stage agent", ["stage"],
+    registry=REGISTRY)
+EVENT_AGE_SECONDS = Histogram(
+    "outreach_event_age_seconds", "Wall time from a record's timestamp to its stage deciding it",
+    ["stage"], buckets=(.01, .05, .1, .5, 1, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400),
+    registry=REGISTRY)
+SEND_SECONDS = Histogram(
+    "outreach_send_seconds", "One email provider call (sent, transient, permanent, error)",
+    ["provider", "outcome"], buckets=_FAST, registry=REGISTRY)
+CONSUMER_LAG = Gauge(
+    "outreach_consumer_lag", "High-watermark minus committed offset of each partition this "
+    "worker is assigned (the hub's own topics), sampled every few seconds",
+    ["group", "topic", "partition"], registry=REGISTRY)
+TABLE_KEYS = Gauge(
+    "outreach_table_keys", "Keys in this worker's copy of a Faust table (active and standby)",
+    ["table"], registry=REGISTRY)
+ProcessCollector(registry=REGISTRY)  # process_resident_memory_bytes, _cpu_seconds_total, fds
 
 
 def apply(count: Count) -> None:

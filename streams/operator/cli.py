@@ -94,7 +94,8 @@ def cmd_dlq_replay(args: argparse.Namespace, settings: Settings) -> int:
                 )
                 if answer.strip().lower() not in ("y", "yes"):
                     raise InvalidInput("not replayed")
-            _, where = await replay(conn, bootstrap, catalog, letter.id, _operator())
+            _, where = await replay(conn, bootstrap, catalog, letter.id, _operator(),
+                                       security=settings.kafka)
             return f"replayed {letter.id} to {where}"
 
     print(asyncio.run(run()))
@@ -121,7 +122,8 @@ def cmd_state_show(args: argparse.Namespace, settings: Settings) -> int:
             durable = await read_durable(conn, key)
         live, note = None, "not read: OUTREACH_KAFKA_BOOTSTRAP is not set"
         if settings.kafka_bootstrap and not args.no_live:
-            live, note = await read_live(settings.kafka_bootstrap, app_id, key)
+            live, note = await read_live(settings.kafka_bootstrap, app_id, key,
+                                         security=settings.kafka)
         elif args.no_live:
             note = "not read (--no-live)"
         return summary_text(key, durable, live, note)

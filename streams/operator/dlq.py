@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from streams.contracts.topics import TopicCatalog
+from streams.kernel.kafka_security import KafkaSecurity, client_kwargs
 from streams.operator.db import OperatorError
 from streams.operator.dlq_view import DeadLetter, replay_refusal, replay_value
 
@@ -97,6 +98,8 @@ async def replay(
     catalog: TopicCatalog,
     ident: str,
     replayed_by: str,
+    *,
+    security: KafkaSecurity,
 ) -> tuple[DeadLetter, str]:
     """Produce the letter's record with its key onto its source topic, once.
 
@@ -113,7 +116,10 @@ async def replay(
     assert topic is not None  # replay_refusal checked it
     if topic not in {spec.name for spec in catalog}:
         raise OperatorError(f"dead letter {letter.id} names topic {topic}, not in topics.yaml")
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", request_timeout_ms=15000)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", request_timeout_ms=15000,
+        **client_kwargs(security),
+    )
     try:
         await producer.start()
     except (KafkaError, OSError) as exc:

@@ -20,6 +20,7 @@ from aiokafka.errors import KafkaError
 
 from agents.sequencer.person_state import PersonState
 from agents.sequencer.storage import decode
+from streams.kernel.kafka_security import KafkaSecurity, client_kwargs
 from streams.kernel.partitioning import partition_for
 from streams.operator.db import OperatorError
 from streams.operator.state_view import DurableRecord
@@ -71,12 +72,14 @@ def decode_changelog_value(contact_key: str, value: bytes | None) -> PersonState
 
 
 async def read_live(
-    bootstrap: str, app_id: str, contact_key: str, timeout_s: float = 30.0
+    bootstrap: str, app_id: str, contact_key: str, timeout_s: float = 30.0, *,
+    security: KafkaSecurity,
 ) -> tuple[PersonState | None, str]:
     """(state, note): the last changelog value of the key, read to the partition's end."""
     topic = changelog_topic(app_id)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, request_timeout_ms=15000
+        bootstrap_servers=bootstrap, enable_auto_commit=False, request_timeout_ms=15000,
+        **client_kwargs(security),
     )
     try:
         await consumer.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from typing import Any
 
 from faust.exceptions import NotReady
@@ -17,6 +18,7 @@ from streams.adapters.email.sandbox import SandboxRates, SandboxSettings
 from streams.adapters.email.sendgrid import SendGridSettings
 from streams.adapters.email.smtp import SmtpSettings
 from streams.contracts import codec
+from streams.kernel import metrics
 from streams.kernel.hub import Hub
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ async def send_with_retry(adapter: ProviderAdapter, effect: SendEmail, attempts:
     delay = 0.5
     for attempt in range(1, attempts + 1):
         try:
-            return await adapter.send(effect.email), None
+            return await timed_send(adapter, effect), None
         except SendFailed as exc:
             if not exc.transient or attempt == attempts:
                 return None, f"{'transient, gave up' if exc.transient else 'permanent'}: {exc}"
@@ -62,3 +64,18 @@ async def send_with_retry(adapter: ProviderAdapter, effect: SendEmail, attempts:
             await asyncio.sleep(min(exc.retry_after or delay, 30.0))
             delay = min(delay * 2, 30.0)
     return None, "no attempt made"
+
+
+async def timed_send(adapter: ProviderAdapter, effect: SendEmail) -> SendReceipt:
+    """One provider call, its duration observed by outcome (the backoff is not in it)."""
+    started, outcome = time.perf_counter(), "error"
+    try:
+        receipt = await adapter.send(effect.email)
+        outcome = "sent"
+        return receipt
+    except SendFailed as exc:
+        outcome = "transient" if exc.transient else "permanent"
+        raise
+    finally:
+        metrics.SEND_SECONDS.labels(provider=adapter.name, outcome=outcome).observe(
+            time.perf_counter() - started)

@@ -15,6 +15,7 @@ from streams.admin import create_topics, produce
 from streams.contracts.topics import load_catalog
 from streams.embedded import EmbeddedBroker
 from streams.kernel.campaign_status import CampaignStatusView
+from streams.kernel.kafka_security import PLAINTEXT
 
 pytestmark = pytest.mark.integration
 BULK = 20_000
@@ -37,14 +38,14 @@ def changed(campaign: str, version: int, to_state: str) -> tuple[bytes, bytes]:
 
 async def test_ready_only_after_every_event_present_at_start_is_folded(broker: str) -> None:
     spec = load_catalog(partitions_override=3)["campaign_events"]
-    await create_topics(broker, [spec])
+    await create_topics(broker, [spec], security=PLAINTEXT)
     history = [changed("cmp-1", 1, "active"), changed("cmp-1", 2, "paused"),
                changed("cmp-2", 1, "cancelled"), (b"cmp-3", b"{not an event")]
     # More than one fetch returns (1 MiB per partition): readiness must wait for all of it.
     history += [changed(f"cmp-bulk-{n}", 1, "active") for n in range(BULK)]
-    await produce(broker, spec.name, history)
+    await produce(broker, spec.name, history, security=PLAINTEXT)
 
-    view = CampaignStatusView(spec.name, broker)
+    view = CampaignStatusView(spec.name, broker, security=PLAINTEXT)
     follower = asyncio.create_task(view.follow())
     try:
         await asyncio.wait_for(view.wait_ready(), 30)
@@ -54,7 +55,7 @@ async def test_ready_only_after_every_event_present_at_start_is_folded(broker: s
         assert [n for n in range(BULK) if view.status(f"cmp-bulk-{n}") != "active"] == []
         assert view.status("cmp-3") is None  # unreadable: skipped, not fatal
         # Later events keep flowing in after readiness.
-        await produce(broker, spec.name, [changed("cmp-1", 3, "active")])
+        await produce(broker, spec.name, [changed("cmp-1", 3, "active")], security=PLAINTEXT)
         for _ in range(40):
             if view.status("cmp-1") == "active":
                 break
@@ -68,8 +69,8 @@ async def test_ready_only_after_every_event_present_at_start_is_folded(broker: s
 
 async def test_an_empty_topic_is_ready_at_once(broker: str) -> None:
     spec = load_catalog(partitions_override=2)["campaign_events"]
-    await create_topics(broker, [spec])
-    view = CampaignStatusView(spec.name, broker)
+    await create_topics(broker, [spec], security=PLAINTEXT)
+    view = CampaignStatusView(spec.name, broker, security=PLAINTEXT)
     follower = asyncio.create_task(view.follow())
     try:
         await asyncio.wait_for(view.wait_ready(), 30)

@@ -19,6 +19,7 @@ from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models.errors import OutreachErrorRaised
 from streams.contracts.records import SourceRef
 from streams.contracts.topics import load_catalog
+from streams.kernel.kafka_security import PLAINTEXT
 from streams.sink import PostgresSink, migrate
 
 pytestmark = pytest.mark.integration
@@ -68,7 +69,7 @@ async def test_dlq_list_show_and_replay_exactly_once(
 ) -> None:
     # A topic of its own, declared through the partitions override like any catalog topic.
     spec = load_catalog()["send_requests"]
-    await create_topics(kafka_bootstrap, [spec])
+    await create_topics(kafka_bootstrap, [spec], security=PLAINTEXT)
     before = len(await _read_all(kafka_bootstrap, spec.name))
     await _migrated(database_url)
     raw = orjson.dumps({"touch": 1, "to_email": EMAIL, "n": uuid.uuid4().hex})

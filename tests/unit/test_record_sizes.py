@@ -9,6 +9,7 @@ import pytest
 from streams.admin import record_bytes, refuse_oversized
 from streams.contracts.exceptions import InvalidInput
 from streams.contracts.topics import DEFAULT_MAX_MESSAGE_BYTES, load_catalog
+from streams.kernel.kafka_security import PLAINTEXT
 from streams.sample import lead_batch
 
 CATALOG = load_catalog()
@@ -44,4 +45,4 @@ def test_produce_takes_the_topics_own_limit_when_given_none() -> None:
 
     big = [(b"k", b"x" * 2_000_000)]
     with pytest.raises(InvalidInput, match=r"takes at most 1,048,576 bytes"):
-        asyncio.run(produce("127.0.0.1:1", CATALOG["audit"].name, big))
+        asyncio.run(produce("127.0.0.1:1", CATALOG["audit"].name, big, security=PLAINTEXT))

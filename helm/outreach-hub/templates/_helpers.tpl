@@ -74,7 +74,8 @@ OUTREACH_OPERATOR_TOKENS: {key: operator-tokens, required: false}
 {{/* Settings that must never be given as a literal, through extraEnv or otherwise. */}}
 {{- define "outreach-hub.secretNames" -}}
 {{- $names := keys (include "outreach-hub.sendingKeys" . | fromYaml) }}
-{{- toJson (append $names "OUTREACH_DATABASE_URL") }}
+{{- $names = concat $names (list "OUTREACH_DATABASE_URL" "OUTREACH_KAFKA_SASL_PASSWORD" "OUTREACH_KAFKA_SSL_KEY_PASSWORD") }}
+{{- toJson $names }}
 {{- end }}
 
 {{/* The environment every hub container gets: infrastructure, then the operator's extras. */}}
@@ -87,6 +88,7 @@ OUTREACH_OPERATOR_TOKENS: {key: operator-tokens, required: false}
 {{- end }}
 - name: OUTREACH_KAFKA_BOOTSTRAP
   value: {{ .Values.kafka.bootstrap | quote }}
+{{- include "outreach-hub.kafkaSecurityEnv" . }}
 - name: OUTREACH_DATABASE_URL
   valueFrom:
     secretKeyRef:
@@ -122,12 +124,66 @@ envFrom:
 {{- end }}
 {{- end }}
 
+{{/* Kafka SASL / TLS (streams/kernel/kafka_security.py): the password from a Secret, the TLS
+files from a Secret mounted read-only; every container that talks to Kafka gets both. */}}
+{{- define "outreach-hub.kafkaTlsDir" -}}/etc/outreach-hub/kafka-tls{{- end }}
+{{- define "outreach-hub.kafkaTlsMounted" -}}
+{{- $s := .Values.kafka.security }}
+{{- if and (has $s.protocol (list "SSL" "SASL_SSL")) $s.tls.secretName }}true{{ end }}
+{{- end }}
+{{- define "outreach-hub.kafkaSecurityEnv" -}}
+{{- $s := .Values.kafka.security }}
+{{- $dir := include "outreach-hub.kafkaTlsDir" . }}
+- name: OUTREACH_KAFKA_SECURITY_PROTOCOL
+  value: {{ $s.protocol | quote }}
+{{- if has $s.protocol (list "SASL_PLAINTEXT" "SASL_SSL") }}
+{{- $secret := required "kafka.security.sasl.secretName: a SASL protocol needs the Secret holding the username and password" $s.sasl.secretName }}
+- name: OUTREACH_KAFKA_SASL_MECHANISM
+  value: {{ $s.sasl.mechanism | quote }}
+- name: OUTREACH_KAFKA_SASL_USERNAME
+  valueFrom:
+    secretKeyRef: {name: {{ $secret | quote }}, key: {{ $s.sasl.usernameKey | quote }}}
+- name: OUTREACH_KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef: {name: {{ $secret | quote }}, key: {{ $s.sasl.passwordKey | quote }}}
+{{- end }}
+{{- if has $s.protocol (list "SSL" "SASL_SSL") }}
+- name: OUTREACH_KAFKA_SSL_CHECK_HOSTNAME
+  value: {{ $s.tls.checkHostname | toString | quote }}
+{{- if include "outreach-hub.kafkaTlsMounted" . }}
+{{- if $s.tls.caKey }}
+- name: OUTREACH_KAFKA_SSL_CAFILE
+  value: {{ printf "%s/%s" $dir $s.tls.caKey | quote }}
+{{- end }}
+{{- if $s.tls.certKey }}
+- name: OUTREACH_KAFKA_SSL_CERTFILE
+  value: {{ printf "%s/%s" $dir $s.tls.certKey | quote }}
+{{- if $s.tls.keyKey }}
+- name: OUTREACH_KAFKA_SSL_KEYFILE
+  value: {{ printf "%s/%s" $dir $s.tls.keyKey | quote }}
+{{- end }}
+{{- if $s.tls.keyPasswordKey }}
+- name: OUTREACH_KAFKA_SSL_KEY_PASSWORD
+  valueFrom:
+    secretKeyRef: {name: {{ $s.tls.secretName | quote }}, key: {{ $s.tls.keyPasswordKey | quote }}}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* emptyDirs: the root filesystem is read-only, the hub writes only these two. */}}
 {{- define "outreach-hub.volumes" -}}
 - name: data
   emptyDir: {{ with .Values.dataVolume.sizeLimit }}{sizeLimit: {{ . }}}{{ else }}{}{{ end }}
 - name: tmp
   emptyDir: {{ with .Values.tmpVolume.sizeLimit }}{sizeLimit: {{ . }}}{{ else }}{}{{ end }}
+{{- if include "outreach-hub.kafkaTlsMounted" . }}
+- name: kafka-tls
+  secret:
+    secretName: {{ .Values.kafka.security.tls.secretName | quote }}
+    defaultMode: 0440  # owner and fsGroup: the hub's uid reads its key, nobody else
+{{- end }}
 {{- end }}
 
 {{- define "outreach-hub.volumeMounts" -}}
@@ -135,4 +191,9 @@ envFrom:
   mountPath: {{ .Values.dataDir }}
 - name: tmp
   mountPath: /tmp
+{{- if include "outreach-hub.kafkaTlsMounted" . }}
+- name: kafka-tls
+  mountPath: {{ include "outreach-hub.kafkaTlsDir" . }}
+  readOnly: true
+{{- end }}
 {{- end }}

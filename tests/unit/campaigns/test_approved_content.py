@@ -28,6 +28,7 @@ from streams.contracts.models import (
     TouchRequested,
 )
 from streams.kernel.campaign_status import CampaignStatusView
+from streams.kernel.kafka_security import PLAINTEXT
 from streams.shells.campaigns import draft_content, request_for
 
 NOW = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
@@ -58,7 +59,7 @@ def _touch(campaign_id: str, strategy: str, index: int = 1) -> TouchRequested:
 
 
 def _view_after(*commands: CampaignCommand) -> CampaignStatusView:
-    view = CampaignStatusView("campaign-events", "")
+    view = CampaignStatusView("campaign-events", "", security=PLAINTEXT)
     state = CampaignAggregate(campaign_id=commands[0].campaign_id)
     for command in commands:
         decision = decide(state, command, NOW, CampaignPolicy(), EligibilityFacts(), STABLE_IDS)

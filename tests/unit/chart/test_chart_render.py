@@ -31,7 +31,7 @@ EVERYTHING_ON: dict[str, Any] = {
         "hosts": ["hub.example.com"],
         "tls": [{"secretName": "hub-tls", "hosts": ["hub.example.com"]}],
     },
-    "metrics": {"serviceMonitor": {"enabled": True}},
+    "metrics": {"serviceMonitor": {"enabled": True}, "grafanaDashboard": {"enabled": True}},
     "autoscaling": {"enabled": True},
     "extraEnv": [
         {"name": "OUTREACH_LOG_FORMAT", "value": "json"},
@@ -153,7 +153,9 @@ def test_every_sending_setting_comes_from_a_secret_and_no_secret_is_rendered(
     for spec in pod_specs(of_kind(docs, "Job")):
         for container in spec["containers"] + spec["initContainers"]:
             assert not SENDING & set(env_of(container))
-    assert not of_kind(docs, "Secret") and not of_kind(docs, "ConfigMap")
+    assert not of_kind(docs, "Secret")
+    assert [c["metadata"]["name"] for c in of_kind(docs, "ConfigMap")] == [
+        "hub-outreach-hub-dashboard"]  # the Grafana dashboard, no setting
     text = "\n".join(render_chart(EVERYTHING_ON).values())
     for literal in ("postgresql://", "SG.", "password:", "embedded-default"):
         assert literal not in text

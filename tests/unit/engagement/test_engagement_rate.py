@@ -13,7 +13,7 @@ from agents.engagement.rate import RateState, counted, label_of, rate, rate_of
 from agents.sequencer.definition import load_definitions
 from agents.sequencer.person import PersonState, SequencerContext, decide_person
 from agents.sequencer.window import DailyCaps, SendWindow
-from streams.contracts.decision import Decision, Emit, SetGauge
+from streams.contracts.decision import Count, Decision, Emit, SetGauge
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import EngagementRecorded, EnrollContact, SendRecorded
 
@@ -126,11 +126,36 @@ def test_redelivery_does_not_change_the_rate(events: list, data: st.DataObject) 
 def test_the_decision_carries_the_gauge_setting_once_per_record() -> None:
     # The gauge is an effect the kernel sets once the decision's emits are acknowledged: a
     # send report, then the engagement record its decision emits, each moves the rate once.
+    labels = (("sequence_id", "personalized-email-v1"), ("campaign", "camp-1"))
     state, decision = counted(RateState(), send(1), Decision(None))
-    assert decision.effects == (SetGauge("engagement_rate", (("campaign", "camp-1"),), 0.0),)
+    assert decision.effects == (Count("engagement_sends_total", labels),
+                                SetGauge("engagement_rate", (("campaign", "camp-1"),), 0.0))
     state, decision = counted(state, "a provider event", Decision(
         None, (Emit("engagement_events", "ck-1", engaged(1)),)))
-    assert decision.effects == (SetGauge("engagement_rate", (("campaign", "camp-1"),), 1.0),)
+    assert decision.effects == (Count("engagement_opens_total", labels),
+                                SetGauge("engagement_rate", (("campaign", "camp-1"),), 1.0))
     # Delivered again: counted already, the decision is left as it was.
     again: Decision[None] = Decision(None)
     assert counted(state, send(1), again) == (state, again)
+
+
+def test_the_rates_terms_are_counted_once_each_so_promql_sums_them_across_workers() -> None:
+    # Two workers' folds (each its partitions): the counters add up where the gauges cannot.
+    totals: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    for events in ([send(1), send(2), engaged(1), engaged(1)],
+                   [send(3), send(3), engaged(3, "replied"), engaged(4, "clicked"),
+                    send(5, campaign=None)]):
+        state = RateState()
+        for event in events:
+            emits = () if isinstance(event, SendRecorded) else (Emit("e", "ck-1", event),)
+            item = event if isinstance(event, SendRecorded) else "a provider event"
+            state, decision = counted(state, item, Decision(None, emits))
+            for c in decision.effects:
+                if isinstance(c, Count):
+                    totals[(c.metric, c.labels)] = totals.get((c.metric, c.labels), 0) + c.amount
+    camp = (("sequence_id", "personalized-email-v1"), ("campaign", "camp-1"))
+    assert totals == {("engagement_sends_total", camp): 3,
+                      ("engagement_opens_total", camp): 1,
+                      ("engagement_replies_total", camp): 1,
+                      ("engagement_sends_total", (("sequence_id", "personalized-email-v1"),
+                                                  ("campaign", "none"))): 1}

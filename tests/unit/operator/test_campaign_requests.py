@@ -10,6 +10,7 @@ import pytest
 
 from streams.contracts.models.campaign import CampaignCommandRejected, CampaignStateChanged
 from streams.kernel.campaign_outcomes import CampaignOutcomes, Outcome, outcome_of
+from streams.kernel.kafka_security import PLAINTEXT
 from streams.kernel.operator_tokens import parse_tokens
 from streams.operator.campaign_requests import (
     Refusal,
@@ -136,7 +137,7 @@ def test_a_transition_no_command_caused_answers_nobody() -> None:
 
 
 async def test_a_waiter_gets_its_commands_verdict_and_not_anothers() -> None:
-    outcomes = CampaignOutcomes("outreach.campaign.events", "unused:0")
+    outcomes = CampaignOutcomes("outreach.campaign.events", "unused:0", security=PLAINTEXT)
     waiting = asyncio.create_task(outcomes.wait("op-12345678", 5))
     await asyncio.sleep(0)
     outcomes.record(Outcome("op-other123", "cmp-1", True, "active", 3, None))
@@ -151,7 +152,7 @@ async def test_a_waiter_gets_its_commands_verdict_and_not_anothers() -> None:
 
 
 def test_only_the_latest_verdicts_are_kept() -> None:
-    outcomes = CampaignOutcomes("t", "unused:0", kept=2)
+    outcomes = CampaignOutcomes("t", "unused:0", kept=2, security=PLAINTEXT)
     for n in range(3):
         outcomes.record(Outcome(f"op-0000000{n}", "cmp-1", True, "active", n + 1, None))
     assert list(outcomes._seen) == ["op-00000001", "op-00000002"]

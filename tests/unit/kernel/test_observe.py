@@ -1,0 +1,44 @@
+"""Consumer lag from offsets, and the batch loop's record counts and ages (no broker)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import NamedTuple
+
+from streams.kernel.loop import observe_taken
+from streams.kernel.metrics import REGISTRY
+from streams.kernel.observe import lag_of
+
+
+class TP(NamedTuple):
+    topic: str
+    partition: int
+
+
+A0, A1, B0, C0 = TP("a", 0), TP("a", 1), TP("b", 0), TP("c", 0)
+
+
+def test_lag_is_the_high_watermark_minus_the_groups_commit() -> None:
+    lags = lag_of(
+        [A0, A1, B0, C0],
+        highwater={A0: 120, A1: 7, B0: 50, C0: None},
+        committed={A0: 100, A1: 9, B0: None, C0: 3},
+        earliest={B0: 20},
+    )
+    assert lags == {
+        ("a", 0): 20,
+        ("a", 1): 0,  # committed past a high watermark read a moment earlier: no lag, not -2
+        ("b", 0): 30,  # nothing committed yet: the group would read from the earliest offset
+        # c/0: no high watermark known yet, so no sample rather than a made-up one
+    }
+
+
+def test_a_batch_counts_its_records_and_observes_each_ones_age() -> None:
+    def sample(name: str) -> float:
+        return REGISTRY.get_sample_value(name, {"stage": "observe-test"}) or 0.0
+
+    events = [SimpleNamespace(message=SimpleNamespace(timestamp=t)) for t in (990.0, 999.5, None)]
+    observe_taken("observe-test", events, now=1000.0)
+    assert sample("outreach_stage_records_total") == 3
+    assert sample("outreach_event_age_seconds_count") == 2  # a record without a timestamp: none
+    assert sample("outreach_event_age_seconds_sum") == 10.5
