@@ -54,15 +54,25 @@ PERSONALIZED_EMAIL:
   rules: {min_days_apart: 0, cooling_off_days: 0, stop_on: [replied]}
   touches:
 """ + "".join(f"""    - {{index: {i}, channel: email, principal: sdr-{i % 3}, audience: buyer,
-       subject: "Touch {i}", content_digest: "sha256:t{i}"}}
+       subject: "Touch {i}", template: "bench/touch-{i}"}}
 """ for i in range(1, 6)) + """
 PHONE_AND_EMAIL:
   sequence_id: bench-phone
   rules: {min_days_apart: 0, cooling_off_days: 0, stop_on: [replied]}
   touches:
     - {index: 1, channel: email, principal: sdr, audience: buyer, subject: "x",
-       content_digest: "sha256:x"}
+       template: "bench/touch-1"}
 """
+
+
+def write_flat_out(sequences: Path) -> None:
+    """The definitions and their (one-line) templates beside them."""
+    sequences.write_text(FLAT_OUT)
+    folder = sequences.parent / "templates" / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(1, 6):
+        for suffix in (".subject.txt", ".txt", ".html"):
+            (folder / f"touch-{i}{suffix}").write_text(f"Touch {i} for {{{{ first_name }}}}\n")
 
 
 def enrollment(n: int, now: datetime) -> EnrollContact:
@@ -85,7 +95,7 @@ async def worker_throughput(people: int, data: Path, stages: str, profile: int
         raw = await raw_produce_rate(broker.bootstrap, "bench.raw-aiokafka")
         await prepare(settings, broker.bootstrap, pg.url)
         sequences = data / "sequences.yaml"
-        sequences.write_text(FLAT_OUT)
+        write_flat_out(sequences)
         worker = WorkerProcess.start(broker.bootstrap, pg.url, data / "worker.log", {
             "OUTREACH_APP_ID": "bench", "OUTREACH_TOPIC_PARTITIONS": "4",
             "OUTREACH_SEQUENCES_FILE": str(sequences), "OUTREACH_SEQUENCER_TICK_SECONDS": "0.2",

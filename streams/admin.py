@@ -60,8 +60,9 @@ def messages_from(document: Any, spec: TopicSpec, key: str | None) -> list[tuple
     out: list[tuple[bytes, bytes]] = []
     for value in values:
         k = key
-        if k is None and isinstance(value, dict) and spec.key in value:
-            k = str(value[spec.key])
+        if k is None and isinstance(value, dict):
+            field = next((f for f in spec.key_fields if f in value), None)
+            k = None if field is None else str(value[field])
         out.append(((k or "").encode(), orjson.dumps(value)))
     return out
 

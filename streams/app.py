@@ -66,6 +66,8 @@ def create_app(
 
     # Import here: each stage module registers its agent on this hub.
     from streams import web
+    from streams.shells import campaign_health as campaign_health_agent
+    from streams.shells import campaigns as campaigns_agent
     from streams.shells import engagement as engagement_agent
     from streams.shells import gate as gate_agent
     from streams.shells import intake as intake_agent
@@ -76,9 +78,11 @@ def create_app(
     stages = {
         "intake": intake_agent.register,
         "gate": gate_agent.register,
+        "campaigns": campaigns_agent.register,
         "sequencer": sequencer_agent.register,
         "sender": sender_agent.register,
         "engagement": engagement_agent.register,
+        "campaign-health": campaign_health_agent.register,
         "sink": sink_agent.register,
     }
     for stage in settings.stages:

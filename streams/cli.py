@@ -16,6 +16,8 @@ from streams.contracts.exceptions import HubError, InvalidInput
 from streams.contracts.records import describe
 from streams.kernel.logging_setup import configure as configure_logging
 from streams.kernel.settings import Settings
+from streams.operator.campaign_audit import add_campaign_audit
+from streams.operator.campaigns_cli import add_campaign_commands
 from streams.operator.cli import add_operator_commands
 
 EXIT_INVALID = 2
@@ -84,6 +86,13 @@ def cmd_topics_table(args: argparse.Namespace, settings: Settings) -> int:
     from streams.contracts.topics import load_catalog, markdown_table
 
     print(markdown_table(load_catalog()))
+    return 0
+
+
+def cmd_settings_table(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.kernel.settings_table import markdown_table
+
+    print(markdown_table(Settings))
     return 0
 
 
@@ -195,6 +204,10 @@ def parser() -> argparse.ArgumentParser:
         func=cmd_topics_create)
     _add(topics, "table", "the README's topics table, from topics.yaml").set_defaults(
         func=cmd_topics_table)
+    settings = _add(sub, "settings", "the OUTREACH_* settings").add_subparsers(
+        dest="settings_command", required=True, metavar="SUBCOMMAND")
+    _add(settings, "table", "the README's configuration table, from the settings model"
+         ).set_defaults(func=cmd_settings_table)
     produce = _add(sub, "produce", "publish a JSON file (an array is many messages)")
     produce.add_argument("topic", help="topic name or its topics.yaml alias")
     produce.add_argument("file", help="JSON file to publish (- for stdin)")
@@ -233,6 +246,8 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for the flow")
     demo.set_defaults(func=cmd_demo)
     add_operator_commands(sub)
+    add_campaign_commands(sub)
+    add_campaign_audit(sub)  # under `campaigns`
     return p
 
 

@@ -12,6 +12,7 @@ import orjson
 
 from streams import sample
 from streams.admin import produce
+from streams.contracts.models import CampaignCommand
 from streams.contracts.topics import load_catalog
 from streams.embedded import mask_url
 from streams.kernel.kafka_security import KafkaSecurity, client_kwargs
@@ -47,7 +48,28 @@ SUMMARY_QUERIES = {
              FROM outreach.engagement_events WHERE type IN ('opened', 'replied') GROUP BY 1) e
         USING (seq) ORDER BY 1""",
     "suppressed": "SELECT reason, count(*) FROM outreach.suppression_list GROUP BY 1 ORDER BY 1",
+    "campaigns": "SELECT coalesce(tier, '-'), state, coalesce(approved_by, '-'), count(*), "
+    "sum(audience) FROM outreach.campaigns GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
 }
+DRAFTS = "SELECT campaign_id, draft_version FROM outreach.campaigns WHERE state = 'draft'"
+
+
+async def _drafts(url: str) -> list[tuple[str, int]]:
+    conn = await asyncpg.connect(url)
+    try:
+        return [(r[0], r[1]) for r in await conn.fetch(DRAFTS)]
+    finally:
+        await conn.close()
+
+
+def _approvals(drafts: list[tuple[str, int]]) -> list[tuple[bytes, bytes]]:
+    """What an operator's approval puts on the commands topic (the CLI does it over HTTP)."""
+    now = datetime.now(UTC)
+    return [(cid.encode(), orjson.dumps(CampaignCommand(
+        command_id=f"demo-approve:{cid}:{version}", command="approve", campaign_id=cid,
+        actor="operator:demo", issued_at=now, draft_version=version,
+        reason="approved by the demo's operator").model_dump(mode="json")))
+        for cid, version in drafts]
 
 
 async def _count(url: str, sql: str) -> int:
@@ -150,6 +172,10 @@ def run_demo(settings: Settings, cards: int, companies: int, timeout: float) -> 
             "OUTREACH_GATE_MAX_WAIT_SECONDS": str(5 * DEMO_CLOCK_SPEED),
             "OUTREACH_GATE_EXPIRY_CHECK_SECONDS": "1",
             "OUTREACH_SEQUENCER_TICK_SECONDS": "0.25",
+            # The approval policy approves BURNING drafts at once; HOT ones wait for an
+            # operator, which the demo plays once they are drafts.
+            "OUTREACH_AUTO_APPROVE_TIERS": "BURNING",
+            "OUTREACH_CAMPAIGN_CHECK_SECONDS": "1",
         })
         try:
             print("  waiting for the worker to join its consumer group...", flush=True)
@@ -171,11 +197,18 @@ def run_demo(settings: Settings, cards: int, companies: int, timeout: float) -> 
                           f"{p['gated']}/{forwarded}, sequences {p['sequences']} "
                           f"({p['active']} active), touches requested {p['touches']}", flush=True)
                     last = p
+                drafts = asyncio.run(_drafts(url))
+                if drafts and p["gated"] >= forwarded:
+                    print(f"  {len(drafts)} campaign(s) wait in draft for approval; "
+                          "approving them as operator:demo", flush=True)
+                    _publish(bootstrap, topics["campaign_commands"].name, _approvals(drafts),
+                             settings.kafka)
                 if not sent_late and p["audits"] >= 1:
                     _publish(bootstrap, topics["bit_scores"].name, late, settings.kafka)
                     sent_late = True
                 if (p["audits"] >= 3 and p["gated"] >= forwarded and p["sequences"] > 0
-                        and p["sequences"] >= p["allowed"] and p["active"] == 0):
+                        and p["sequences"] >= p["allowed"] and p["active"] == 0
+                        and not drafts):
                     break
                 time.sleep(0.5)
             else:
@@ -226,4 +259,7 @@ def _print_summary(summary: dict[str, list[tuple[object, ...]]], wall: float, co
     print("CL engagement signals (cl.engagement.signals):")
     for signal, n in summary.get("signals", []):
         print(f"  {signal:15} {n:5}")
+    print("Campaigns (campaigns) by tier, state and approver:")
+    for tier, state, approver, n, audience in summary["campaigns"]:
+        print(f"  {tier:8} {state:10} {approver:27} {n:4} campaigns, {audience or 0:4} persons")
     print(f"\nDemo finished in {wall:.1f}s (worker exit code {code}).")

@@ -75,7 +75,7 @@ def run_worker(settings: Settings, bootstrap: str, database_url: str) -> int:
     from streams.app import create_app
 
     started = time.monotonic()
-    for warning in settings.kafka.warnings():
+    for warning in settings.warnings():
         log.warning("%s", warning)
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     asyncio.run(prepare(settings, bootstrap, database_url))

@@ -1,5 +1,6 @@
 """Web pages on the worker's port: /metrics (Prometheus), /health, /live, /unsubscribe and
-/calendar/book; /webhooks/<provider> (streams/webhooks.py)."""
+/calendar/book; /webhooks/<provider> (streams/webhooks.py); /api/campaigns...
+(streams/operator_api.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from faust.web import View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agents.sender.booking import BookingRedirect, BookingRefused, on_click
-from streams import webhooks
+from streams import operator_api, webhooks
 from streams.app import Hub
 from streams.contracts import codec
 from streams.kernel import metrics, observe
@@ -118,6 +119,7 @@ def register(hub: Hub) -> None:
             return self._answer(self._decide(request))
 
     webhooks.register(hub)  # /webhooks/<provider>
+    operator_api.register(hub)  # /api/campaigns...: inside the cluster only
 
     @app.page("/live")
     async def live_page(web: Any, request: Any) -> Any:

@@ -12,15 +12,22 @@ class GatePolicy(BaseModel):
 
     # Score bands: [0, warm_from) SUSPECT, [warm_from, hot_from) WARM,
     # [hot_from, burning_from) HOT, [burning_from, 100] BURNING.
-    warm_from: float = 25
-    hot_from: float = 50  # personal outreach needs at least this (seed 000, CRITICAL)
-    burning_from: float = 75
-    lifecycle_order: tuple[str, ...] = DEFAULT_LIFECYCLE_ORDER
-    min_lifecycle: str = "TARGETABLE"
-    # How long a lead whose company has no score yet waits before it is released as BLOCKED.
-    max_wait_seconds: float = Field(default=3600, gt=0)
-    # Recent gated leads kept per company so that a newer score can re-gate them.
-    remembered_leads_per_company: int = Field(default=200, ge=0)
+    warm_from: float = Field(default=25, description=(
+        "BIT score from which a company is WARM (below: SUSPECT)"))
+    # personal outreach needs at least this (seed 000, CRITICAL)
+    hot_from: float = Field(default=50, description=(
+        "BIT score from which a company is HOT: personal outreach needs at least this"))
+    burning_from: float = Field(default=75, description=(
+        "BIT score from which a company is BURNING (up to 100)"))
+    lifecycle_order: tuple[str, ...] = Field(default=DEFAULT_LIFECYCLE_ORDER, description=(
+        "the lead lifecycle stages, lowest first"))
+    min_lifecycle: str = Field(default="TARGETABLE", description=(
+        "the lowest lifecycle stage a lead may be contacted at (one of the order)"))
+    max_wait_seconds: float = Field(default=3600, gt=0, description=(
+        "how long a lead whose company has no score yet waits before it is released as "
+        "BLOCKED"))
+    remembered_leads_per_company: int = Field(default=200, ge=0, description=(
+        "recent gated leads kept per company so that a newer score can re-gate them"))
 
     @model_validator(mode="after")
     def _ordered(self) -> GatePolicy:

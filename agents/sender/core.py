@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from agents.sender import inflight
 from agents.sender.calendar_link import sign
+from agents.sender.content import ContentLibrary, ContentRefused, merge_values, render_touch
 from agents.sender.email import OutgoingEmail, SendReceipt, message_id_for
 from agents.sender.inflight import InFlightState, UnknownOutcomePolicy
 from streams.contracts.decision import Count, Decision, Emit, MarkInFlight
@@ -55,6 +56,10 @@ class SendEmail:
     marked: Decision[SenderState]
 
 
+def _nothing_approved(campaign_id: str | None) -> frozenset[str] | None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class SenderConfig:
     from_email: str
@@ -63,6 +68,11 @@ class SenderConfig:
     unsubscribe_secret: bytes
     calendar_secret: bytes = b""  # empty: emails carry no calendar link
     calendar_link_days: int = 30
+    # Every touch's template, read when the sender starts (agents/sender/content.py).
+    content: ContentLibrary = field(default_factory=ContentLibrary)
+    # The content digests a campaign's approval binds (the campaign-status view's terms);
+    # None: a campaign with no approval in force (or none known), which sends nothing.
+    approved_digests: Callable[[str | None], frozenset[str] | None] = _nothing_approved
 
 
 def unsubscribe_token(aggregate_id: str, secret: bytes) -> str:
@@ -73,16 +83,6 @@ def unsubscribe_url(cfg: SenderConfig, aggregate_id: str) -> str:
     token = unsubscribe_token(aggregate_id, cfg.unsubscribe_secret)
     query = urlencode({"a": aggregate_id, "t": token})
     return f"{cfg.public_base_url.rstrip('/')}/unsubscribe?{query}"
-
-
-# Placeholders the subject may name until the content service renders real templates; any
-# other brace text is kept as written (a subject is text, never a format string).
-PLACEHOLDERS = {"first_name": "there", "company_name": "your team"}
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
-
-
-def fill(template: str) -> str:
-    return _PLACEHOLDER.sub(lambda m: PLACEHOLDERS.get(m.group(1), m.group(0)), template)[:500]
 
 
 def calendar_link(request: TouchRequested, cfg: SenderConfig) -> str | None:
@@ -100,26 +100,38 @@ def calendar_link(request: TouchRequested, cfg: SenderConfig) -> str | None:
     )
 
 
+def approval_refusal(request: TouchRequested, cfg: SenderConfig) -> str | None:
+    """Why this touch's content may not go out under its campaign's approval, if it may not."""
+    approved = cfg.approved_digests(request.campaign_id)
+    if approved is None:
+        return "campaign_not_approved"
+    if request.content_digest is None or request.content_digest not in approved:
+        return "content_digest_not_approved"
+    return None
+
+
 def render(request: TouchRequested, cfg: SenderConfig) -> OutgoingEmail:
-    """The email of one touch. Templates live with the content service (content_digest pins
-    the approved body); until it exists the body names the digest it stands for."""
-    subject = fill(request.subject or f"Touch {request.touch_index}")
+    """The email of one touch, rendered from the template its content_digest names, with the
+    person's merge fields and the hub's own links. Raises ContentRefused (the reason)."""
+    refused = approval_refusal(request, cfg)
+    if refused is not None:
+        raise ContentRefused(refused)
+    touch = cfg.content.find(request.sequence_id, request.touch_index, request.content_digest)
     booking = calendar_link(request, cfg)
-    body = (
-        f"Hello,\n\n(approved template {request.content_digest or 'default'})\n\n"
-        + (f"Book a time: {booking}\n\n" if booking else "")
-        + f"To stop these emails: {unsubscribe_url(cfg, request.aggregate_id)}\n"
-    )
+    unsubscribe = unsubscribe_url(cfg, request.aggregate_id)
+    rendered = render_touch(touch, merge_values(
+        request.merge_fields, calendar_link=booking, unsubscribe_link=unsubscribe))
     return OutgoingEmail(
         to_email=request.to_email or "",
         from_email=cfg.from_email,
         from_name=cfg.from_name,
-        subject=subject,
-        text_body=body,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
         aggregate_id=request.aggregate_id,
         idempotency_key=request.idempotency_key,
         touch_index=request.touch_index,
-        unsubscribe_url=unsubscribe_url(cfg, request.aggregate_id),
+        unsubscribe_url=unsubscribe,
         calendar_link=booking,
         custom_args={"contact_key": request.contact_key},
     )
@@ -127,16 +139,26 @@ def render(request: TouchRequested, cfg: SenderConfig) -> OutgoingEmail:
 
 @dataclass(frozen=True, slots=True)
 class RecordWithoutSending:
-    """Nothing goes to the email provider: the address is suppressed (recorded as failed), or
-    the touch is a phone task handed to the reps' task queue (recorded as sent there)."""
+    """Nothing goes to the email provider: the address is suppressed (recorded as failed), the
+    touch is a phone task handed to the reps' task queue (recorded as sent there), or its
+    content is refused (``failure``: the reason; recorded as failed, OUT-003)."""
 
     provider: str
+    failure: str | None = None
+
+
+CAMPAIGN_GATE = "campaign-gate"
+CONTENT_REFUSED = "hub"  # the provider a refused send records: it never reached one
 
 
 def decide_request(
-    state: SenderState, request: TouchRequested, cfg: SenderConfig, *,
+    state: SenderState, request: TouchRequested, cfg: SenderConfig,
+    campaign_refusal: str | None = None, *,
     now: datetime | None = None, unknown: UnknownOutcomePolicy = GUESS_NOTHING,
 ) -> Decision[SenderState] | RecordWithoutSending | SendEmail:
+    """``campaign_refusal``: why this worker's campaign-status view forbids the touch now (its
+    campaign not active, or outside its window); the sender refuses it as the sequencer
+    should have (the two views may disagree for a moment around a pause)."""
     key = request.idempotency_key
     if key in state.settled:
         # A redelivered request: recognised, counted, not sent again.
@@ -157,12 +179,17 @@ def decide_request(
         # An earlier touch of this person is unresolved: this one waits, order is kept.
         return Decision(state.model_copy(update=inflight.hold(state, request)),
                         effects=(Count("sender_requests_total", (("outcome", "held"),)),))
+    if campaign_refusal is not None:
+        return RecordWithoutSending(CAMPAIGN_GATE, failure=campaign_refusal)
     if state.suppressed is not None:
         return RecordWithoutSending("suppression-list")
     if request.channel == "phone_task":
         return RecordWithoutSending("task-queue")
     # New, or unresolved past the bound under "resend": the same email, same Message-ID.
-    email = render(request, cfg)
+    try:
+        email = render(request, cfg)
+    except ContentRefused as refused:
+        return RecordWithoutSending(CONTENT_REFUSED, failure=refused.reason)
     marked = state.model_copy(update=inflight.mark(
         state, request, now or request.due_at, message_id_for(email)))
     return SendEmail(email, Decision(marked, effects=(MarkInFlight(key),)))

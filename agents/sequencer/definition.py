@@ -9,6 +9,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from agents.sequencer.exceptions import InvalidSequenceDefinition, describe_validation_error
+from agents.sequencer.templates import TouchTemplate, read_template
 from streams.contracts.models.base import Frozen
 
 Channel = Literal["email", "phone_task"]
@@ -19,10 +20,15 @@ SequenceStrategy = Literal["PERSONALIZED_EMAIL", "PHONE_AND_EMAIL"]
 SEQUENCE_STRATEGIES: tuple[str, ...] = get_args(SequenceStrategy)
 # The shipped defaults (packaging must include this file as package data).
 DEFAULT_DEFINITIONS_PATH = Path(__file__).with_name("sequences.yaml")
+# A definitions file's touch templates live in `templates/` beside it (see templates.py).
+TEMPLATES_DIR = "templates"
 
 
 class Touch(Frozen):
-    """One step of a sequence. ``content_digest`` pins the approved content (``algo:value``)."""
+    """One step of a sequence. ``content_digest`` pins the approved content (``algo:value``):
+    computed from the touch's ``template`` files when a definitions file loads, never written
+    by hand there. ``subject`` is the touch's title as people read the file (the email's
+    subject line itself is rendered from the template)."""
 
     index: int = Field(ge=1)
     channel: Channel
@@ -30,6 +36,7 @@ class Touch(Frozen):
     audience: str = Field(min_length=1)
     subject: str = Field(min_length=1)
     content_digest: str = Field(pattern=r"^[A-Za-z0-9_-]+:\S+$")
+    template: str | None = Field(default=None, min_length=1)
 
 
 class SequenceRules(Frozen):
@@ -84,8 +91,47 @@ def parse_definition(data: Any, where: str = "sequence_definition") -> SequenceD
         raise InvalidSequenceDefinition(describe_validation_error(exc, where)) from exc
 
 
+def templates_root(path: str | Path = DEFAULT_DEFINITIONS_PATH) -> Path:
+    return Path(path).parent / TEMPLATES_DIR
+
+
+def _with_digests(data: Any, root: Path, where: str) -> Any:
+    """The definition with each touch's ``content_digest`` computed from its template files."""
+    if not isinstance(data, dict) or not isinstance(data.get("touches"), list):
+        return data  # parse_definition names what is wrong
+    touches = []
+    for n, touch in enumerate(data["touches"]):
+        at = f"{where}.touches[{n}]"
+        if not isinstance(touch, dict):
+            touches.append(touch)
+            continue
+        if "content_digest" in touch:
+            raise InvalidSequenceDefinition(
+                f"{at}.content_digest: computed from the touch's template; name the template "
+                "instead (template: <sequence>/touch-<n>)")
+        ref = touch.get("template")
+        if not isinstance(ref, str):
+            raise InvalidSequenceDefinition(f"{at}.template: required (a template reference)")
+        template = read_template(root, ref, html=touch.get("channel") == "email")
+        touches.append(touch | {"content_digest": template.digest})
+    return data | {"touches": touches}
+
+
+def load_templates(path: str | Path = DEFAULT_DEFINITIONS_PATH
+                   ) -> dict[tuple[str, int], TouchTemplate]:
+    """Every touch's template of a definitions file, by (sequence_id, touch index): what the
+    sender renders. Read again from disk, so its digests are those of the files as they are."""
+    definitions = load_definitions(path)
+    root = templates_root(path)
+    return {(d.sequence_id or strategy.lower(), t.index):
+            read_template(root, t.template, html=t.channel == "email")
+            for strategy, d in definitions.items() for t in d.touches if t.template}
+
+
 def load_definitions(path: str | Path = DEFAULT_DEFINITIONS_PATH) -> dict[str, SequenceDefinition]:
-    """Read a YAML file keyed by tier strategy; both personal-outreach strategies must be there."""
+    """Read a YAML file keyed by tier strategy; both personal-outreach strategies must be there.
+    Each touch names its template (under `templates/` beside the file), whose digest becomes
+    the touch's ``content_digest``."""
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -107,4 +153,6 @@ def load_definitions(path: str | Path = DEFAULT_DEFINITIONS_PATH) -> dict[str, S
     missing = [s for s in SEQUENCE_STRATEGIES if s not in raw]
     if missing:
         raise InvalidSequenceDefinition(f"{path}: no definition for {', '.join(missing)}")
-    return {s: parse_definition(raw[s], f"{path}:{s}") for s in SEQUENCE_STRATEGIES}
+    root = templates_root(path)
+    return {s: parse_definition(_with_digests(raw[s], root, f"{path}:{s}"), f"{path}:{s}")
+            for s in SEQUENCE_STRATEGIES}

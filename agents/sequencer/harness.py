@@ -29,6 +29,7 @@ from agents.sequencer.person import (
     SequencerContext,
     decide_person,
 )
+from agents.sequencer.person_state import approved_campaign
 from agents.sequencer.projection import SequenceEventRecord, SequenceProjection, UtcDatetime
 from agents.sequencer.window import DailyCaps, SendWindow
 from streams.contracts.ids import STABLE_IDS
@@ -153,7 +154,7 @@ def run_case(inputs: dict[str, Any]) -> dict[str, Any]:
     state = PersonState(contact_key=contact_key, active=active,
                         last_contact_at=req.last_contact_at)
     ctx = SequencerContext(definitions={STRATEGY: definition}, window=ALWAYS_OPEN,
-                           caps=DailyCaps(), ids=STABLE_IDS)
+                           caps=DailyCaps(), ids=STABLE_IDS, campaign_status=approved_campaign)
     command = CheckDueTouches(
         contact_key=contact_key, issued_at=req.now, aggregate_id=req.aggregate_id,
         expected_version=req.expected_version, current_touch_index=req.current_touch_index,
@@ -204,7 +205,9 @@ def render(req: HarnessInputs, definition: SequenceDefinition,
     if request is not None:
         outcome["next_touch"] = {
             "packet": NEXT_TOUCH_PACKET, "aggregate_id": request.aggregate_id,
-            "touch": definition.touch(request.touch_index).model_dump(mode="json"),
+            # The seed's touch shape: the template reference is the loader's, not the seed's.
+            "touch": definition.touch(request.touch_index).model_dump(
+                mode="json", exclude={"template"}),
             "contact_ref": req.contact_ref.model_dump(mode="json"),
             "idempotency_key": request.idempotency_key, "due_at": _iso(request.due_at)}
     if outcome["kind"] == "stop" and not replayed and projection is not None:

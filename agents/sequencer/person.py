@@ -108,7 +108,8 @@ def _enroll(
         "enrollment_id": cmd.enrollment_id, "campaign_id": cmd.campaign_id,
         "company_sov_id": cmd.company_sov_id, "correlation_id": cmd.correlation_id,
         "to_email": cmd.to_email, "timezone": cmd.timezone,
-        "projection": SequenceProjection.trusted(aggregate_id, 0), "next_due_at": now}
+        "projection": SequenceProjection.trusted(aggregate_id, 0), "next_due_at": now,
+        "merge_fields": cmd.merge_fields}
     if type(now) is not datetime or now.tzinfo is None:  # refused (or coerced) as it always was
         aggregate = SequenceAggregate.model_validate(fields)
     else:  # the command was validated, and a plain aware `now` needs no more than UTC
@@ -166,13 +167,15 @@ def _step(state: PersonState, now: datetime, ctx: SequencerContext, key: str | N
     step = (_TAKEN if earlier is not None else
             next_step(definition, projection, at,
                       None if last_contact is None else utc(last_contact, "last_contact_at")))
-    campaign_status = ctx.campaign_status(active.campaign_id) if step.kind != "stop" else None
-    if campaign_status in ENDED:
-        return _finish(state, "stopped", f"campaign_{campaign_status}", key, now, ctx)
-    if campaign_status in HELD:
-        # A paused campaign sends nothing, but a reply or unsubscribe still ends the sequence.
-        later = now + timedelta(seconds=ctx.recheck_seconds)
-        return Decision(_due(state, later))
+    if step.kind != "stop":
+        campaign_status = ctx.campaign_status(active.campaign_id)
+        if campaign_status in ENDED:
+            return _finish(state, "stopped", f"campaign_{campaign_status}", key, now, ctx)
+        held_until = _campaign_hold(ctx, active.campaign_id, campaign_status, now)
+        if held_until is not None:
+            # Only an active campaign inside its approved window sends: a draft, a paused one
+            # or one never heard of waits (a reply or unsubscribe still ends the sequence).
+            return Decision(_due(state, held_until))
     if earlier is not None:  # another writer appended under this step's key: an agent looks
         return _escalate(state, f"idempotency key was already used by a {earlier.type!r} "
                                 "append this sequencer did not decide", now, ctx)
@@ -203,7 +206,8 @@ def _step(state: PersonState, now: datetime, ctx: SequencerContext, key: str | N
         "campaign_id": active.campaign_id, "company_sov_id": active.company_sov_id,
         "contact_key": state.contact_key, "touch_index": touch.index, "channel": touch.channel,
         "subject": touch.subject, "content_digest": touch.content_digest,
-        "to_email": active.to_email, "due_at": now, "idempotency_key": key})
+        "to_email": active.to_email, "due_at": now, "idempotency_key": key,
+        "merge_fields": active.merge_fields})
     # When the next step is due: the cadence from this touch (the core's own rule, without a
     # second full decision); after the last touch at once, to record completion.
     next_due = now
@@ -221,6 +225,23 @@ def _step(state: PersonState, now: datetime, ctx: SequencerContext, key: str | N
     if touch.channel == "email":
         effects += (ConsumeCap(cap_day(now), touch.principal, domain),)
     return Decision(after, emits, effects)
+
+
+def _campaign_hold(ctx: SequencerContext, campaign_id: str | None, status: str | None,
+                   now: datetime) -> datetime | None:
+    """When to look again if the campaign may not send now; None: it may."""
+    recheck = now + timedelta(seconds=ctx.recheck_seconds)
+    if status != "active":  # HELD, or not heard of: no approval is known for it
+        return recheck
+    window = ctx.campaign_window(campaign_id)
+    if window is None:
+        return None
+    start, end = window
+    if start is not None and now < start:
+        return min(start, recheck)
+    if end is not None and now >= end:
+        return recheck  # the window closed: the campaign's audit or an operator ends it
+    return None
 
 
 def _capped(ctx: SequencerContext, day: str, mailbox: str, domain: str) -> bool:

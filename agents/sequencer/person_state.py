@@ -16,6 +16,7 @@ from agents.sequencer.window import DailyCaps, SendWindow
 from streams.contracts.decision import ConsumeCap as ConsumeCap  # the effect, re-exported
 from streams.contracts.ids import IdFactory
 from streams.contracts.models.base import Frozen
+from streams.contracts.models.merge_fields import MergeFields
 from streams.contracts.models.sequence import SequenceStatus
 
 
@@ -31,6 +32,7 @@ class SequenceAggregate(Frozen):
     timezone: str | None
     projection: SequenceProjection
     next_due_at: UtcDatetime | None
+    merge_fields: MergeFields | None = None  # for the templates of the touches it requests
 
 
 class FinishedSequence(Frozen):
@@ -64,6 +66,17 @@ def _no_status(campaign_id: str | None) -> str | None:
     return None
 
 
+def approved_campaign(campaign_id: str | None) -> str | None:
+    """A view in which every campaign is active: seed 002's harness decides a sequence step
+    (its inputs name no campaign), and the campaign gate is the view's to apply, not the
+    step's."""
+    return "active"
+
+
+def _no_window(campaign_id: str | None) -> tuple[datetime | None, datetime | None] | None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class SequencerContext:
     """What the person core reads besides the person. Lookups are functions the shell backs
@@ -75,6 +88,9 @@ class SequencerContext:
     ids: IdFactory
     # A campaign's status (the campaign-status view); None: not heard of, or no campaign.
     campaign_status: Callable[[str | None], str | None] = _no_status
+    # The approved activation window (start, end) of a campaign; None: none known (no limit).
+    campaign_window: Callable[[str | None], tuple[datetime | None, datetime | None] | None] = (
+        _no_window)
     # Emails counted so far today on a cap counter (agents/sequencer/caps.py `cap_keys`).
     caps_spent: Callable[[str], int] = _nothing_spent
     partitions: int = 1

@@ -1,8 +1,9 @@
 """The compact form a person's sequences take in the sequencer's table (and its changelog).
 
 A million active aggregates must fit in memory, so the stored value is a positional JSON array:
-timestamps as epoch seconds, the aggregate id written once, idempotency keys relative to it, and
-no per-event `decision` (the shell derives each step's key from the projection, so it never
+timestamps as epoch seconds, the aggregate id written once, idempotency keys relative to it, the
+person's merge fields (a 13th item of the active aggregate) only when the card had any, and no
+per-event `decision` (the shell derives each step's key from the projection, so it never
 replays a key and never needs the earlier decision back). `decode(encode(s))` equals `s` with
 the decisions dropped; a test holds it to that.
 
@@ -20,6 +21,7 @@ import orjson
 
 from agents.sequencer.person import FinishedSequence, PersonState, SequenceAggregate
 from agents.sequencer.projection import SequenceEventRecord, SequenceProjection, trusted
+from streams.contracts.models.merge_fields import MergeFields
 
 FORMAT = 1
 
@@ -44,6 +46,14 @@ def _abs(key: str | None, prefix: str) -> str | None:
     return key
 
 
+def _merge_fields(merge: list[Any]) -> MergeFields | None:
+    if not merge:
+        return None
+    first, last, title, company = merge[0]
+    return trusted(MergeFields, {"first_name": first, "last_name": last, "title": title,
+                                 "company_name": company})
+
+
 def encode(state: PersonState) -> str:
     active: list[Any] | None = None
     if state.active is not None:
@@ -54,6 +64,9 @@ def encode(state: PersonState) -> str:
         active = [a.aggregate_id, a.sequence_id, a.strategy, a.enrollment_id, a.campaign_id,
                   a.company_sov_id, a.correlation_id, a.to_email, a.timezone,
                   a.projection.version, events, _ts(a.next_due_at)]
+        m = a.merge_fields
+        if m is not None:  # only when the card had any: most memory is the aggregates'
+            active.append([m.first_name, m.last_name, m.title, m.company_name])
     history = [[h.aggregate_id, h.status, h.reason, h.ended_at.timestamp()]
                for h in state.history]
     return orjson.dumps([FORMAT, state.version, active, history, list(state.enrollments),
@@ -67,7 +80,7 @@ def decode(contact_key: str, raw: str) -> PersonState:
     aggregate = None
     if active is not None:
         (aggregate_id, sequence_id, strategy, enrollment_id, campaign_id, company, correlation,
-         to_email, timezone, projection_version, events, next_due) = active
+         to_email, timezone, projection_version, events, next_due, *merge) = active
         records = tuple([
             trusted(SequenceEventRecord, {
                 "type": t, "touch_index": i, "occurred_at": datetime.fromtimestamp(at, UTC),
@@ -79,7 +92,7 @@ def decode(contact_key: str, raw: str) -> PersonState:
             "enrollment_id": enrollment_id, "campaign_id": campaign_id, "company_sov_id": company,
             "correlation_id": correlation, "to_email": to_email, "timezone": timezone,
             "projection": SequenceProjection.trusted(aggregate_id, projection_version, records),
-            "next_due_at": _dt(next_due)})
+            "next_due_at": _dt(next_due), "merge_fields": _merge_fields(merge)})
     return trusted(PersonState, {
         "contact_key": contact_key, "version": version, "active": aggregate,
         "history": tuple(trusted(FinishedSequence, {

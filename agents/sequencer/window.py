@@ -13,10 +13,14 @@ class SendWindow(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    start_hour: int = Field(default=9, ge=0, le=23)
-    end_hour: int = Field(default=17, ge=1, le=24)
-    weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)
-    default_timezone: str = "UTC"
+    start_hour: int = Field(default=9, ge=0, le=23, description=(
+        "the send window opens at this hour, in the contact's time zone"))
+    end_hour: int = Field(default=17, ge=1, le=24, description=(
+        "and closes at this hour (exclusive)"))
+    weekdays: tuple[int, ...] = Field(default=(0, 1, 2, 3, 4), description=(
+        "the days emails go out on, 0 = Monday"))
+    default_timezone: str = Field(default="UTC", description=(
+        "the time zone of a contact who has none or an unknown one (IANA name)"))
 
     @model_validator(mode="after")
     def _sane(self) -> SendWindow:
@@ -72,8 +76,12 @@ class DailyCaps(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    per_mailbox: int = Field(default=400, ge=1)
-    per_domain: int = Field(default=40, ge=1)
+    # 100 a day per mailbox: what cold-email tools advise (more gets a mailbox flagged).
+    per_mailbox: int = Field(default=100, ge=1, description=(
+        "emails per UTC day per sending mailbox, across the cluster (split across partitions)"))
+    per_domain: int = Field(default=40, ge=1, description=(
+        "emails per UTC day per recipient domain, across the cluster (split across partitions: "
+        "a domain whose people sit on one partition gets only its share)"))
 
     def share(self, cap: int, partitions: int, partition: int) -> int:
         partitions = max(1, partitions)

@@ -32,6 +32,8 @@ CounterName = Literal[
     "sender_requests_total",
     "engagement_events_total",
     "cl_signals_total",
+    "campaign_health_observations_total",
+    "campaign_health_verdicts_total",
     "events_emitted_total",
     "engagement_sends_total",
     "engagement_opens_total",

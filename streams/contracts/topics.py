@@ -37,6 +37,12 @@ class TopicSpec(BaseModel):
     max_message_bytes: int = Field(default=DEFAULT_MAX_MESSAGE_BYTES, ge=1024)
 
     @property
+    def key_fields(self) -> tuple[str, ...]:
+        """A topic carrying a union may be keyed by a different field per member
+        (``batch_id or campaign_id``): each record by the first of them it has."""
+        return tuple(k.strip() for k in self.key.split(" or "))
+
+    @property
     def schema_file(self) -> str:
         return f"schemas/{self.value}.json"
 

@@ -23,6 +23,8 @@ class Hub:
     database_url: str
     kafka_bootstrap: str = ""
     topics: dict[str, Any] = field(default_factory=dict)
+    # Things a worker holds once whatever stages use them (the campaign-status view).
+    shared: dict[str, Any] = field(default_factory=dict)
 
     def topic(self, alias: str) -> Any:
         if alias not in self.topics:

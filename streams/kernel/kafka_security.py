@@ -15,7 +15,7 @@ import ssl
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from streams.contracts.exceptions import ConfigurationError
 
@@ -30,15 +30,27 @@ class KafkaSecurity(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    security_protocol: SecurityProtocol = "PLAINTEXT"
-    sasl_mechanism: SaslMechanism | None = None
-    sasl_username: str | None = None
-    sasl_password: SecretStr | None = None
-    ssl_cafile: Path | None = None  # None: the system's trusted CAs
-    ssl_certfile: Path | None = None  # a client certificate (PEM), for brokers that ask for one
-    ssl_keyfile: Path | None = None  # None: the key is in the certificate file
-    ssl_key_password: SecretStr | None = None
-    ssl_check_hostname: bool = True
+    security_protocol: SecurityProtocol = Field(default="PLAINTEXT", description=(
+        "how every Kafka client of the hub connects (the Faust app, the admin client, every "
+        "plain consumer and producer); other than PLAINTEXT needs `OUTREACH_KAFKA_BOOTSTRAP`: "
+        "the embedded broker is PLAINTEXT. See [Kafka security](#kafka-security)"))
+    sasl_mechanism: SaslMechanism | None = Field(default=None, description=(
+        "required with a SASL protocol"))
+    sasl_username: str | None = Field(default=None, description="required with a SASL protocol")
+    sasl_password: SecretStr | None = Field(default=None, description=(
+        "required with a SASL protocol"))
+    ssl_cafile: Path | None = Field(default=None, description=(
+        "PEM file of the CA(s) that signed the brokers' certificates; unset: the system's "
+        "trusted CAs"))
+    ssl_certfile: Path | None = Field(default=None, description=(
+        "a client certificate (PEM), for listeners that require one"))
+    ssl_keyfile: Path | None = Field(default=None, description=(
+        "the client certificate's key (PEM); unset: the key is in the certificate file"))
+    ssl_key_password: SecretStr | None = Field(default=None, description=(
+        "the key file's password, if it is encrypted"))
+    ssl_check_hostname: bool = Field(default=True, description=(
+        "false accepts any certificate of the trusted CAs, whatever host it names (logged as "
+        "a warning)"))
 
     @field_validator("security_protocol", "sasl_mechanism", mode="before")
     @classmethod

@@ -68,6 +68,15 @@ COUNTERS: dict[CounterName, Counter] = {
         ["type", "outcome"], registry=REGISTRY),
     "cl_signals_total": Counter(
         "outreach_cl_signals_total", "Engagement signals to CL", ["signal"], registry=REGISTRY),
+    "campaign_health_observations_total": Counter(
+        "outreach_campaign_health_observations_total",
+        "Health evidence by kind (send, hard_bounce, complaint, open, reply) and outcome "
+        "(counted; ignored: counted before or older than the window)",
+        ["kind", "outcome"], registry=REGISTRY),
+    "campaign_health_verdicts_total": Counter(
+        "outreach_campaign_health_verdicts_total",
+        "Campaign health verdict changes emitted, by verdict and by the scope that decided",
+        ["verdict", "scope"], registry=REGISTRY),
     "events_emitted_total": Counter(
         "outreach_events_emitted_total", "Events emitted", ["topic"], registry=REGISTRY
     ),
@@ -124,3 +133,16 @@ def apply(count: Count) -> None:
 
 def set_gauge(setting: SetGauge) -> None:
     GAUGES[setting.metric].labels(**dict(setting.labels)).set(setting.value)
+
+
+# The latest rates per campaign and per sending domain on this worker's partitions (rate:
+# bounce, complaint, engagement). The campaign label set is bounded by the shell, which keeps
+# the most recently evaluated campaigns only (streams/shells/campaign_health.py).
+CAMPAIGN_HEALTH_RATE = Gauge(
+    "outreach_campaign_health_rate",
+    "Rates over the health window per campaign; pause at complaint >= 0.001 or bounce >= 0.05",
+    ["campaign", "rate"], registry=REGISTRY)
+SENDING_DOMAIN_HEALTH_RATE = Gauge(
+    "outreach_sending_domain_health_rate",
+    "Rates over the health window per sending domain (the From address's domain)",
+    ["domain", "rate"], registry=REGISTRY)

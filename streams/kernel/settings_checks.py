@@ -91,11 +91,11 @@ def one_line(exc: ValidationError, prefix: str, secrets: frozenset[str]) -> str:
     for err in exc.errors(include_url=False):
         names = [str(p) for p in err["loc"] if isinstance(p, str)]
         msg = err["msg"].removeprefix("Value error, ")
-        if not names:
-            parts.append(msg)
-            continue
         value = err.get("input")
+        if not names or (isinstance(value, dict) and err["type"] == "value_error"):
+            parts.append(msg)  # a group's own check names its variables itself
+            continue
         plain = isinstance(value, str | int | float) and len(str(value)) <= 80
-        shown = f" (got {value!r})" if plain and names[0] not in secrets else ""
+        shown = f" (got {value!r})" if plain and not secrets.intersection(names) else ""
         parts.append(f"{prefix}{'_'.join(names).upper()}: {msg}{shown}")
     return "; ".join(p.replace("\n", " ") for p in parts)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agents.sender.content import ContentLibrary
 from agents.sender.core import (
     IN_FLIGHT_AT_RESTART,
     UNKNOWN_OUTCOME,
@@ -20,10 +21,12 @@ from agents.sender.core import (
     record_result,
 )
 from agents.sender.inflight import DEFAULT_POLICY, UnknownOutcomePolicy, renudge
+from agents.sequencer.definition import DEFAULT_DEFINITIONS_PATH, load_templates
 from streams.contracts.decision import Decision
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import EngagementRecorded, SendRecorded, TouchRequested
 from streams.contracts.records import describe
+from streams.kernel.campaign_status import CampaignStatusView
 from streams.kernel.channel import Channel
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage
@@ -36,10 +39,14 @@ def register(hub: Hub) -> None:
     s = hub.settings
     people: TableStore[SenderState] = TableStore.of(hub, "sender-people", "send_requests",
                                                     SenderState)
+    content = ContentLibrary.of(load_templates(s.sequences_file or DEFAULT_DEFINITIONS_PATH))
+    campaigns = CampaignStatusView.on(hub)
+    # The content a touch may carry is what its campaign's approval in force binds.
     cfg = SenderConfig(from_email=s.from_email, from_name=s.from_name,
                        public_base_url=s.public_base_url,
                        unsubscribe_secret=s.unsubscribe_secret.get_secret_value().encode(),
-                       calendar_secret=s.calendar_secret.get_secret_value().encode())
+                       calendar_secret=s.calendar_secret.get_secret_value().encode(),
+                       content=content, approved_digests=campaigns.approved_digests)
     adapter = adapter_for(hub)
     unresolved = UnknownOutcomePolicy(
         s.send_unresolved_policy or DEFAULT_POLICY.get(adapter.name, "fail"),
@@ -64,8 +71,10 @@ def register(hub: Hub) -> None:
             return people.decided(key, state, on_evidence(
                 on_engagement(state, item), item.idempotency_key, item.provider_message_id,
                 now, STABLE_IDS, provider=item.provider, recorded=False))
+        await campaigns.wait_ready()  # a restarted worker judges no touch on an empty view
         try:
-            outcome = decide_request(state, item, cfg, now=now, unknown=unresolved)
+            outcome = decide_request(state, item, cfg, campaigns.refusal(item.campaign_id, now),
+                                     now=now, unknown=unresolved)
         except ValidationError as exc:  # e.g. an address no provider would accept
             why = f"cannot render the email: {describe(exc)}"
             return people.decided(key, state, record_result(
@@ -76,7 +85,7 @@ def register(hub: Hub) -> None:
             unknown = outcome.provider == IN_FLIGHT_AT_RESTART
             return people.decided(key, state, record_result(
                 state, item, now, STABLE_IDS, provider=outcome.provider,
-                failure=UNKNOWN_OUTCOME if unknown else None))
+                failure=outcome.failure or (UNKNOWN_OUTCOME if unknown else None)))
         assert isinstance(outcome, SendEmail)
         # The in-flight marker is in the changelog before the provider is called.
         await sender.carry_out_now(event, people.decided(key, state, outcome.marked))

@@ -48,6 +48,7 @@ def register(hub: Hub) -> None:
     def context(partition: int) -> SequencerContext:
         return SequencerContext(definitions=definitions, window=s.window, caps=s.caps,
                                 ids=STABLE_IDS, campaign_status=campaigns.status,
+                                campaign_window=campaigns.window,
                                 caps_spent=caps.get, partitions=n, partition=partition)
 
     def enroll(verdict: LeadGated, _event: Any) -> Decided[None]:

@@ -30,7 +30,8 @@ from streams.sink.postgres import Database
 log = logging.getLogger(__name__)
 
 SUNK_TOPICS = ("audit", "lead_cards", "gate_verdicts", "errors", "campaign_events",
-               "send_requests", "send_events", "engagement_events", "sequence_events")
+               "campaign_health", "send_requests", "send_events", "engagement_events",
+               "sequence_events")
 STAGE = "postgres-sink"
 
 
@@ -39,8 +40,10 @@ def register(hub: Hub) -> None:
 
     def decode(event: Any) -> HubEvent:
         try:
-            decoded: HubEvent = channel.decode(event)
-            return decoded
+            decoded = channel.decode(event)
+            # A union topic (campaign events) decodes to its RootModel: the rows take the member.
+            member: HubEvent = getattr(decoded, "root", decoded)
+            return member
         except (ValidationError, ValueError) as exc:
             source = source_of(event)
             error = error_event(STAGE, event.value, source, exc, hub.clock.now(), STABLE_IDS,

@@ -32,6 +32,8 @@ def _send(e: SendRecorded) -> Row:
         "sent_at": e.occurred_at if e.status == "sent" else None,
         "event_id": e.event_id,
         "correlation_id": e.correlation_id,
+        "campaign_id": e.campaign_id,
+        "content_digest": None,  # the request carries it (a report never changes it)
     }
 
 
@@ -45,6 +47,8 @@ def fold_sends(a: Row, b: Row) -> Row:
     return later | {
         "scheduled_at": _earliest(a["scheduled_at"], b["scheduled_at"]),
         "sent_at": _earliest(a["sent_at"], b["sent_at"]),
+        "campaign_id": a["campaign_id"] or b["campaign_id"],
+        "content_digest": a["content_digest"] or b["content_digest"],
     }
 
 
@@ -78,6 +82,8 @@ def _touch_requested(e: TouchRequested) -> Row:
         "sent_at": None,
         "event_id": e.event_id,
         "correlation_id": e.correlation_id,
+        "campaign_id": e.campaign_id,
+        "content_digest": e.content_digest,
     }
 
 
@@ -148,14 +154,19 @@ _SEND_UPSERT = f"""ON CONFLICT (idempotency_key) DO UPDATE SET
     event_id = CASE WHEN {_MOVES} THEN EXCLUDED.event_id ELSE cur.event_id END,
     scheduled_at = LEAST(cur.scheduled_at, EXCLUDED.scheduled_at),
     sent_at = COALESCE(cur.sent_at, EXCLUDED.sent_at),
+    campaign_id = COALESCE(cur.campaign_id, EXCLUDED.campaign_id),
+    content_digest = COALESCE(cur.content_digest, EXCLUDED.content_digest),
     updated_at = now()
 WHERE {_MOVES}
-    OR cur.scheduled_at IS DISTINCT FROM LEAST(cur.scheduled_at, EXCLUDED.scheduled_at)"""
+    OR cur.scheduled_at IS DISTINCT FROM LEAST(cur.scheduled_at, EXCLUDED.scheduled_at)
+    OR (cur.campaign_id IS NULL AND EXCLUDED.campaign_id IS NOT NULL)
+    OR (cur.content_digest IS NULL AND EXCLUDED.content_digest IS NOT NULL)"""
 
 _SEND_COLUMNS = _cols(
     "idempotency_key text, aggregate_id text, touch_index int, status text, provider text, "
     "provider_message_id text, failure_reason text, scheduled_at timestamptz, "
-    "sent_at timestamptz, event_id text, correlation_id text"
+    "sent_at timestamptz, event_id text, correlation_id text, campaign_id text, "
+    "content_digest text"
 )
 
 _ENGAGEMENT_DERIVED = (

@@ -13,7 +13,7 @@ from typing import Any
 
 from streams.contracts.models import (
     BatchAudited,
-    CampaignStateChanged,
+    CampaignAudited,
     EngagementRecorded,
     HubEvent,
     LeadCardReceived,
@@ -23,6 +23,7 @@ from streams.contracts.models import (
     SequenceEventAppended,
     TouchRequested,
 )
+from streams.sink.campaign_rows import CAMPAIGN_TABLES
 from streams.sink.delivery_rows import (
     _ENGAGEMENT_DERIVED,
     _SEND_COLUMNS,
@@ -37,6 +38,7 @@ from streams.sink.delivery_rows import (
     fold_sequences,
 )
 from streams.sink.exceptions import UnsupportedEvent
+from streams.sink.health_rows import HEALTH_TABLES
 from streams.sink.table import Column, Row, Table, _cols, _without_nul, to_json
 
 
@@ -54,6 +56,18 @@ def _audit(e: BatchAudited) -> Row:
         "cards_forwarded": e.cards_forwarded,
         "cards_not_forwarded": e.cards_not_forwarded,
         "cards_rejected": e.cards_rejected,
+        "correlation_id": e.correlation_id,
+        "process_id": e.process_id,
+        "occurred_at": e.occurred_at,
+    }
+
+
+def _campaign_audit(e: CampaignAudited) -> Row:
+    return {
+        "event_id": e.event_id,
+        "campaign_id": e.campaign_id,
+        "verdict": e.verdict,
+        "findings": to_json([f.model_dump(mode="json") for f in e.findings]),
         "correlation_id": e.correlation_id,
         "process_id": e.process_id,
         "occurred_at": e.occurred_at,
@@ -121,47 +135,6 @@ def _error(e: OutreachErrorRaised) -> Row:
     }
 
 
-def _campaign_event(e: CampaignStateChanged) -> Row:
-    return {
-        "event_id": e.event_id,
-        "campaign_id": e.campaign_id,
-        "version": e.version,
-        "from_state": e.from_state,
-        "to_state": e.to_state,
-        "actor": e.actor,
-        "reason": e.reason,
-        "expires_at": e.expires_at,
-        "correlation_id": e.correlation_id,
-        "process_id": e.process_id,
-        "occurred_at": e.occurred_at,
-    }
-
-
-def _campaign(e: CampaignStateChanged) -> Row:
-    return {
-        "campaign_id": e.campaign_id,
-        "state": e.to_state,
-        "version": e.version,
-        "expires_at": e.expires_at,
-        "correlation_id": e.correlation_id,
-    }
-
-
-def fold_campaigns(a: Row, b: Row) -> Row:
-    """Two transitions of one campaign in one batch, merged as the SQL upsert would."""
-    newer, older = (b, a) if b["version"] > a["version"] else (a, b)
-    # A transition without expires_at leaves the one set earlier (the DRAFT's TTL) in place.
-    return newer | {k: older[k] for k in ("expires_at", "correlation_id") if newer[k] is None}
-
-
-
-_CAMPAIGN_UPSERT = """ON CONFLICT (campaign_id) DO UPDATE SET
-    state = EXCLUDED.state, version = EXCLUDED.version,
-    expires_at = COALESCE(EXCLUDED.expires_at, cur.expires_at),
-    correlation_id = COALESCE(EXCLUDED.correlation_id, cur.correlation_id),
-    updated_at = now()
-WHERE EXCLUDED.version > cur.version"""
-
 # rows exist before engagement timestamps are copied onto them (see postgres.py).
 TABLES: tuple[Table, ...] = (
     Table(
@@ -175,6 +148,16 @@ TABLES: tuple[Table, ...] = (
         ),
         ("event_id",),
         _audit,
+    ),
+    Table(
+        "audit_log",
+        CampaignAudited,
+        _cols(
+            "event_id text, campaign_id text, verdict text, findings jsonb, correlation_id text, "
+            "process_id text, occurred_at timestamptz"
+        ),
+        ("event_id",),
+        _campaign_audit,
     ),
     Table(
         "lead_cards",
@@ -217,28 +200,7 @@ TABLES: tuple[Table, ...] = (
         ("event_id",),
         _error,
     ),
-    Table(
-        "campaign_events",
-        CampaignStateChanged,
-        _cols(
-            "event_id text, campaign_id text, version int, from_state text, to_state text, "
-            "actor text, reason text, expires_at timestamptz, correlation_id text, "
-            "process_id text, occurred_at timestamptz"
-        ),
-        ("event_id",),
-        _campaign_event,
-    ),
-    Table(
-        "campaigns",
-        CampaignStateChanged,
-        _cols(
-            "campaign_id text, state text, version int, expires_at timestamptz, correlation_id text"
-        ),
-        ("campaign_id",),
-        _campaign,
-        _CAMPAIGN_UPSERT,
-        fold_campaigns,
-    ),
+    *CAMPAIGN_TABLES,
     Table(
         "send_log",
         SendRecorded,
@@ -291,6 +253,7 @@ TABLES: tuple[Table, ...] = (
         _engagement,
     ),
     *_ENGAGEMENT_DERIVED,
+    *HEALTH_TABLES,
 )
 
 SUPPORTED: frozenset[type[HubEvent]] = frozenset(t.event_type for t in TABLES)

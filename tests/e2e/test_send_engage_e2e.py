@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -52,8 +53,19 @@ def verdict(n: str, address: str, company: str, lead: str) -> bytes:
         "batch_id": "sxp_engage", "company_sov_id": company, "bit_score": 66,
         "score_evaluated_at": "2026-11-23T11:00:00Z", "verdict": "ALLOW", "tier": "HOT",
         "strategy": "PERSONALIZED_EMAIL", "reasons": [], "error_code": None,
-        "contact": {"email": address, "email_verified": True, "timezone": "UTC"},
+        "company_name": f"{company.upper()} Roofing",
+        "contact": {"email": address, "email_verified": True, "timezone": "UTC",
+                    "first_name": address.split(".")[0].title(), "last_name": "Smith",
+                    "title": "Head of <Ops>"},
     }).encode()
+
+
+def bodies(message: Message) -> tuple[str, str]:
+    """The text and HTML parts of a received email, decoded."""
+    parts = {part.get_content_type():
+             part.get_payload(decode=True).decode().replace("\r\n", "\n")  # type: ignore[union-attr]
+             for part in message.walk() if not part.is_multipart()}
+    return parts["text/plain"], parts["text/html"]
 
 
 def hub_event(aggregate_id: str, kind: str, event_id: str, **extra: str) -> bytes:
@@ -63,10 +75,10 @@ def hub_event(aggregate_id: str, kind: str, event_id: str, **extra: str) -> byte
 
 
 def booking_link(message: Message) -> str:
-    body = message.get_payload(decode=True) if not message.is_multipart() else \
-        message.get_payload(0).get_payload(decode=True)
-    text = body.decode()
-    return text.split("Book a time: ", 1)[1].split()[0]
+    """The signed calendar link in the email's text part."""
+    found = re.search(r"https://hub\.example/calendar/book\?\S+", bodies(message)[0])
+    assert found, "the email carries a calendar link"
+    return found.group(0)
 
 
 def wait_until(check: Any, timeout: float, what: str) -> None:
@@ -98,7 +110,7 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
 # own consumer group, as the Helm chart deploys them).
 TOPOLOGIES = {
     "one worker": [""],
-    "two pools": ["intake,gate,sequencer", "sender,engagement,sink"],
+    "two pools": ["intake,gate,campaigns,sequencer", "sender,engagement,sink"],
 }
 
 
@@ -121,7 +133,9 @@ async def test_reply_stops_duplicates_change_nothing_unsubscribe_suppresses(
         "OUTREACH_CALENDAR_SECRET": "e2e-calendar-secret-0123456789abcd",
         "OUTREACH_CLOCK_ANCHOR": anchor, "OUTREACH_WINDOW_START_HOUR": "0",
         "OUTREACH_WINDOW_END_HOUR": "24", "OUTREACH_WINDOW_WEEKDAYS": "0,1,2,3,4,5,6",
-        "OUTREACH_SEQUENCER_TICK_SECONDS": "0.25"})
+        "OUTREACH_SEQUENCER_TICK_SECONDS": "0.25",
+        # Nothing is sent for an unapproved campaign: the policy approves these HOT ones.
+        "OUTREACH_AUTO_APPROVE_TIERS": "HOT"})
         for n, stages in enumerate(TOPOLOGIES[topology])]
     try:
         for worker in workers:
@@ -138,6 +152,16 @@ async def test_reply_stops_duplicates_change_nothing_unsubscribe_suppresses(
             assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
             assert "https://hub.example/unsubscribe?" in message["List-Unsubscribe"]
         aggregates = {who: m["X-Outreach-Aggregate-Id"] for who, m in first.items()}
+        # The email is the touch's template with the card's names and the hub's links.
+        ann = first["a"]
+        assert ann["Subject"] == "Quick question about CMP_A Roofing"
+        text, html = bodies(ann)
+        assert text.startswith("Hi Ann,\n\nAs Head of <Ops> at CMP_A Roofing, ")
+        assert "<p>Hi Ann,</p>" in html and "As Head of &lt;Ops&gt; at CMP_A Roofing" in html
+        unsubscribe = ann["List-Unsubscribe"].strip("<>")
+        assert unsubscribe in text and unsubscribe.replace("&", "&amp;") in html
+        assert booking_link(ann) in text
+        assert "https://hub.example/calendar/book?" in booking_link(ann)
 
         # Ann replies (the provider delivers the webhook twice); Bob unsubscribes.
         for _ in range(2):

@@ -35,8 +35,10 @@ def verdict(n: int) -> dict:
         "lead_id": f"lead-{n}", "batch_id": "sxp_rebalance", "company_sov_id": f"cmp_{n % 5}",
         "bit_score": 66, "score_evaluated_at": "2026-11-23T11:00:00Z", "verdict": "ALLOW",
         "tier": "HOT", "strategy": "PERSONALIZED_EMAIL", "reasons": [], "error_code": None,
+        "company_name": f"Company {n % 5}",
         "contact": {"email": f"person{n}@company{n % 5}.example", "email_verified": True,
-                    "timezone": "America/Chicago"},
+                    "timezone": "America/Chicago", "first_name": f"Pat{n}", "last_name": "Lee",
+                    "title": "Owner"},
     }
 
 
@@ -69,6 +71,7 @@ async def test_each_due_touch_is_requested_once_through_rebalances(
         "OUTREACH_WINDOW_WEEKDAYS": "0,1,2,3,4,5,6", "OUTREACH_SEQUENCER_TICK_SECONDS": "0.25",
         # Delivered and nothing else: no simulated reply may end a sequence early here.
         "OUTREACH_SANDBOX_ENGAGEMENT": "false",
+        "OUTREACH_AUTO_APPROVE_TIERS": "HOT",  # nothing is sent for an unapproved campaign
     }
     first = WorkerProcess.start(broker, database_url, tmp_path / "a.log",
                                 {**env, "OUTREACH_DATA_DIR": str(tmp_path / "a")})

@@ -55,7 +55,9 @@ async def test_sigterm_under_load_stops_the_worker_within_the_bound(
         "OUTREACH_DATA_DIR": str(tmp_path / "var"), "OUTREACH_SHUTDOWN_TIMEOUT_S": str(BOUND_S),
         # Two hub weeks a wall minute: every sequence's touches come due while the test runs.
         "OUTREACH_CLOCK_SPEED": "20000", "OUTREACH_CLOCK_ANCHOR": str(time.time()),
-        "OUTREACH_SEQUENCER_TICK_SECONDS": "0.25"})
+        "OUTREACH_SEQUENCER_TICK_SECONDS": "0.25",
+        # Campaigns approved by policy: the load is touches, not reviews.
+        "OUTREACH_AUTO_APPROVE_TIERS": "SUSPECT,WARM,HOT,BURNING"})
     try:
         worker.wait_ready(90)
         producer = Producer({"bootstrap.servers": broker, "message.max.bytes": 16_000_000})

@@ -19,6 +19,8 @@ EXPECTED_TABLES = {
     "schema_migrations", "audit_log", "lead_cards", "gate_verdicts", "outreach_errors",
     "campaigns", "campaign_events", "sequences", "sequence_events", "send_log",
     "engagement_events", "reply_tracking", "suppression_list", "dead_letter_replays",
+    "campaign_command_rejections",
+    "campaign_health",
 }
 
 

@@ -19,6 +19,6 @@ def test_readme_topics_table_matches_topics_yaml() -> None:
 def test_readme_names_every_cli_command() -> None:
     text = README.read_text()
     for command in ("up", "worker", "topics create", "produce", "db migrate",
-                    "schemas generate", "gate explain", "sequencer decide", "events normalize",
-                    "demo"):
+                    "schemas generate", "settings table", "gate explain", "sequencer decide",
+                    "events normalize", "demo"):
         assert f"`outreach-hub {command}" in text

@@ -2,7 +2,17 @@
 
 from streams.contracts.models.base import HubEvent
 from streams.contracts.models.bit_score import BitScoreEvaluated
-from streams.contracts.models.campaign import CampaignCommand, CampaignStateChanged
+from streams.contracts.models.campaign import (
+    ApprovalTerms,
+    CampaignCommand,
+    CampaignCommandRejected,
+    CampaignEvent,
+    CampaignScope,
+    CampaignStateChanged,
+    EligibilityVerdict,
+)
+from streams.contracts.models.campaign_audit import AuditEntry, AuditFinding, CampaignAudited
+from streams.contracts.models.campaign_health import CampaignHealthEvaluated, CampaignHealthObserved
 from streams.contracts.models.engagement import (
     EngagementRecorded,
     EngagementSignalled,
@@ -14,6 +24,7 @@ from streams.contracts.models.errors import OutreachErrorRaised
 from streams.contracts.models.gate import GateVerdict, LeadGated, WaitingLeadsExpiryDue
 from streams.contracts.models.intake import BatchAudited, LeadCardReceived
 from streams.contracts.models.lead_batch import Contact, Enrichment, LeadBatchEnvelope, LeadCard
+from streams.contracts.models.merge_fields import MergeFields
 from streams.contracts.models.send import SendRecorded, TouchRequested
 from streams.contracts.models.sequence import (
     CheckDuePeople,
@@ -34,6 +45,11 @@ MODELS: dict[str, type] = {
     "WaitingLeadsExpiryDue": WaitingLeadsExpiryDue,
     "CampaignCommand": CampaignCommand,
     "CampaignStateChanged": CampaignStateChanged,
+    "CampaignCommandRejected": CampaignCommandRejected,
+    "CampaignEvent": CampaignEvent,
+    "CampaignHealthObserved": CampaignHealthObserved,
+    "CampaignHealthEvaluated": CampaignHealthEvaluated,
+    "CampaignAudited": CampaignAudited,
     "TouchRequested": TouchRequested,
     "SendRecorded": SendRecorded,
     "ProviderEventNormalized": ProviderEventNormalized,
@@ -47,17 +63,28 @@ MODELS: dict[str, type] = {
     "SequenceEventAppended": SequenceEventAppended,
     "PendingSignalsCheckDue": PendingSignalsCheckDue,
     "MessagePlacement": MessagePlacement,
+    "AuditEntry": AuditEntry,
 }
 
 __all__ = [
     "MODELS",
+    "ApprovalTerms",
+    "AuditEntry",
+    "AuditFinding",
     "BatchAudited",
     "BitScoreEvaluated",
+    "CampaignAudited",
     "CampaignCommand",
+    "CampaignCommandRejected",
+    "CampaignEvent",
+    "CampaignHealthEvaluated",
+    "CampaignHealthObserved",
+    "CampaignScope",
     "CampaignStateChanged",
     "CheckDuePeople",
     "CheckDueTouches",
     "Contact",
+    "EligibilityVerdict",
     "EngagementRecorded",
     "EngagementSignalled",
     "Enrichment",
@@ -68,6 +95,7 @@ __all__ = [
     "LeadCard",
     "LeadCardReceived",
     "LeadGated",
+    "MergeFields",
     "MessagePlacement",
     "OutreachErrorRaised",
     "PendingSignalsCheckDue",

@@ -22,6 +22,9 @@ DeadLetterCode = Literal[
     "DLQ-PROCESSING-FAILED",  # the stage failed on this record (a bug, kept for replay)
     "SEQ-ESCALATED",  # the sequencer could not decide (missing state, version conflict)
 ]
+# The campaign auditor's incident (a FAIL verdict) and escalation (INCONCLUSIVE): on the errors
+# topic so operators see them where they see every other thing needing a person.
+AuditCode = Literal["AUDIT-FAILED", "AUDIT-INCONCLUSIVE"]
 Severity = Literal["critical", "high", "medium", "low"]
 
 SEVERITY: dict[str, Severity] = {
@@ -37,11 +40,13 @@ SEVERITY: dict[str, Severity] = {
     "DLQ-INVALID-EVENT": "medium",
     "DLQ-PROCESSING-FAILED": "high",
     "SEQ-ESCALATED": "high",
+    "AUDIT-FAILED": "critical",  # sends broke the approval or the law: a compliance incident
+    "AUDIT-INCONCLUSIVE": "high",
 }
 
 
 class OutreachErrorRaised(HubEvent):
-    code: OutreachErrorCode | DeadLetterCode
+    code: OutreachErrorCode | DeadLetterCode | AuditCode
     severity: Severity
     stage: str
     reason: str

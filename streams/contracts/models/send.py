@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from streams.contracts.models.base import AwareDatetime, HubEvent
+from streams.contracts.models.merge_fields import MergeFields
 
 Channel = Literal["email", "phone_task"]
 
@@ -26,6 +27,8 @@ class TouchRequested(HubEvent):
     to_email: str | None = None
     due_at: AwareDatetime
     idempotency_key: str = Field(min_length=1)
+    # What the sender merges into the touch's template (the person's, like to_email).
+    merge_fields: MergeFields | None = None
 
 
 class SendRecorded(HubEvent):

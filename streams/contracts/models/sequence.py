@@ -14,6 +14,7 @@ from pydantic import ConfigDict, Field, RootModel, model_validator
 
 from streams.contracts.models.base import AwareDatetime, Frozen, HubEvent
 from streams.contracts.models.gate import Strategy, Tier
+from streams.contracts.models.merge_fields import MergeFields
 
 SequenceStatus = Literal["active", "stopped", "completed", "failed"]
 
@@ -33,6 +34,8 @@ class EnrollContact(Frozen):
     timezone: str | None = None
     correlation_id: str = Field(min_length=1)
     requested_at: AwareDatetime
+    # The person's name, title and company for the touches' templates (from the verdict).
+    merge_fields: MergeFields | None = None
 
 
 class CheckDueTouches(Frozen):

@@ -187,6 +187,10 @@ def test_the_ingress_exposes_only_the_public_paths(render: Callable[..., list[Ma
         for p in rule["http"]["paths"]:
             assert p["backend"]["service"]["name"] == service["metadata"]["name"]
     assert not of_kind(render(), "Ingress"), "off unless asked for"
+    # The operator API (campaign data, commands) is reachable only inside the cluster.
+    for path, kind in paths:
+        for private in ("/api/campaigns", "/api/campaigns/cmp-1/approve", "/metrics"):
+            assert private != path and not (kind == "Prefix" and private.startswith(path))
 
 
 def test_probes_are_the_web_ports_live_and_health(render: Callable[..., list[Manifest]]) -> None:

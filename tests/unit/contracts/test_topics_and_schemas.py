@@ -18,6 +18,9 @@ import pytest
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from agents.campaigns.health import HealthPolicy, ScopeHealth
+from agents.campaigns.health import decide as health_decide
+from agents.campaigns.health_input import observations
 from agents.gate.core import CompanyGateState
 from agents.gate.core import decide as gate_decide
 from agents.gate.policy import GatePolicy
@@ -28,8 +31,13 @@ from streams.contracts.exceptions import ConfigurationError, TopicNotDeclared
 from streams.contracts.ids import STABLE_IDS, StableIds
 from streams.contracts.models import (
     MODELS,
+    AuditFinding,
     BitScoreEvaluated,
+    CampaignAudited,
     CampaignCommand,
+    CampaignCommandRejected,
+    CampaignEvent,
+    CampaignHealthEvaluated,
     CampaignStateChanged,
     CheckDuePeople,
     CheckDueTouches,
@@ -49,6 +57,7 @@ from streams.contracts.models import (
     WaitingLeadsExpiryDue,
 )
 from streams.contracts.models.base import PROCESS_ID_PATTERN
+from streams.contracts.models.campaign_audit import AuditEntry
 from streams.contracts.models.sequence import SequenceCommand, command_key
 from streams.contracts.records import SourceRef
 from streams.contracts.topics import TOPICS_FILE, load_catalog, parse_catalog
@@ -73,7 +82,7 @@ SPEC_TOPICS = [
     ("BitScoreEvaluated", "company_sov_id"),
     ("ProviderEventNormalized", "any"),
     ("CampaignCommand", "campaign_id"),
-    ("CampaignStateChanged", "campaign_id"),
+    ("CampaignEvent", "campaign_id"),
     ("TouchRequested", "contact_key"),
     ("SendRecorded", "contact_key"),
     ("EngagementRecorded", "contact_key"),
@@ -86,9 +95,11 @@ SPEC_TOPICS = [
 @pytest.mark.parametrize(("value", "key"), SPEC_TOPICS)
 def test_every_spec_topic_is_declared_with_its_key(value: str, key: str) -> None:
     # One topic carries it per SPEC §2; the hub may also re-key it onto internal topics.
-    matches = [s for s in CATALOG if s.value == value]
+    # A union topic (the audit topic) carries it as one of its members, under that member's key.
+    matches = [s for s in CATALOG
+               if value in (s.value, *(m.__name__ for m in _members(MODELS[s.value])))]
     assert matches, value
-    assert any(m.key == key for m in matches)
+    assert any(key in m.key_fields for m in matches)
 
 
 def test_topic_names_are_unique_and_nonempty() -> None:
@@ -107,14 +118,21 @@ def test_every_topic_value_has_a_schema_file_and_its_key_is_a_field(spec: Any) -
     # A union (the sequencer's commands): the key is a field of each member but the nudge of
     # many persons, keyed by its first one (test_a_command_is_keyed_by_its_person).
     members = [m for m in _members(MODELS[spec.value]) if m is not CheckDuePeople]
-    assert spec.key == "any" or all(spec.key in m.model_fields for m in members)
+    assert spec.key == "any" or all(any(k in m.model_fields for k in spec.key_fields)
+                                    for m in members)
     assert spec.partitions >= 1 and spec.producers and spec.consumers
     assert spec.config()["cleanup.policy"] in ("delete", "compact")
 
 
 def _members(model: Any) -> tuple[Any, ...]:
     root = model.model_fields.get("root")
-    return (model,) if root is None else typing.get_args(root.annotation)
+    if root is None:
+        return (model,)
+    args = typing.get_args(root.annotation)
+    if args and typing.get_origin(root.annotation) is typing.Annotated:
+        args = typing.get_args(args[0])  # a union tagged by a callable discriminator
+    return tuple(typing.get_args(a)[0] if typing.get_origin(a) is typing.Annotated else a
+                 for a in args)
 
 
 COMMANDS = [
@@ -279,6 +297,16 @@ def _core_events() -> list[BaseModel]:
     return events + [e.event for e in d.emits]
 
 
+def _health_samples() -> list[BaseModel]:
+    """An observation and a verdict from the real health cores (a minimum sample of one)."""
+    send = SendRecorded(**_hub("send"), aggregate_id="seq-1:jane", contact_key="jane",
+                        campaign_id="cmp-1", touch_index=1, idempotency_key="k-1", status="sent")
+    observed = observations(send, "hub.example")[0].event
+    d = health_decide(ScopeHealth(), observed, NOW,  # type: ignore[arg-type]
+                      HealthPolicy(min_sends=1), STABLE_IDS)
+    return [observed, d.emits[0].event]
+
+
 def _hand_built() -> list[BaseModel]:
     batch = lead_batch("sxp_contract", cards=3, companies=2)
     return [
@@ -290,6 +318,23 @@ def _hand_built() -> list[BaseModel]:
                         actor="ops@hub", issued_at=NOW, tier="HOT"),
         CampaignStateChanged(**_hub(), campaign_id="camp-1", version=2, from_state="draft",
                              to_state="scheduled", actor="ops", expires_at=NOW + timedelta(days=7)),
+        CampaignEvent(CampaignCommandRejected(
+            **_hub(), campaign_id="camp-1", command_id="c-2", command="resume",
+            actor="operator:ann", state="paused", version=4, code="health_pause",
+            reason="a health pause is lifted only by a new approval")),
+        CampaignCommandRejected(**_hub(), campaign_id="camp-1", command_id="c-3",
+                                command="approve", actor="operator:ann", state=None, version=0,
+                                code="unknown_campaign", reason="no such campaign"),
+        CampaignHealthEvaluated(**_hub(), verdict_id="hv-1", campaign_id="camp-1",
+                                sending_domain="hub.example", window_start=NOW,
+                                window_end=NOW + timedelta(hours=1), sends=1000,
+                                hard_bounces=60, complaints=0, opens=300, replies=10,
+                                bounce_rate=0.06, complaint_rate=0.0, engagement_rate=0.31,
+                                verdict="PAUSE", reasons=("hard_bounce_rate",),
+                                evaluated_at=NOW),
+        CampaignAudited(**_hub(), verdict_id="av-1", campaign_id="camp-1", verdict="FAIL",
+                        findings=(AuditFinding(rule="send_outside_window", count=1,
+                                               sample_ids=("k-1",)),), audited_at=NOW),
         TouchRequested(**_hub("sequence"), aggregate_id="seq-1:jane", sequence_id="seq-1",
                        contact_key="jane", touch_index=1, channel="email", subject="Hi",
                        to_email="jane@example.invalid", due_at=NOW, idempotency_key="k-1"),
@@ -313,10 +358,27 @@ def _hand_built() -> list[BaseModel]:
                               idempotency_key="seq-1:ck-1:step1", type="touch_requested",
                               touch_index=1, sequence_id="seq-1", contact_key="ck-1",
                               status="active", current_touch_index=1),
+        _campaign_audited(),
+        AuditEntry(_campaign_audited()),
     ]
 
 
-SAMPLES = _core_events() + _hand_built()
+def _campaign_audited() -> CampaignAudited:
+    return CampaignAudited(**_hub(), verdict_id="v-1", campaign_id="cmp-1", verdict="FAIL",
+                           findings=(AuditFinding(rule="outside_window", count=1,
+                                                  sample_ids=("seq-1:ck-1:step1",)),),
+                           audited_at=NOW)
+
+
+def test_the_audit_topic_reads_back_both_of_its_records() -> None:
+    batch = next(e for e in _core_events() if type(e).__name__ == "BatchAudited")
+    for event in (batch, _campaign_audited()):
+        doc = json.loads(orjson.dumps(event.model_dump(mode="json")))
+        assert AuditEntry.model_validate(doc).root == event
+        _validator("AuditEntry").validate(doc)
+
+
+SAMPLES = _core_events() + _hand_built() + _health_samples()
 
 
 def _validator(name: str) -> jsonschema.protocols.Validator:

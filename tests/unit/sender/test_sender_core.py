@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from agents.sender.content import ContentLibrary
 from agents.sender.core import (
     KEYS_KEPT,
     RecordWithoutSending,
@@ -25,26 +26,33 @@ from agents.sender.core import (
     decide_request,
     on_engagement,
     record_result,
-    render,
     unsubscribe_token,
     unsubscribe_url,
 )
 from agents.sender.email import OutgoingEmail, SendReceipt
 from agents.sender.exceptions import scrub
+from agents.sequencer.definition import load_definitions, load_templates
 from streams.contracts.decision import Count, Decision
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models.base import PROCESS_ID_PATTERN
 from streams.contracts.models.engagement import EngagementRecorded
 from streams.contracts.models.errors import OutreachErrorRaised
+from streams.contracts.models.merge_fields import MergeFields
 from streams.contracts.models.send import SendRecorded, TouchRequested
 
 NOW = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
 SECRET = b"unsubscribe-secret-0123456789abcdef"
 BASE = "https://hub.example.com"
+CONTENT = ContentLibrary.of(load_templates())
 CFG = SenderConfig(from_email="outreach@hub.example.com", from_name="Outreach Hub",
-                   public_base_url=BASE, unsubscribe_secret=SECRET)
+                   public_base_url=BASE, unsubscribe_secret=SECRET, content=CONTENT,
+                   calendar_secret=b"calendar-secret-0123456789abcdef",
+                   approved_digests=lambda _campaign: CONTENT.digests)
+DIGEST_1 = load_definitions()["PERSONALIZED_EMAIL"].touch(1).content_digest
+JANE = MergeFields(first_name="Jane", last_name="Doe", title="Head of Sales",
+                   company_name="Acme Roofing")
 CONTACT = "ck-jane"
-AGG = f"seq-roofing:{CONTACT}"
+AGG = f"personalized-email-v1-0a1b2c3d4e:{CONTACT}"
 TO = "jane.doe@acmeroofing.com"
 EMPTY = SenderState()
 
@@ -58,8 +66,8 @@ def req(key: str = "k-1", *, channel: str = "email", subject: str | None = "Hell
         process_id="outreach-execution-sequence-20260302-0badc0de", aggregate_id=aggregate,
         sequence_id=aggregate.split(":")[0], campaign_id=campaign, company_sov_id=company,
         contact_key=contact, touch_index=touch, channel=channel,  # type: ignore[arg-type]
-        subject=subject, content_digest="sha256:abc", to_email=to_email, due_at=NOW,
-        idempotency_key=key)
+        subject=subject, content_digest=DIGEST_1, to_email=to_email, due_at=NOW,
+        idempotency_key=key, merge_fields=JANE)
 
 
 def receipt(message_id: str = "msg-001") -> SendReceipt:
@@ -87,19 +95,20 @@ def query_of(url: str) -> dict[str, list[str]]:
 
 
 def test_new_email_request_is_sent_with_rendered_email() -> None:
-    outcome = decide_request(EMPTY, req(subject="Roof check for {company_name}"), CFG)
+    outcome = decide_request(EMPTY, req(), CFG)
     assert isinstance(outcome, SendEmail)
     email = outcome.email
     assert isinstance(email, OutgoingEmail)
     assert email.to_email == TO
     assert email.from_email == CFG.from_email and email.from_name == CFG.from_name
-    assert email.subject == "Roof check for your team"
+    assert email.subject == "Quick question about Acme Roofing"
     assert email.aggregate_id == AGG and email.idempotency_key == "k-1"
     assert email.touch_index == 1
     assert email.custom_args == {"contact_key": CONTACT}
     assert email.unsubscribe_url == unsubscribe_url(CFG, AGG)
     assert email.unsubscribe_url in email.text_body
-    assert "sha256:abc" in email.text_body
+    assert email.text_body.startswith("Hi Jane,\n")
+    assert email.html_body is not None and "<p>Hi Jane,</p>" in email.html_body
 
 
 def test_unsubscribe_url_shape_and_token_verifies() -> None:
@@ -150,32 +159,6 @@ def test_unsubscribe_token_is_deterministic_hmac(aggregate: str, secret: bytes) 
     token = unsubscribe_token(aggregate, secret)
     assert token == unsubscribe_token(aggregate, secret)
     assert token == hmac.new(secret, aggregate.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-@pytest.mark.parametrize(("subject", "expected"), [
-    ("Roof check for {company_name}", "Roof check for your team"),
-    ("{first_name}, a quick question", "there, a quick question"),
-    ("Hi {first_name} at {company_name}", "Hi there at your team"),
-    # A subject is text, not a format string: only the two known placeholders are filled.
-    ("{anything_unknown}", "{anything_unknown}"),
-    ("{company_name!s}", "{company_name!s}"),
-    ("{company_name:>12}", "{company_name:>12}"),
-    ("{{literal braces}}", "{{literal braces}}"),
-    ("No placeholders at all", "No placeholders at all"),
-    ("100% off — ünïcode ✓", "100% off — ünïcode ✓"),
-    (None, "Touch 3"),
-    ("", "Touch 3"),
-])
-def test_subject_placeholders_render_without_raising(subject: str | None, expected: str) -> None:
-    email = render(req(subject=subject, touch=3), CFG)
-    assert email.subject == expected
-
-
-@pytest.mark.parametrize("subject", ["Offer {}", "Offer {0}", "Save 20% {today",
-                                     "Quick question }", "Hi {company_name.upper}"])
-def test_subject_with_odd_braces_renders_without_raising(subject: str) -> None:
-    email = render(req(subject=subject), CFG)
-    assert "<built-in" not in email.subject
 
 
 # --------------------------------------------------------------------------------------------

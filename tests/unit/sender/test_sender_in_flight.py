@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from agents.sender.content import ContentLibrary
 from agents.sender.core import (
     IN_FLIGHT_AT_RESTART,
     RecordWithoutSending,
@@ -18,16 +19,21 @@ from agents.sender.core import (
     record_result,
 )
 from agents.sender.inflight import InFlight, UnknownOutcomePolicy, renudge
+from agents.sequencer.definition import load_definitions, load_templates
 from streams.contracts.decision import Decision
 from streams.contracts.ids import STABLE_IDS
-from streams.contracts.models import TouchRequested
+from streams.contracts.models import MergeFields, TouchRequested
 
 T0 = datetime(2026, 11, 25, 15, tzinfo=UTC)
 BOUND = timedelta(minutes=10)
 RESEND = UnknownOutcomePolicy("resend", BOUND)
 FAIL = UnknownOutcomePolicy("fail", BOUND)
+CONTENT = ContentLibrary.of(load_templates())
 CFG = SenderConfig(from_email="outreach@hub.example", from_name="Hub",
-                   public_base_url="https://hub.example", unsubscribe_secret=b"s" * 32)
+                   public_base_url="https://hub.example", unsubscribe_secret=b"s" * 32,
+                   calendar_secret=b"c" * 32,
+                   content=CONTENT, approved_digests=lambda _campaign: CONTENT.digests)
+SEQUENCE = load_definitions()["PERSONALIZED_EMAIL"]
 
 
 def touch(n: int) -> TouchRequested:
@@ -35,7 +41,9 @@ def touch(n: int) -> TouchRequested:
         event_id=f"e{n}", occurred_at=T0, correlation_id="c",
         process_id="outreach-execution-sequence-20261125-0a1b2c3d", aggregate_id="seq-1:ck",
         sequence_id="seq-1", contact_key="ck", touch_index=n, channel="email", subject="Hi",
-        to_email="jane@acme.example", due_at=T0, idempotency_key=f"seq-1:ck:step{n}")
+        to_email="jane@acme.example", due_at=T0, idempotency_key=f"seq-1:ck:step{n}",
+        content_digest=SEQUENCE.touch(n).content_digest,
+        merge_fields=MergeFields(first_name="Jane", title="CEO", company_name="Acme"))
 
 
 def crashed_with(n: int, since: datetime = T0) -> SenderState:

@@ -11,6 +11,7 @@ import pytest
 
 from agents.sequencer.definition import load_definitions
 from agents.sequencer.person import PersonState, SequencerContext, decide_person
+from agents.sequencer.person_state import approved_campaign
 from agents.sequencer.window import DailyCaps, SendWindow
 from streams.contracts.decision import Count
 from streams.contracts.ids import STABLE_IDS
@@ -24,7 +25,9 @@ from streams.contracts.models import (
 KEY = "0123456789abcdef0123456789abcdef"
 T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
 LATER = datetime(2026, 6, 10, 12, tzinfo=UTC)
-CTX = SequencerContext(definitions=load_definitions(), caps=DailyCaps(), ids=STABLE_IDS,
+CTX = SequencerContext(
+    campaign_status=approved_campaign,
+    definitions=load_definitions(), caps=DailyCaps(), ids=STABLE_IDS,
                        window=SendWindow(start_hour=0, end_hour=24, weekdays=tuple(range(7))))
 
 

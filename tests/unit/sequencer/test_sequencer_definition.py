@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -100,15 +101,33 @@ def test_shipped_defaults_load_with_the_documented_cadence() -> None:
     assert all(isinstance(d, SequenceDefinition) and d.sequence_id for d in defs.values())
 
 
+def _as_file(value: Any) -> Any:
+    """A definition as a file holds it: each touch names a template, with no digest."""
+    if not isinstance(value, dict):
+        return value
+    return {strategy: d | {"touches": [
+        {k: v for k, v in t.items() if k != "content_digest"} | {"template": f"t/touch-{n}"}
+        for n, t in enumerate(d["touches"], 1)]} if isinstance(d, dict) and "touches" in d
+        else d for strategy, d in value.items()}
+
+
 def _write(tmp_path: Path, content: Any) -> Path:
     path = tmp_path / "sequences.yaml"
-    path.write_text(content if isinstance(content, str) else yaml.safe_dump(content))
+    path.write_text(content if isinstance(content, str) else yaml.safe_dump(_as_file(content)))
+    (tmp_path / "templates" / "t").mkdir(parents=True, exist_ok=True)
+    for n in range(1, 4):
+        for suffix in (".subject.txt", ".txt", ".html"):
+            (tmp_path / "templates" / "t" / f"touch-{n}{suffix}").write_text(
+                f"Touch {n} for {{{{ company_name }}}}\n")
     return path
 
 
 def test_loader_round_trip(tmp_path: Path) -> None:
     raw = yaml.safe_load(DEFAULT_DEFINITIONS_PATH.read_text())
-    assert load_definitions(_write(tmp_path, raw)) == load_definitions()
+    path = tmp_path / "sequences.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    shutil.copytree(DEFAULT_DEFINITIONS_PATH.parent / "templates", tmp_path / "templates")
+    assert load_definitions(path) == load_definitions()
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from agents.campaigns.identity import campaign_id_for
 from agents.sequencer.enrollment import contact_key_for, enrollment_for
 from streams.contracts.models.gate import LeadGated
 from streams.contracts.models.lead_batch import Contact
+from streams.contracts.models.merge_fields import MergeFields
 from streams.contracts.models.sequence import EnrollContact
 
 AT = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -48,7 +50,9 @@ def test_allow_with_verified_email_enrolls(strategy: str, tier: str) -> None:
     assert cmd.timezone == "America/Chicago"
     assert cmd.correlation_id == "corr-1"
     assert cmd.requested_at == AT
-    assert cmd.campaign_id is None
+    # The company and strategy's campaign: the person waits until it is approved.
+    assert cmd.campaign_id == campaign_id_for("cmp_8f2c1a", strategy)
+    assert cmd.merge_fields == MergeFields(first_name="Jane", company_name="Acme Roofing")
 
 
 def test_enrollment_is_deterministic() -> None:
@@ -118,3 +122,14 @@ def test_enrollment_command_does_not_leak_email_in_key() -> None:
     assert cmd is not None
     assert "@" not in cmd.contact_key
     assert "jane" not in cmd.contact_key.lower()
+
+
+def test_the_cards_names_title_and_company_become_the_merge_fields() -> None:
+    contact = Contact(email=EMAIL, email_verified=True, first_name="Jane", last_name="Doe",
+                      title="Head of Sales")
+    cmd = enrollment_for(verdict(contact=contact))
+    assert cmd is not None and cmd.merge_fields == MergeFields(
+        first_name="Jane", last_name="Doe", title="Head of Sales", company_name="Acme Roofing")
+    bare = Contact(email=EMAIL, email_verified=True)
+    cmd = enrollment_for(verdict(contact=bare, company_name=None))
+    assert cmd is not None and cmd.merge_fields is None  # nothing to carry

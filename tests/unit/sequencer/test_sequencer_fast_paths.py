@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from agents.sequencer.definition import load_definitions
 from agents.sequencer.exceptions import InvalidSequenceInput
 from agents.sequencer.person import PersonState, SequencerContext, decide_person
-from agents.sequencer.person_state import FinishedSequence
+from agents.sequencer.person_state import FinishedSequence, approved_campaign
 from agents.sequencer.projection import (
     SequenceEventRecord,
     SequenceProjection,
@@ -37,7 +37,9 @@ from streams.contracts.models.send import TouchRequested
 
 KEY = "0123456789abcdef0123456789abcdef"
 T0 = datetime(2026, 11, 23, 15, tzinfo=UTC)
-CTX = SequencerContext(definitions=load_definitions(), caps=DailyCaps(), ids=STABLE_IDS,
+CTX = SequencerContext(
+    campaign_status=approved_campaign,
+    definitions=load_definitions(), caps=DailyCaps(), ids=STABLE_IDS,
                        window=SendWindow(start_hour=0, end_hour=24, weekdays=tuple(range(7))))
 PID = "outreach-execution-engage-20261123-0a1b2c3d"
 # Not UTC: the events keep the caller's `now`, the state and the records normalise it.

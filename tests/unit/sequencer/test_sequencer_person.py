@@ -23,16 +23,20 @@ from agents.sequencer.person import (
     SequencerInput,
     decide_person,
 )
+from agents.sequencer.person_state import approved_campaign
 from agents.sequencer.window import DailyCaps, SendWindow
 from streams.contracts.decision import Count, Decision
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models.engagement import EngagementRecorded
+from streams.contracts.models.merge_fields import MergeFields
 from streams.contracts.models.send import SendRecorded, TouchRequested
 from streams.contracts.models.sequence import CheckDueTouches, EnrollContact, SequenceEventAppended
 
 DEFS = load_definitions()
 ALWAYS = SendWindow(start_hour=0, end_hour=24, weekdays=tuple(range(7)))
-CTX = SequencerContext(definitions=DEFS, window=ALWAYS, caps=DailyCaps(), ids=STABLE_IDS)
+CTX = SequencerContext(
+    campaign_status=approved_campaign,
+    definitions=DEFS, window=ALWAYS, caps=DailyCaps(), ids=STABLE_IDS)
 KEY = "0123456789abcdef0123456789abcdef"
 EMAIL = "jane.doe@acmeroofing.test"
 T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)  # a Monday
@@ -99,6 +103,24 @@ def chicago_window() -> SendWindow:
 
 
 # --------------------------------------------------------------------------- enrollment
+
+
+def test_the_merge_fields_of_the_enrollment_reach_every_touch_request() -> None:
+    """The card's names travel with the person: each TouchRequested carries them, so the
+    sender can render the template; without them, the request says so (None)."""
+    fields = MergeFields(first_name="Jane", last_name="Doe", title="Head of Sales",
+                         company_name="Acme Roofing")
+    d = enrolled(merge_fields=fields)
+    assert d.state.active is not None and d.state.active.merge_fields == fields
+    first = d.emits[0].event
+    assert isinstance(first, TouchRequested) and first.merge_fields == fields
+    due = d.state.next_due_at
+    assert due is not None
+    second = decide_person(d.state, check(due), due, CTX).emits[0].event
+    assert isinstance(second, TouchRequested) and second.touch_index == 2
+    assert second.merge_fields == fields
+    plain = enrolled().emits[0].event
+    assert isinstance(plain, TouchRequested) and plain.merge_fields is None
 
 
 def test_enrollment_creates_one_active_sequence_and_requests_touch_one_at_once() -> None:
@@ -398,10 +420,10 @@ def test_window_closing_time_defers_to_next_day() -> None:
 
 
 @pytest.mark.parametrize(("mailbox", "domain", "capped"), [
-    (100, 0, True), (0, 10, True), (99, 9, False), (250, 50, True)])
+    (25, 0, True), (0, 10, True), (24, 9, False), (99, 9, True), (250, 50, True)])
 def test_daily_cap_defers_email_to_next_day_opening(mailbox: int, domain: int,
                                                     capped: bool) -> None:
-    # DailyCaps() is 400/mailbox, 40/domain; over 4 partitions each may spend 100 / 10.
+    # DailyCaps() is 100/mailbox, 40/domain; over 4 partitions each may spend 25 / 10.
     monday_10_chicago = datetime(2026, 6, 1, 15, tzinfo=UTC)
     ctx = dataclasses.replace(CTX, window=chicago_window(), partitions=4,
                               caps_spent=lambda k: mailbox if "|m|" in k else domain)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from agents.sequencer.caps import cap_keys
 from agents.sequencer.definition import load_definitions
 from agents.sequencer.person import PersonState, SequencerContext, decide_person
+from agents.sequencer.person_state import approved_campaign
 from agents.sequencer.window import DailyCaps, SendWindow, cap_day
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models.send import TouchRequested
@@ -19,7 +20,7 @@ DEFS = load_definitions()
 KEY = "0123456789abcdef0123456789abcdef"
 T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
 PARTITIONS = 4
-CTX = SequencerContext(
+CTX = SequencerContext(campaign_status=approved_campaign,
     definitions=DEFS, window=SendWindow(start_hour=0, end_hour=24, weekdays=tuple(range(7))),
     caps=DailyCaps(per_mailbox=400, per_domain=40), ids=STABLE_IDS, partitions=PARTITIONS)
 

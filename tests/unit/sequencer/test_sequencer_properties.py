@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from agents.sequencer.definition import SequenceDefinition, parse_definition
 from agents.sequencer.harness import run_case
 from agents.sequencer.person import PersonState, SequencerContext, decide_person
+from agents.sequencer.person_state import approved_campaign
 from agents.sequencer.window import DailyCaps, SendWindow
 from streams.contracts.decision import Decision
 from streams.contracts.ids import STABLE_IDS
@@ -118,7 +119,8 @@ class Run:
 
 
 def simulate(world: dict[str, Any]) -> Run:
-    ctx = SequencerContext(definitions={STRATEGY: world["definition"]}, window=ALWAYS,
+    ctx = SequencerContext(
+    campaign_status=approved_campaign, definitions={STRATEGY: world["definition"]}, window=ALWAYS,
                            caps=DailyCaps(), ids=STABLE_IDS)
     before = [f for f in world["foreign"] if f <= T0]
     run = Run(PersonState(contact_key=KEY, last_contact_at=max(before, default=None)), ctx)

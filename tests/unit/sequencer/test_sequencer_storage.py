@@ -7,14 +7,22 @@ from hypothesis import strategies as st
 
 from agents.sequencer.definition import load_definitions
 from agents.sequencer.person import PersonState, SequencerContext, decide_person
+from agents.sequencer.person_state import approved_campaign
 from agents.sequencer.storage import decode, encode, next_due_of
 from agents.sequencer.window import DailyCaps, SendWindow
 from streams.contracts.ids import STABLE_IDS
-from streams.contracts.models import CheckDueTouches, EngagementRecorded, EnrollContact
+from streams.contracts.models import (
+    CheckDueTouches,
+    EngagementRecorded,
+    EnrollContact,
+    MergeFields,
+)
 
 KEY = "0123456789abcdef0123456789abcdef"
 T0 = datetime(2026, 11, 23, 15, tzinfo=UTC)
-CTX = SequencerContext(definitions=load_definitions(), caps=DailyCaps(), ids=STABLE_IDS,
+CTX = SequencerContext(
+    campaign_status=approved_campaign,
+    definitions=load_definitions(), caps=DailyCaps(), ids=STABLE_IDS,
                        window=SendWindow(start_hour=0, end_hour=24, weekdays=tuple(range(7))))
 PID = "outreach-execution-engage-20261123-0a1b2c3d"
 
@@ -28,10 +36,17 @@ def without_decisions(state: PersonState) -> PersonState:
         update={"projection": projection})})
 
 
+JANE = MergeFields(first_name="Jane", last_name="Doe", title="Head of Sales",
+                   company_name="Acme Roofing")
+MERGES = (None, JANE, MergeFields(first_name="Zoë"), MergeFields(company_name='Acme "AB"'))
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.sampled_from(["enroll", "check", "replied", "opened", "unsubscribed"]),
-                max_size=14), st.sampled_from(["PERSONALIZED_EMAIL", "PHONE_AND_EMAIL"]))
-def test_decode_of_encode_is_the_state_without_decisions(steps: list[str], strategy: str) -> None:
+                max_size=14), st.sampled_from(["PERSONALIZED_EMAIL", "PHONE_AND_EMAIL"]),
+       st.sampled_from(MERGES))
+def test_decode_of_encode_is_the_state_without_decisions(
+        steps: list[str], strategy: str, merge: MergeFields | None) -> None:
     state, now = PersonState(contact_key=KEY), T0
     for n, step in enumerate(steps):
         now += timedelta(days=1, hours=n)
@@ -39,7 +54,8 @@ def test_decode_of_encode_is_the_state_without_decisions(steps: list[str], strat
         if step == "enroll":
             item = EnrollContact(enrollment_id=f"e-{n}", contact_key=KEY, lead_id=f"l-{n}",
                                  strategy=strategy, to_email="jane@acme.example",
-                                 timezone="Europe/Berlin", correlation_id="c", requested_at=now)
+                                 timezone="Europe/Berlin", correlation_id="c", requested_at=now,
+                                 merge_fields=merge)
         elif step == "check":
             item = CheckDueTouches(contact_key=KEY, issued_at=now)
         else:
@@ -65,3 +81,26 @@ def test_an_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="format"):
         next_due_of("[99, 1, null, [], [], null, null]")
 
+
+
+def _stored_after_two_touches(merge: MergeFields | None) -> str:
+    enroll = EnrollContact(enrollment_id="e-1", contact_key=KEY, lead_id="l-1",
+                           strategy="PERSONALIZED_EMAIL", to_email="jane.doe@acme.example",
+                           timezone="America/Chicago", correlation_id="bit-1", requested_at=T0,
+                           merge_fields=merge, company_sov_id="cmp_0001")
+    state = decide_person(PersonState(contact_key=KEY), enroll, T0, CTX).state
+    due = state.next_due_at
+    assert due is not None
+    return encode(decide_person(state, CheckDueTouches(contact_key=KEY, issued_at=due), due,
+                                CTX).state)
+
+
+def test_merge_fields_cost_only_their_own_bytes() -> None:
+    """A person without merge fields is stored as before them; with them, their values plus a
+    few bytes of JSON (the aggregate's memory stays well under 1 KiB)."""
+    plain, named = _stored_after_two_touches(None), _stored_after_two_touches(JANE)
+    values = len("Jane") + len("Doe") + len("Head of Sales") + len("Acme Roofing")
+    assert len(named) - len(plain) == values + len('[]') + 4 * len('""') + 3 * len(",") + 1
+    assert decode(KEY, named).active.merge_fields == JANE  # type: ignore[union-attr]
+    assert decode(KEY, plain).active.merge_fields is None  # type: ignore[union-attr]
+    assert len(named) < 1024
