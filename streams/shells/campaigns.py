@@ -129,7 +129,7 @@ def register(hub: Hub) -> None:
     Stage(hub, "campaigns", Channel(hub, "gate_verdicts"), route_verdict).agent(
         "campaign-requests")
     Stage(hub, "campaigns", Channel(hub, "campaign_health"), route_health).agent(
-        "campaign-health-router")
+        "campaign-health-verdicts")
     Stage(hub, "campaigns", Channel(hub, "campaign_commands"), decide_campaign).agent("campaigns")
     register_audit(hub, campaigns, AuditLimits(
         # The shortest cooling-off any sequence keeps: no send its own sequence allowed fails.
