@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from pydantic import ValidationError
-
 from agents.sender.content import ContentLibrary
-from agents.sender.core import (
-    IN_FLIGHT_AT_RESTART,
-    UNKNOWN_OUTCOME,
-    RecordWithoutSending,
-    SendEmail,
-    SenderConfig,
-    SenderState,
-    decide_request,
-    on_engagement,
-    on_evidence,
-    record_result,
-)
-from agents.sender.inflight import DEFAULT_POLICY, UnknownOutcomePolicy, renudge
+from agents.sender.core import SendEmail, SenderConfig, SenderState, record_result
+from agents.sender.inflight import renudge
+from agents.sender.touch import decide_touch, on_report, unknown_outcome_policy
 from agents.sequencer.definition import DEFAULT_DEFINITIONS_PATH, load_templates
-from streams.contracts.decision import Decision
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import EngagementRecorded, SendRecorded, TouchRequested
-from streams.contracts.records import describe
 from streams.kernel.campaign_status import CampaignStatusView
 from streams.kernel.channel import Channel
 from streams.kernel.hub import Hub
@@ -48,10 +33,8 @@ def register(hub: Hub) -> None:
                        calendar_secret=s.calendar_secret.get_secret_value().encode(),
                        content=content, approved_digests=campaigns.approved_digests)
     adapter = adapter_for(hub)
-    unresolved = UnknownOutcomePolicy(
-        s.send_unresolved_policy or DEFAULT_POLICY.get(adapter.name, "fail"),
-        # Wall seconds: evidence arrives in wall time, however fast the hub's clock runs.
-        timedelta(seconds=s.send_unresolved_after_s * s.clock_speed))
+    unresolved = unknown_outcome_policy(adapter.name, s.send_unresolved_policy,
+                                        s.send_unresolved_after_s, s.clock_speed)
 
     @hub.app.task
     async def start_adapter() -> None:
@@ -63,30 +46,14 @@ def register(hub: Hub) -> None:
                      ) -> Decided[Any]:
         key, now = item.contact_key or "", hub.clock.now()
         state = people.get(key)
-        if isinstance(item, SendRecorded):  # the hub's own record settles an unknown outcome
-            return people.decided(key, state, on_evidence(
-                state, item.idempotency_key, None, now, STABLE_IDS, provider=adapter.name,
-                recorded=True))
-        if isinstance(item, EngagementRecorded):
-            return people.decided(key, state, on_evidence(
-                on_engagement(state, item), item.idempotency_key, item.provider_message_id,
-                now, STABLE_IDS, provider=item.provider, recorded=False))
+        if not isinstance(item, TouchRequested):
+            return people.decided(key, state, on_report(state, item, now, STABLE_IDS,
+                                                        adapter.name))
         await campaigns.wait_ready()  # a restarted worker judges no touch on an empty view
-        try:
-            outcome = decide_request(state, item, cfg, campaigns.refusal(item.campaign_id, now),
-                                     now=now, unknown=unresolved)
-        except ValidationError as exc:  # e.g. an address no provider would accept
-            why = f"cannot render the email: {describe(exc)}"
-            return people.decided(key, state, record_result(
-                state, item, now, STABLE_IDS, provider=adapter.name, failure=why))
-        if isinstance(outcome, Decision):
+        outcome = decide_touch(state, item, cfg, campaigns.refusal(item.campaign_id, now), now,
+                               STABLE_IDS, adapter.name, unresolved)
+        if not isinstance(outcome, SendEmail):
             return people.decided(key, state, outcome)
-        if isinstance(outcome, RecordWithoutSending):
-            unknown = outcome.provider == IN_FLIGHT_AT_RESTART
-            return people.decided(key, state, record_result(
-                state, item, now, STABLE_IDS, provider=outcome.provider,
-                failure=outcome.failure or (UNKNOWN_OUTCOME if unknown else None)))
-        assert isinstance(outcome, SendEmail)
         # The in-flight marker is in the changelog before the provider is called.
         await sender.carry_out_now(event, people.decided(key, state, outcome.marked))
         receipt, failure = await send_with_retry(adapter, outcome, s.send_max_attempts)

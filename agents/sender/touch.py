@@ -1,0 +1,67 @@
+"""One input of the sender, decided: a report settles what it names, a touch is sent or
+recorded (pure). The shell only looks up the person, asks here, and carries out a send."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import ValidationError
+
+from agents.sender.core import (
+    IN_FLIGHT_AT_RESTART,
+    UNKNOWN_OUTCOME,
+    RecordWithoutSending,
+    SendEmail,
+    SenderConfig,
+    SenderState,
+    decide_request,
+    on_engagement,
+    on_evidence,
+    record_result,
+)
+from agents.sender.inflight import DEFAULT_POLICY, UnknownOutcomePolicy
+from streams.contracts.decision import Decision
+from streams.contracts.ids import IdFactory
+from streams.contracts.models import EngagementRecorded, SendRecorded, TouchRequested
+from streams.contracts.records import describe
+
+
+def unknown_outcome_policy(
+    provider: str, chosen: str | None, after_wall_s: float, clock_speed: float
+) -> UnknownOutcomePolicy:
+    """The configured policy, else the provider's default. The bound is wall seconds (evidence
+    arrives in wall time, however fast the hub's clock runs), expressed in hub time."""
+    policy = chosen or DEFAULT_POLICY.get(provider, "fail")
+    return UnknownOutcomePolicy(policy, timedelta(seconds=after_wall_s * clock_speed))  # type: ignore[arg-type]
+
+
+def on_report(
+    state: SenderState, report: SendRecorded | EngagementRecorded, now: datetime,
+    ids: IdFactory, provider: str,
+) -> Decision[SenderState]:
+    """The hub's own send record, or a provider event, settles an unknown outcome it names;
+    an unsubscribe, complaint or hard bounce also suppresses the address."""
+    if isinstance(report, SendRecorded):
+        return on_evidence(state, report.idempotency_key, None, now, ids, provider=provider,
+                           recorded=True)
+    return on_evidence(on_engagement(state, report), report.idempotency_key,
+                       report.provider_message_id, now, ids, provider=report.provider,
+                       recorded=False)
+
+
+def decide_touch(
+    state: SenderState, request: TouchRequested, cfg: SenderConfig,
+    campaign_refusal: str | None, now: datetime, ids: IdFactory, provider: str,
+    unknown: UnknownOutcomePolicy,
+) -> Decision[SenderState] | SendEmail:
+    """`decide_request` with every outcome but a send turned into its decision."""
+    try:
+        outcome = decide_request(state, request, cfg, campaign_refusal, now=now, unknown=unknown)
+    except ValidationError as exc:  # e.g. an address no provider would accept
+        return record_result(state, request, now, ids, provider=provider,
+                             failure=f"cannot render the email: {describe(exc)}")
+    if isinstance(outcome, RecordWithoutSending):
+        at_restart = outcome.provider == IN_FLIGHT_AT_RESTART
+        return record_result(state, request, now, ids, provider=outcome.provider,
+                             failure=outcome.failure or (UNKNOWN_OUTCOME if at_restart else None))
+    return outcome
