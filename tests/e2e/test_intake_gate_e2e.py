@@ -43,7 +43,8 @@ def card(lead_id: str, company: str | None, status: str = "ENRICHED", **enrichme
             "lifecycle_state": "TARGETABLE",
             "contact": {"email": f"{lead_id}@{company}.example".replace("_", "-"),
                         "email_verified": True,
-                        "first_name": "Test", "last_name": "Lead", "timezone": "America/Chicago"},
+                        "first_name": "Test", "last_name": "Lead", "title": "Owner",
+                        "timezone": "America/Chicago"},
             **enrichment,
         }
     return doc
