@@ -104,6 +104,10 @@ class Settings(BaseSettings):
         "events the sequencer decides per broker acknowledgement"))
     sequencer_tick_seconds: float = Field(default=1.0, gt=0, description=(
         "wall time between the sequencer's scans for due touches"))
+    sequencer_campaign_recheck_seconds: float = Field(default=60.0, gt=0, description=(
+        "hub seconds after which a person held by a campaign that may not send (a draft, a "
+        "paused one, one not heard of) is looked at again: how soon an approval reaches the "
+        "persons enrolled in its draft"))
     sequences_file: Path | None = Field(default=None, description=(
         "sequence definitions per strategy (validated on load); unset: the packaged "
         "`sequences.yaml`"))

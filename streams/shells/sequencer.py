@@ -49,7 +49,8 @@ def register(hub: Hub) -> None:
         return SequencerContext(definitions=definitions, window=s.window, caps=s.caps,
                                 ids=STABLE_IDS, campaign_status=campaigns.status,
                                 campaign_window=campaigns.window,
-                                caps_spent=caps.get, partitions=n, partition=partition)
+                                caps_spent=caps.get, partitions=n, partition=partition,
+                                recheck_seconds=s.sequencer_campaign_recheck_seconds)
 
     def enroll(verdict: LeadGated, _event: Any) -> Decided[None]:
         command = enrollment_for(verdict)  # acknowledged before the verdict: none is lost
