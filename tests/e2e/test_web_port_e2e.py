@@ -25,7 +25,7 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
-from test_intake_gate_e2e import good_batch, score
+from test_intake_gate_e2e import good_batch, score, wait_for
 
 from agents.sender.calendar_link import sign
 from streams.embedded import EmbeddedBroker
@@ -262,6 +262,10 @@ async def test_after_a_little_traffic_every_catalogued_metric_is_scraped(
     # The persons enrolled before their campaign was approved are looked at again within
     # OUTREACH_SEQUENCER_CAMPAIGN_RECHECK_SECONDS (60 hub seconds = wall seconds here).
     await wait_scraped(worker, sent, "two emails sent", timeout=150)
+    # The engagement stage counts a send as it reads the send event; the sink writes its row on
+    # its own consumer, so the row may land a moment after the count.
+    await wait_for(module_database, "SELECT count(DISTINCT aggregate_id) FROM outreach.send_log "
+                   "WHERE status = 'sent'", 2, timeout=30)
     conn = await asyncpg.connect(module_database)
     try:
         aggregates = [r["aggregate_id"] for r in await conn.fetch(
