@@ -16,7 +16,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
 from streams.contracts import codec
@@ -25,7 +24,8 @@ from streams.contracts.models.campaign import (
     CampaignEvent,
     CampaignStateChanged,
 )
-from streams.kernel.kafka_security import KafkaSecurity, client_kwargs
+from streams.kernel.follower import follow
+from streams.kernel.kafka_security import KafkaSecurity
 
 if TYPE_CHECKING:
     from streams.kernel.hub import Hub
@@ -125,30 +125,8 @@ class CampaignOutcomes:
         return True
 
     async def follow(self) -> None:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap, enable_auto_commit=False,
-            **client_kwargs(self._security),
-        )
-        await consumer.start()
-        try:
-            partitions = consumer.partitions_for_topic(self._topic)
-            while not partitions:
-                await consumer.client.force_metadata_update()
-                partitions = consumer.partitions_for_topic(self._topic)
-                await asyncio.sleep(0.5)
-            tps = [TopicPartition(self._topic, p) for p in sorted(partitions)]
-            consumer.assign(tps)
-            await consumer.seek_to_end(*tps)
-            for tp in tps:  # pin the end now: a command issued after ready is seen
-                await consumer.position(tp)
-            self._ready.set()
-            while True:
-                batch = await consumer.getmany(timeout_ms=500)
-                for messages in batch.values():
-                    for message in messages:
-                        self._read(message)
-        finally:
-            await consumer.stop()
+        await follow(self._topic, self._bootstrap, self._security, self._read, self._ready.set,
+                     start="end", poll_ms=500)
 
     def _read(self, message: Any) -> None:
         try:

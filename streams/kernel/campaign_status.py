@@ -15,12 +15,12 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
 from streams.contracts import codec
 from streams.contracts.models import ApprovalTerms, CampaignEvent, CampaignStateChanged
-from streams.kernel.kafka_security import KafkaSecurity, client_kwargs
+from streams.kernel.follower import follow
+from streams.kernel.kafka_security import KafkaSecurity
 
 if TYPE_CHECKING:
     from streams.kernel.hub import Hub
@@ -111,32 +111,8 @@ class CampaignStatusView:
             await self._ready.wait()
 
     async def follow(self) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
-                                    **client_kwargs(self._security))
-        await consumer.start()
-        try:
-            partitions = consumer.partitions_for_topic(self._topic)
-            while not partitions:
-                await consumer.client.force_metadata_update()
-                partitions = consumer.partitions_for_topic(self._topic)
-                await asyncio.sleep(0.5)
-            tps = [TopicPartition(self._topic, p) for p in sorted(partitions)]
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            # What the topic held at start: positions, not message offsets, tell when it is
-            # read (compaction and transaction markers leave gaps in offsets).
-            ends = await consumer.end_offsets(tps)
-            while True:
-                batch = await consumer.getmany(timeout_ms=1000)
-                for messages in batch.values():
-                    for message in messages:
-                        self._fold(message)
-                if not self._ready.is_set():
-                    positions = [await consumer.position(tp) for tp in ends]
-                    if all(p >= end for p, end in zip(positions, ends.values(), strict=True)):
-                        self._ready.set()
-        finally:
-            await consumer.stop()
+        await follow(self._topic, self._bootstrap, self._security, self._fold, self._ready.set,
+                     start="beginning")
 
     def _fold(self, message: Any) -> None:
         try:

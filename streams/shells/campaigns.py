@@ -26,6 +26,7 @@ from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import ApprovalTerms, CampaignCommand, LeadGated
 from streams.contracts.models.campaign_health import CampaignHealthEvaluated
 from streams.kernel.channel import Channel
+from streams.kernel.domain_health import DomainHealthView
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage, routed
 from streams.kernel.store import Decided, TableStore
@@ -88,8 +89,8 @@ def register(hub: Hub) -> None:
     definitions = load_definitions(s.sequences_file) if s.sequences_file else load_definitions()
     digests = draft_content(definitions)
     sending_domain = s.from_email.rsplit("@", 1)[-1].lower()
-    # PAUSE verdicts for the sending domain seen on this worker (eligibility of new drafts).
-    domain_pauses: dict[str, str] = {}
+    # PAUSE verdicts of the sending domain, from every partition (eligibility of new drafts).
+    domain_health = DomainHealthView.on(hub)
     campaigns: TableStore[CampaignAggregate] = TableStore.of(
         hub, "campaigns", "campaign_commands", CampaignAggregate,
         default=lambda key: CampaignAggregate(campaign_id=key))
@@ -101,13 +102,8 @@ def register(hub: Hub) -> None:
 
     def route_health(verdict: CampaignHealthEvaluated, _event: Any) -> Decided[None]:
         # Only PAUSE acts on the campaign: a HEALTHY or REVIEW verdict never resumes one (only
-        # a new approval overriding the pause does). A domain's verdict also decides whether
-        # new drafts from that domain are eligible.
-        if verdict.scope == "domain":
-            if verdict.verdict == "PAUSE":
-                domain_pauses[verdict.sending_domain.lower()] = verdict.verdict_id
-            else:
-                domain_pauses.pop(verdict.sending_domain.lower(), None)
+        # a new approval overriding the pause does). Whether new drafts of a domain are
+        # eligible is the domain view's, which every worker keeps from every partition.
         command = health_command(verdict)
         if command is None:
             return routed([])
@@ -115,7 +111,7 @@ def register(hub: Hub) -> None:
 
     def decide_campaign(command: CampaignCommand, _event: Any) -> Decided[CampaignAggregate]:
         state = campaigns.get(command.campaign_id)
-        facts = EligibilityFacts(domain_pause=domain_pauses.get(sending_domain))
+        facts = EligibilityFacts(domain_pause=domain_health.pause(sending_domain))
         return campaigns.decided(command.campaign_id, state,
                                  decide(state, command, hub.clock.now(), policy, facts,
                                         STABLE_IDS))

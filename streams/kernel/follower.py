@@ -1,0 +1,63 @@
+"""Follow a whole topic on every worker, outside any consumer group.
+
+The views every worker keeps (campaign status, command outcomes, domain health) need every
+partition, not the share a group would give them; faust's GlobalTable has an open bug with
+several workers, so they read with a plain aiokafka consumer instead. `follow` assigns all
+partitions, starts at the beginning or the end, and says when it has read what the topic held
+at start (`on_ready`), so a view can tell a caller "caught up" rather than "empty".
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, Literal
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from streams.kernel.kafka_security import KafkaSecurity, client_kwargs
+
+
+async def follow(
+    topic: str, bootstrap: str, security: KafkaSecurity, on_message: Callable[[Any], None],
+    on_ready: Callable[[], None], *, start: Literal["beginning", "end"],
+    poll_ms: int = 1000,
+) -> None:
+    """Read `topic` forever, calling `on_message` for each record; `on_ready` once the records
+    the topic held when following began are read (from the end: as soon as positions are
+    pinned, so a record produced after `on_ready` is seen)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                **client_kwargs(security))
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        while not partitions:
+            await consumer.client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic)
+            await asyncio.sleep(0.5)
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        ready = False
+        if start == "end":
+            await consumer.seek_to_end(*tps)
+            for tp in tps:  # pin the end now
+                await consumer.position(tp)
+            on_ready()
+            ready = True
+        else:
+            await consumer.seek_to_beginning(*tps)
+        # What the topic held at start: positions, not message offsets, tell when it is read
+        # (compaction and transaction markers leave gaps in offsets).
+        ends = {} if ready else await consumer.end_offsets(tps)
+        while True:
+            batch = await consumer.getmany(timeout_ms=poll_ms)
+            for messages in batch.values():
+                for message in messages:
+                    on_message(message)
+            if not ready:
+                positions = [await consumer.position(tp) for tp in ends]
+                if all(p >= end for p, end in zip(positions, ends.values(), strict=True)):
+                    on_ready()
+                    ready = True
+    finally:
+        await consumer.stop()
