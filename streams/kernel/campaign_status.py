@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from streams.contracts import codec
 from streams.contracts.models import ApprovalTerms, CampaignEvent, CampaignStateChanged
-from streams.kernel.follower import follow
+from streams.kernel.follower import follow, one_per_worker
 from streams.kernel.kafka_security import KafkaSecurity
 
 if TYPE_CHECKING:
@@ -55,18 +55,8 @@ class CampaignStatusView:
     @classmethod
     def on(cls, hub: Hub) -> CampaignStatusView:
         """The worker's one view (the sequencer and the sender share it)."""
-        held = hub.shared.get("campaign_status")
-        if isinstance(held, CampaignStatusView):
-            return held
-        view = cls(hub.catalog["campaign_events"].name, hub.kafka_bootstrap,
-                   security=hub.settings.kafka)
-        hub.shared["campaign_status"] = view
-
-        @hub.app.task
-        async def follow_campaign_events() -> None:
-            await view.follow()
-
-        return view
+        return one_per_worker(hub, "campaign_status", lambda: cls(
+            hub.catalog["campaign_events"].name, hub.kafka_bootstrap, security=hub.settings.kafka))
 
     def status(self, campaign_id: str | None) -> str | None:
         if campaign_id is None:

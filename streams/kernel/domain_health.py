@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from streams.contracts import codec
 from streams.contracts.models import CampaignHealthEvaluated
-from streams.kernel.follower import follow
+from streams.kernel.follower import follow, one_per_worker
 from streams.kernel.kafka_security import KafkaSecurity
 
 if TYPE_CHECKING:
@@ -39,18 +39,8 @@ class DomainHealthView:
 
     @classmethod
     def on(cls, hub: Hub) -> DomainHealthView:
-        held = hub.shared.get("domain_health")
-        if isinstance(held, DomainHealthView):
-            return held
-        view = cls(hub.catalog["campaign_health"].name, hub.kafka_bootstrap,
-                   security=hub.settings.kafka)
-        hub.shared["domain_health"] = view
-
-        @hub.app.task
-        async def follow_domain_health() -> None:
-            await view.follow()
-
-        return view
+        return one_per_worker(hub, "domain_health", lambda: cls(
+            hub.catalog["campaign_health"].name, hub.kafka_bootstrap, security=hub.settings.kafka))
 
     def pause(self, domain: str) -> str | None:
         """The id of the PAUSE verdict in force for the sending domain, or None."""

@@ -11,11 +11,38 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.kernel.kafka_security import KafkaSecurity, client_kwargs
+
+if TYPE_CHECKING:
+    from streams.kernel.hub import Hub
+
+
+class Following(Protocol):
+    async def follow(self) -> None: ...
+
+
+V = TypeVar("V", bound=Following)
+
+
+def one_per_worker(hub: Hub, key: str, make: Callable[[], V]) -> V:
+    """The worker's one view under `key` (the stages that read it share it), following its
+    topic from a task of the worker's app once made."""
+    held = hub.shared.get(key)
+    if held is not None:
+        return held
+    view = make()
+    hub.shared[key] = view
+
+    async def follow_view() -> None:
+        await view.follow()
+
+    follow_view.__name__ = follow_view.__qualname__ = f"follow_{key}"
+    hub.app.task(follow_view)
+    return view
 
 
 async def follow(

@@ -27,10 +27,9 @@ from agents.campaigns.identity import campaign_id_for
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
-from tests.e2e.test_campaign_launch_e2e import broker, rows, verdict, wait_for
+from tests.e2e.test_campaign_launch_e2e import rows, verdict, wait_for
 
 pytestmark = pytest.mark.e2e
-__all__ = ["broker"]  # the fixture, shared with the launch test
 
 SPEED = 86400.0  # one wall second is one hub day: a HOT sequence's touches come 3 s apart
 TOKEN = "ann-e2e-0123456789abcdef"

@@ -12,7 +12,6 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,6 @@ import asyncpg
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from streams.embedded import EmbeddedBroker
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
@@ -30,13 +28,6 @@ pytestmark = pytest.mark.e2e
 
 PID = "outreach-execution-send-20261123-0a1b2c3d"
 SENDS = 250  # above the default minimum sample of 200
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[str]:
-    b = EmbeddedBroker(log_path=tmp_path / "tansu.log").start()
-    yield b.bootstrap
-    b.stop()
 
 
 @pytest.fixture

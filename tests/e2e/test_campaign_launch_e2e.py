@@ -13,7 +13,6 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,6 @@ import pytest
 from confluent_kafka import Producer
 
 from agents.campaigns.identity import campaign_id_for
-from streams.embedded import EmbeddedBroker
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
@@ -35,13 +33,6 @@ TTL_HOURS = 25  # the draft TTL, in hub hours: ~25 wall seconds
 APPROVED = campaign_id_for("cmp_a", "PERSONALIZED_EMAIL")
 LEFT = campaign_id_for("cmp_b", "PERSONALIZED_EMAIL")
 TOKEN = "ann-e2e-0123456789abcdef"
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[str]:
-    b = EmbeddedBroker(log_path=tmp_path / "tansu.log").start()
-    yield b.bootstrap
-    b.stop()
 
 
 def verdict(n: int, company: str) -> bytes:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,6 @@ import asyncpg
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from streams.embedded import EmbeddedBroker
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
@@ -87,14 +85,6 @@ def score(company: str, value: float) -> bytes:
                        "bit_score": value, "bit_tier": "X", "correlation_id": f"corr-{company}",
                        "lifecycle_state": "TARGETABLE",
                        "evaluated_at": "2026-11-20T09:00:00Z"}).encode()
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[str]:
-    # A broker of its own: the topic names are fixed by the contract, so tests must not share.
-    b = EmbeddedBroker(log_path=tmp_path / "tansu.log").start()
-    yield b.bootstrap
-    b.stop()
 
 
 @pytest.fixture

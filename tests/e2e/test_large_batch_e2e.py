@@ -9,14 +9,12 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import orjson
 import pytest
 
-from streams.embedded import EmbeddedBroker
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
@@ -25,13 +23,6 @@ from streams.sample import lead_batch
 pytestmark = pytest.mark.e2e
 
 CARDS = 10_000
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[str]:
-    b = EmbeddedBroker(log_path=tmp_path / "tansu.log").start()
-    yield b.bootstrap
-    b.stop()
 
 
 async def test_a_10000_card_batch_is_published_and_consumed(

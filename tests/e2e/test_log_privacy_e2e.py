@@ -11,7 +11,6 @@ import re
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -20,7 +19,6 @@ import pytest
 from confluent_kafka import Producer
 from test_intake_gate_e2e import card, consume_until_idle, score, wait_for
 
-from streams.embedded import EmbeddedBroker
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
@@ -66,13 +64,6 @@ def leaks(text: str, where: str) -> list[str]:
     found = [f"{where}: {w!r}" for w in forbidden() if w.lower() in text.lower()]
     found += [f"{where}: address {m.group(0)!r}" for m in ADDRESS_RE.finditer(text)]
     return found
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[str]:
-    b = EmbeddedBroker(log_path=tmp_path / "tansu.log").start()
-    yield b.bootstrap
-    b.stop()
 
 
 def with_password(url: str) -> str:

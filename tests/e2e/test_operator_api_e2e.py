@@ -16,11 +16,10 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
@@ -28,7 +27,6 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from streams.contracts import codec
 from streams.contracts.models.campaign import CampaignCommandRejected, CampaignStateChanged
-from streams.embedded import EmbeddedBroker
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
@@ -43,31 +41,10 @@ WAIT_SECONDS = 4  # the API's bound on waiting for a verdict (202 after it)
 
 
 @pytest.fixture(scope="module")
-def module_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("operator-api")
+def broker(module_broker: str) -> str:
+    return module_broker  # one broker for the module's worker and its tests
 
 
-@pytest.fixture(scope="module")
-def broker(module_tmp: Path) -> Iterator[str]:
-    b = EmbeddedBroker(log_path=module_tmp / "tansu.log").start()
-    yield b.bootstrap
-    b.stop()
-
-
-@pytest.fixture(scope="module")
-async def module_database(postgres_server_url: str) -> AsyncIterator[str]:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(postgres_server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield urlsplit(postgres_server_url)._replace(path=f"/{name}").geturl()
-    admin = await asyncpg.connect(postgres_server_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from aiosmtpd.controller import Controller
 from confluent_kafka import Consumer, Producer
 
 from agents.sequencer.enrollment import contact_key_for
-from streams.embedded import EmbeddedBroker, free_port
+from streams.embedded import free_port
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
@@ -88,13 +88,6 @@ def wait_until(check: Any, timeout: float, what: str) -> None:
             return
         time.sleep(0.25)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[str]:
-    b = EmbeddedBroker(log_path=tmp_path / "tansu.log").start()
-    yield b.bootstrap
-    b.stop()
 
 
 @pytest.fixture

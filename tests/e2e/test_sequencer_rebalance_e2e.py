@@ -8,14 +8,12 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from streams.embedded import EmbeddedBroker
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
@@ -40,13 +38,6 @@ def verdict(n: int) -> dict:
                     "timezone": "America/Chicago", "first_name": f"Pat{n}", "last_name": "Lee",
                     "title": "Owner"},
     }
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[str]:
-    b = EmbeddedBroker(log_path=tmp_path / "tansu.log").start()
-    yield b.bootstrap
-    b.stop()
 
 
 async def sequences_done(url: str) -> tuple[int, int]:

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -18,7 +17,6 @@ import pytest
 from confluent_kafka import Producer
 
 from streams import sample
-from streams.embedded import EmbeddedBroker
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
@@ -28,13 +26,6 @@ pytestmark = pytest.mark.e2e
 
 BOUND_S = 10.0
 COMPANIES = 40
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[str]:
-    b = EmbeddedBroker(log_path=tmp_path / "tansu.log").start()
-    yield b.bootstrap
-    b.stop()
 
 
 async def _touches(url: str) -> int:

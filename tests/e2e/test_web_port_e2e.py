@@ -13,7 +13,7 @@ import http.client
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from test_intake_gate_e2e import good_batch, score, wait_for
 
 from agents.sender.calendar_link import sign
-from streams.embedded import EmbeddedBroker
 from streams.kernel import metrics
 from streams.kernel.catalogue import catalogue
 from streams.kernel.settings import Settings
@@ -43,32 +42,10 @@ AGGREGATE = f"seq-e2e-1:{uuid.uuid4().hex}"
 
 
 @pytest.fixture(scope="module")
-def module_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("web-port")
+def broker(module_broker: str) -> str:
+    return module_broker  # one broker for the module's worker and its tests
 
 
-@pytest.fixture(scope="module")
-def broker(module_tmp: Path) -> Iterator[str]:
-    # A broker of its own: the topic names are fixed by the contract, so tests must not share.
-    b = EmbeddedBroker(log_path=module_tmp / "tansu.log").start()
-    yield b.bootstrap
-    b.stop()
-
-
-@pytest.fixture(scope="module")
-async def module_database(postgres_server_url: str) -> AsyncIterator[str]:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(postgres_server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield urlsplit(postgres_server_url)._replace(path=f"/{name}").geturl()
-    admin = await asyncpg.connect(postgres_server_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import asyncpg
 import orjson
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
@@ -36,7 +34,6 @@ from webhook_signing import (
 )
 
 from agents.engagement.ingress import postmark
-from streams.embedded import EmbeddedBroker
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
@@ -84,11 +81,6 @@ class Https:
 
 
 @pytest.fixture(scope="module")
-def module_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("webhooks")
-
-
-@pytest.fixture(scope="module")
 def sns(module_tmp: Path) -> Iterator[Https]:
     server = Https(module_tmp)
     yield server
@@ -96,26 +88,10 @@ def sns(module_tmp: Path) -> Iterator[Https]:
 
 
 @pytest.fixture(scope="module")
-def broker(module_tmp: Path) -> Iterator[str]:
-    b = EmbeddedBroker(log_path=module_tmp / "tansu.log").start()
-    yield b.bootstrap
-    b.stop()
+def broker(module_broker: str) -> str:
+    return module_broker  # one broker for the module's worker and its tests
 
 
-@pytest.fixture(scope="module")
-async def module_database(postgres_server_url: str) -> AsyncIterator[str]:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(postgres_server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield urlsplit(postgres_server_url)._replace(path=f"/{name}").geturl()
-    admin = await asyncpg.connect(postgres_server_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 @pytest.fixture(scope="module")
