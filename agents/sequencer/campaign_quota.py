@@ -68,11 +68,13 @@ def _start_of_next(at: datetime, seconds: int) -> datetime:
 
 
 def next_room(rates: CampaignRates, campaign_id: str, now: datetime, partitions: int,
-              partition: int, spent: Callable[[str], int]) -> datetime | None:
+              partition: int, spent: Callable[[str], int],
+              hour_day: tuple[str, str] | None = None) -> datetime | None:
     """None when the partition's share of this hour and day has room for one more touch of the
     campaign; else the start of the first later window whose share has room (its counters are
-    new, so only its share can be zero)."""
-    hour_key, day_key = quota_keys(partition, campaign_id, hour_of(now), day_of(now))
+    new, so only its share can be zero). ``hour_day``: `now`'s, when the caller has them."""
+    hour, day = hour_day or (hour_of(now), day_of(now))
+    hour_key, day_key = quota_keys(partition, campaign_id, hour, day)
 
     def hour_share(at: datetime) -> int:
         return (HOUR if rates.per_hour is None
@@ -106,7 +108,9 @@ def spend_quota(ctx: SequencerContext, campaign_id: str | None, now: datetime
     if rates is None or campaign_id is None or (rates.per_hour is None
                                                 and rates.per_day is None):
         return ()
-    later = next_room(rates, campaign_id, now, ctx.partitions, ctx.partition, ctx.caps_spent)
+    hour, day = hour_of(now), day_of(now)
+    later = next_room(rates, campaign_id, now, ctx.partitions, ctx.partition, ctx.caps_spent,
+                      (hour, day))
     if later is not None:
         return later
-    return (ConsumeQuota(campaign_id, hour_of(now), day_of(now)),)
+    return (ConsumeQuota(campaign_id, hour, day),)

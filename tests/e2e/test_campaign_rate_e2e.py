@@ -85,6 +85,7 @@ async def test_an_approval_of_3_an_hour_requests_3_an_hour_and_defers_the_rest(
                            f"'UTC') AS h, count(*) FROM outreach.send_log WHERE campaign_id = "
                            f"'{CAMPAIGN}' GROUP BY h ORDER BY h")
         per_hour = [n for _h, n in hours]
+        print(f"touches requested per hub hour: {per_hour}")  # pytest -s shows the figures
         assert max(per_hour) == 3 and len(per_hour) >= 3, per_hour
         touches = await rows(database_url, f"SELECT DISTINCT touch_index FROM outreach.send_log "
                              f"WHERE campaign_id = '{CAMPAIGN}'")
