@@ -14,10 +14,10 @@ from streams import sample
 from streams.admin import produce
 from streams.contracts.models import CampaignCommand
 from streams.contracts.topics import load_catalog
-from streams.demo_summary import print_summary
 from streams.embedded import mask_url
 from streams.kernel.kafka_security import KafkaSecurity, client_kwargs
 from streams.kernel.settings import Settings
+from streams.operator.demo_summary import print_summary
 from streams.process import WorkerProcess
 from streams.runtime import embedded_pair, prepare
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from streams.demo import SUMMARY_QUERIES
-from streams.demo_summary import print_summary
+from streams.operator.demo_summary import print_summary
 
 
 def test_each_campaign_gets_its_health_and_audit_verdict(capsys: pytest.CaptureFixture[str]
