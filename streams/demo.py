@@ -17,11 +17,14 @@ from streams.contracts.topics import load_catalog
 from streams.embedded import mask_url
 from streams.kernel.kafka_security import KafkaSecurity, client_kwargs
 from streams.kernel.settings import Settings
+from streams.operator.demo_summary import print_summary
 from streams.process import WorkerProcess
 from streams.runtime import embedded_pair, prepare
 
 SUMMARY_QUERIES = {
-    "audit": "SELECT status, count(*) FROM outreach.audit_log GROUP BY 1 ORDER BY 1",
+    # The batch handoff rows (the campaign verdicts in the same table are printed per campaign).
+    "audit": "SELECT status, count(*) FROM outreach.audit_log WHERE batch_id IS NOT NULL "
+    "GROUP BY 1 ORDER BY 1",
     "cards": "SELECT disposition, count(*) FROM outreach.lead_cards GROUP BY 1 ORDER BY 1",
     "verdicts": """
         SELECT verdict, coalesce(tier, '-'), count(*) FROM (
@@ -50,6 +53,20 @@ SUMMARY_QUERIES = {
     "suppressed": "SELECT reason, count(*) FROM outreach.suppression_list GROUP BY 1 ORDER BY 1",
     "campaigns": "SELECT coalesce(tier, '-'), state, coalesce(approved_by, '-'), count(*), "
     "sum(audience) FROM outreach.campaigns GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+    # Each campaign's latest health verdict (its own or its sending domain's) and audit verdict.
+    "verdicts_by_campaign": """
+        SELECT c.campaign_id, coalesce(c.tier, '-'), c.state,
+               (SELECT count(*) FROM outreach.send_log s
+                 WHERE s.campaign_id = c.campaign_id AND s.status = 'sent'),
+               h.verdict, coalesce(h.reasons, '{}'), a.verdict, coalesce(a.findings, '[]')
+          FROM outreach.campaigns c
+          LEFT JOIN LATERAL (SELECT verdict, reasons FROM outreach.campaign_health
+                              WHERE campaign_id = c.campaign_id
+                              ORDER BY evaluated_at DESC, recorded_at DESC LIMIT 1) h ON true
+          LEFT JOIN LATERAL (SELECT verdict, findings FROM outreach.audit_log
+                              WHERE campaign_id = c.campaign_id
+                              ORDER BY occurred_at DESC LIMIT 1) a ON true
+         ORDER BY 2, 1""",
 }
 DRAFTS = "SELECT campaign_id, draft_version FROM outreach.campaigns WHERE state = 'draft'"
 
@@ -122,17 +139,26 @@ async def _fresh_database(server_url: str, name: str) -> str:
 
 # Hub time runs this many times faster than wall time: two weeks of sequences in ~20 s.
 DEMO_CLOCK_SPEED = 60_000.0
+# Wall seconds the summary waits, once every sequence has ended, for the campaigns' audits.
+AUDIT_GRACE_S = 15.0
 
 PROGRESS_SQL = """
-SELECT (SELECT count(*) FROM outreach.audit_log) AS audits,
+SELECT (SELECT count(*) FROM outreach.audit_log WHERE batch_id IS NOT NULL) AS audits,
        (SELECT count(DISTINCT lead_id) FROM outreach.gate_verdicts) AS gated,
        (SELECT count(*) FROM (SELECT DISTINCT ON (lead_id, batch_id) verdict
           FROM outreach.gate_verdicts ORDER BY lead_id, batch_id, occurred_at DESC) v
         WHERE verdict = 'ALLOW') AS allowed,
        (SELECT count(*) FROM outreach.sequences) AS sequences,
        (SELECT count(*) FROM outreach.sequences WHERE status = 'active') AS active,
-       (SELECT count(*) FROM outreach.send_log) AS touches
+       (SELECT count(*) FROM outreach.send_log) AS touches,
+       (SELECT count(*) FROM outreach.campaigns c WHERE c.state = 'active'
+           AND coalesce((SELECT a.verdict FROM outreach.audit_log a
+                          WHERE a.campaign_id = c.campaign_id
+                          ORDER BY a.occurred_at DESC LIMIT 1), '-') <> 'INCONCLUSIVE'
+       ) AS unaudited
 """
+# `unaudited`: active campaigns not audited yet, or whose PASS / FAIL has not yet completed or
+# failed them (an INCONCLUSIVE verdict leaves a campaign active: nothing more to wait for).
 
 
 async def _progress(url: str) -> dict[str, int]:
@@ -176,6 +202,10 @@ def run_demo(settings: Settings, cards: int, companies: int, timeout: float) -> 
             # operator, which the demo plays once they are drafts.
             "OUTREACH_AUTO_APPROVE_TIERS": "BURNING",
             "OUTREACH_CAMPAIGN_CHECK_SECONDS": "1",
+            # A campaign whose sequences have ended is audited within seconds, so the summary
+            # carries its verdict (the auditor's settle period is wall time).
+            "OUTREACH_CAMPAIGN_AUDIT_CHECK_SECONDS": "1",
+            "OUTREACH_CAMPAIGN_AUDIT_SETTLE_SECONDS": "2",
         })
         try:
             print("  waiting for the worker to join its consumer group...", flush=True)
@@ -188,7 +218,7 @@ def run_demo(settings: Settings, cards: int, companies: int, timeout: float) -> 
             ], settings.kafka)
             print(f"  published {len(early)} BIT scores, 1 good batch, 1 malformed message, "
                   "1 batch of an unknown schema_version")
-            sent_late, last = False, dict[str, int]()
+            sent_late, last, audit_grace = False, dict[str, int](), float("inf")
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 p = asyncio.run(_progress(url))
@@ -209,7 +239,12 @@ def run_demo(settings: Settings, cards: int, companies: int, timeout: float) -> 
                 if (p["audits"] >= 3 and p["gated"] >= forwarded and p["sequences"] > 0
                         and p["sequences"] >= p["allowed"] and p["active"] == 0
                         and not drafts):
-                    break
+                    if p["unaudited"] == 0 or audit_grace < time.monotonic():
+                        break
+                    if audit_grace == float("inf"):  # sequences ended: their audits follow
+                        print("  every sequence has ended; waiting for the campaign audits",
+                              flush=True)
+                        audit_grace = time.monotonic() + AUDIT_GRACE_S
                 time.sleep(0.5)
             else:
                 print(f"  timed out after {timeout}s; worker log: {worker.log_path}")
@@ -219,47 +254,5 @@ def run_demo(settings: Settings, cards: int, companies: int, timeout: float) -> 
                 bootstrap, topics["cl_signals"].name, settings.kafka))
         finally:
             code = worker.stop()
-    _print_summary(summary, time.monotonic() - wall, code)
+    print_summary(summary, time.monotonic() - wall, code, settings.health.min_sends)
     return 0
-
-
-def _print_summary(summary: dict[str, list[tuple[object, ...]]], wall: float, code: int) -> None:
-    print("\nHandoff audit (audit_log):")
-    for status, n in summary["audit"]:
-        print(f"  {status:10} {n:5}")
-    print("Lead cards stored verbatim (lead_cards):")
-    for disposition, n in summary["cards"]:
-        print(f"  {disposition:22} {n:5}")
-    print("Gate verdicts, latest per lead (gate_verdicts):")
-    for verdict, tier, n in summary["verdicts"]:
-        print(f"  {verdict:15} {tier:8} {n:5}")
-    print("Errors and dead letters (outreach_errors):")
-    for code_, severity, n in summary["errors"]:
-        print(f"  {code_:20} {severity:9} {n:5}")
-    print("Sequences (sequences):")
-    for status, index, n in summary["sequences"]:
-        print(f"  {status:10} after touch {index}: {n:5}")
-    print("Touches requested from the sender (send_log), hub time:")
-    for index, n, first, last in summary["touches"]:
-        print(f"  touch {index}: {n:4}   {first:%a %b %d %H:%M} .. {last:%a %b %d %H:%M} UTC")
-    print("Sends (send_log) by status and provider:")
-    for status, provider, n in summary["sends"]:
-        print(f"  {status:10} {provider:18} {n:5}")
-    print("Engagement from the sandbox provider's webhooks (engagement_events):")
-    for kind, n in summary["engagement"]:
-        print(f"  {kind:15} {n:5}")
-    print("ENGAGEMENT_RATE = (opens + replies) / sends, healthy >= 30%:")
-    for sequence, sent, engaged in summary["rate"]:
-        rate = int(engaged) / int(sent) if sent else 0.0  # type: ignore[call-overload]
-        mark = "healthy" if rate >= 0.30 else "BELOW 30%"
-        print(f"  {sequence:20} {engaged:4} / {sent:4} = {rate:6.1%}  {mark}")
-    print("Suppression list (by address hash):")
-    for reason, n in summary["suppressed"]:
-        print(f"  {reason:15} {n:5}")
-    print("CL engagement signals (cl.engagement.signals):")
-    for signal, n in summary.get("signals", []):
-        print(f"  {signal:15} {n:5}")
-    print("Campaigns (campaigns) by tier, state and approver:")
-    for tier, state, approver, n, audience in summary["campaigns"]:
-        print(f"  {tier:8} {state:10} {approver:27} {n:4} campaigns, {audience or 0:4} persons")
-    print(f"\nDemo finished in {wall:.1f}s (worker exit code {code}).")

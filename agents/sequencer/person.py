@@ -11,6 +11,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from agents.sequencer.campaign_quota import spend_quota
 from agents.sequencer.caps import cap_keys
 from agents.sequencer.core import Step, due_at, next_step, utc
 from agents.sequencer.person_state import (
@@ -28,7 +29,7 @@ from agents.sequencer.projection import (
 )
 from agents.sequencer.refusal import escalation, refuse_stale
 from agents.sequencer.window import cap_day
-from streams.contracts.decision import Count, Decision, Emit
+from streams.contracts.decision import ConsumeQuota, Count, Decision, Emit
 from streams.contracts.models.engagement import EngagementRecorded
 from streams.contracts.models.send import SendRecorded, TouchRequested
 from streams.contracts.models.sequence import (
@@ -195,6 +196,10 @@ def _step(state: PersonState, now: datetime, ctx: SequencerContext, key: str | N
         return Decision(_due(state, ctx.window.next_day_open(now, active.timezone)),
                         effects=(Count("sequencer_touches_deferred_total",
                                        (("reason", "daily_cap"),)),))
+    quota = spend_quota(ctx, active.campaign_id, now)
+    if isinstance(quota, datetime):
+        return Decision(_due(state, quota), effects=(Count("sequencer_touches_deferred_total",
+                                                           (("reason", "campaign_rate"),)),))
     appended, record = projection.appended_own(step.append, key, at, touch.index)
     process_id = ctx.ids.process_id("sequence", now, active.aggregate_id)  # one for both events
     # Not validated: each value is a validated model's or checked (now by utc(), ids by the
@@ -220,8 +225,8 @@ def _step(state: PersonState, now: datetime, ctx: SequencerContext, key: str | N
                     active=replace(active, projection=appended, **changes))
     emits = (Emit("send_requests", state.contact_key, request),
              _appended(after, record, projection.version + 1, "active", ctx, now, process_id))
-    effects: tuple[Count | ConsumeCap, ...] = (
-        Count("sequencer_touches_requested_total", (("channel", touch.channel),)),)
+    effects: tuple[Count | ConsumeCap | ConsumeQuota, ...] = (
+        Count("sequencer_touches_requested_total", (("channel", touch.channel),)), *quota)
     if touch.channel == "email":
         effects += (ConsumeCap(cap_day(now), touch.principal, domain),)
     return Decision(after, emits, effects)

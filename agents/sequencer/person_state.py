@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from agents.sequencer.campaign_quota import CampaignRates
 from agents.sequencer.definition import SequenceDefinition
 from agents.sequencer.projection import SequenceProjection, UtcDatetime
 from agents.sequencer.window import DailyCaps, SendWindow
@@ -73,6 +74,10 @@ def approved_campaign(campaign_id: str | None) -> str | None:
     return "active"
 
 
+def _no_rates(campaign_id: str | None) -> CampaignRates | None:
+    return None
+
+
 def _no_window(campaign_id: str | None) -> tuple[datetime | None, datetime | None] | None:
     return None
 
@@ -91,8 +96,11 @@ class SequencerContext:
     # The approved activation window (start, end) of a campaign; None: none known (no limit).
     campaign_window: Callable[[str | None], tuple[datetime | None, datetime | None] | None] = (
         _no_window)
-    # Emails counted so far today on a cap counter (agents/sequencer/caps.py `cap_keys`).
+    # The approved rates of a campaign (sends per hour / day); None: none known (no limit).
+    campaign_rates: Callable[[str | None], CampaignRates | None] = _no_rates
+    # Emails counted so far today on a cap counter (agents/sequencer/caps.py `cap_keys`), or
+    # touches on a campaign-rate counter (agents/sequencer/campaign_quota.py `quota_keys`).
     caps_spent: Callable[[str], int] = _nothing_spent
     partitions: int = 1
-    partition: int = 0  # which share of the daily caps this person's partition spends
+    partition: int = 0  # which share of the caps and rates this person's partition spends
     recheck_seconds: float = 3600.0

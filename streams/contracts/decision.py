@@ -86,6 +86,16 @@ class ConsumeCap:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsumeQuota:
+    """Count one touch against its campaign's approved rates for this UTC hour and day (the
+    sequencer's caps table, per partition as ConsumeCap)."""
+
+    campaign_id: str
+    hour: str
+    day: str
+
+
+@dataclass(frozen=True, slots=True)
 class MarkInFlight:
     """Store the decision's state durably before anything else happens: the sender's marker
     that ``idempotency_key`` is being handed to the provider, so a worker that dies during the
@@ -94,7 +104,7 @@ class MarkInFlight:
     idempotency_key: str
 
 
-Effect = Count | SetGauge | ConsumeCap | MarkInFlight
+Effect = Count | SetGauge | ConsumeCap | ConsumeQuota | MarkInFlight
 
 
 @dataclass(frozen=True, slots=True)

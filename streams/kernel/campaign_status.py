@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from agents.sequencer.campaign_quota import CampaignRates
 from streams.contracts import codec
 from streams.contracts.models import ApprovalTerms, CampaignEvent, CampaignStateChanged
 from streams.kernel.follower import follow, one_per_worker
@@ -71,6 +72,13 @@ class CampaignStatusView:
         """The approved activation window (start, end); None: no approval known."""
         terms = self.terms(campaign_id)
         return None if terms is None else (terms.window_start, terms.window_end)
+
+    def rates(self, campaign_id: str | None) -> CampaignRates | None:
+        """The approved sends per hour / day the sequencer keeps to; None: no approval known."""
+        terms = self.terms(campaign_id)
+        if terms is None:
+            return None
+        return CampaignRates(terms.max_sends_per_hour, terms.max_sends_per_day)
 
     def approved_digests(self, campaign_id: str | None) -> frozenset[str] | None:
         """The content digests the approval in force binds, while the campaign is active; None

@@ -1,10 +1,12 @@
-"""The sequencer's daily-cap counters, spent by ConsumeCap effects.
+"""The sequencer's daily-cap counters, spent by ConsumeCap effects, and its campaign-rate
+counters, spent by ConsumeQuota effects.
 
-A counter is per partition, UTC day, and sending mailbox or recipient domain (agents/sequencer/
-caps.py). Decisions of a batch see the batch's own spending at once (`get`); the table is
-written after the broker has the batch's emits, once per counter and batch rather than per
-touch (a mailbox's counter is shared by every person of the partition). Once a day per
-partition the counters no one reads again are dropped.
+A cap counter is per partition, UTC day, and sending mailbox or recipient domain (agents/
+sequencer/caps.py); a rate counter per partition, campaign and UTC hour or day (agents/
+sequencer/campaign_quota.py). Decisions of a batch see the batch's own spending at once
+(`get`); the table is written after the broker has the batch's emits, once per counter and
+batch rather than per touch (a mailbox's counter is shared by every person of the partition).
+Once a day per partition the counters no one reads again are dropped.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from agents.sequencer.campaign_quota import quota_keys
 from agents.sequencer.caps import cap_keys, expired_cap_keys
 from agents.sequencer.window import cap_day
-from streams.contracts.decision import ConsumeCap
+from streams.contracts.decision import ConsumeCap, ConsumeQuota
 from streams.kernel.clock import Clock
 from streams.kernel.store import with_event
 
@@ -36,16 +39,15 @@ class CapLedger:
         """A decision of this batch spent these caps: the next decisions see it at once (the
         next person of the same nudge too, so the stage calls this as it decides)."""
         for effect in effects:
-            if isinstance(effect, ConsumeCap):
-                self._decided.update(cap_keys(partition, effect.day, effect.mailbox,
-                                              effect.domain))
+            if isinstance(effect, ConsumeCap | ConsumeQuota):
+                self._decided.update(_keys(partition, effect))
 
     def saw(self, event: Any) -> None:
         """An event of the batch: its partition's old counters are swept once a day."""
         self._partitions.setdefault(event.message.partition, event)
 
-    def spent(self, event: Any, effect: ConsumeCap) -> None:
-        for key in cap_keys(event.message.partition, effect.day, effect.mailbox, effect.domain):
+    def spent(self, event: Any, effect: ConsumeCap | ConsumeQuota) -> None:
+        for key in _keys(event.message.partition, effect):
             self._spent[key] += 1
             self._events[key] = event
 
@@ -64,3 +66,9 @@ class CapLedger:
         self._spent.clear()
         self._events.clear()
         self._partitions.clear()
+
+
+def _keys(partition: int, effect: ConsumeCap | ConsumeQuota) -> tuple[str, str]:
+    if isinstance(effect, ConsumeQuota):
+        return quota_keys(partition, effect.campaign_id, effect.hour, effect.day)
+    return cap_keys(partition, effect.day, effect.mailbox, effect.domain)

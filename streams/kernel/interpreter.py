@@ -18,7 +18,15 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar, assert_never
 
 from streams.contracts import codec
-from streams.contracts.decision import ConsumeCap, Count, Effect, Emit, MarkInFlight, SetGauge
+from streams.contracts.decision import (
+    ConsumeCap,
+    ConsumeQuota,
+    Count,
+    Effect,
+    Emit,
+    MarkInFlight,
+    SetGauge,
+)
 from streams.kernel import metrics
 from streams.kernel.caps import CapLedger
 from streams.kernel.hub import Hub
@@ -127,9 +135,10 @@ def _collect(effect: Effect, event: Any, counts: dict[Any, float], gauges: dict[
         case SetGauge():
             gauges[(effect.metric, effect.labels)] = effect
             return False
-        case ConsumeCap():
+        case ConsumeCap() | ConsumeQuota():
             if caps is None:
-                raise TypeError("a ConsumeCap effect in a stage without a caps ledger")
+                raise TypeError(f"a {type(effect).__name__} effect in a stage without a caps "
+                                "ledger")
             caps.spent(event, effect)
             return False
         case MarkInFlight():

@@ -68,6 +68,8 @@ def _verdict_line(record: dict[str, Any]) -> str:
     reasons = record.get("reasons") or record.get("findings")
     if reasons:
         details.append(f"why={_clip(str(reasons), REASON_WIDTH)}")
+    if record.get("verdict_id"):  # what an approval overriding a health pause names
+        details.append(f"id={record['verdict_id']}")
     return "  ".join(p for p in (when, verdict, " ".join(details)) if p)
 
 
@@ -83,6 +85,12 @@ def show_text(found: dict[str, Any]) -> str:
               ("expires", _when(c.get("expires_at")))]
     if c.get("approved_by") and c.get("approved_at"):
         fields[4] = ("approved by", f"{c['approved_by']} at {_when(c['approved_at'])}")
+    held_by = c.get("health_verdict_id")
+    if held_by:
+        # The verdict on the campaign now (a later PAUSE, e.g. its sending domain's, replaced
+        # an earlier one): the only one an approval may override.
+        fields.append(("paused by", f"health verdict {held_by}: only `campaigns approve "
+                       f"{campaign_id} --overrides-health-verdict {held_by}` lifts it"))
     lines = [f"{label:<12}{value}" for label, value in fields if value]
     lines += ["", "history"]
     if history:

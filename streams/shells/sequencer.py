@@ -44,11 +44,12 @@ def register(hub: Hub) -> None:
     campaigns, schedule = CampaignStatusView.on(hub), DueSchedule(n)
     people.on_write = lambda key, state, part: schedule.update(key, state.next_due_at, part)
 
-    @cache  # one per partition: which share of the daily caps its persons spend
+    @cache  # one per partition: which share of the caps and campaign rates its persons spend
     def context(partition: int) -> SequencerContext:
         return SequencerContext(definitions=definitions, window=s.window, caps=s.caps,
                                 ids=STABLE_IDS, campaign_status=campaigns.status,
                                 campaign_window=campaigns.window,
+                                campaign_rates=campaigns.rates,
                                 caps_spent=caps.get, partitions=n, partition=partition,
                                 recheck_seconds=s.sequencer_campaign_recheck_seconds)
 

@@ -132,6 +132,24 @@ def test_a_health_pause_is_lifted_only_by_an_approval_overriding_that_verdict() 
     assert lifted.approval.overrides_health_verdict_id == "hv-7"  # type: ignore
 
 
+def test_an_approval_must_name_the_pause_verdict_now_on_the_campaign() -> None:
+    # The campaign's own PAUSE, then its sending domain's: the later verdict replaces the
+    # earlier, so overriding the first no longer lifts the pause.
+    own = run(state_in("active"), command("pause_for_health", health_verdict_id="hv-own")).state
+    d = run(own, command("pause_for_health", health_verdict_id="hv-domain"))
+    [replaced] = events(d)
+    assert replaced.to_state == "paused"  # type: ignore[attr-defined]
+    assert replaced.health_verdict_id == "hv-domain"  # type: ignore[attr-defined]
+    stale = ApprovalTerms(overrides_health_verdict_id="hv-own")
+    [refused] = events(run(d.state, command("approve", approval=stale)))
+    assert isinstance(refused, CampaignCommandRejected) and refused.code == "health_pause"
+    assert "hv-domain" in refused.reason
+    current = ApprovalTerms(overrides_health_verdict_id="hv-domain")
+    [lifted] = events(run(d.state, command("approve", approval=current)))
+    assert lifted.to_state == "active"  # type: ignore[attr-defined]
+    assert lifted.health_verdict_id is None  # type: ignore[attr-defined]
+
+
 def test_an_operator_pause_is_resumed() -> None:
     s = run(state_in("active"), command("pause")).state
     assert run(s, command("resume")).state.state == "active"

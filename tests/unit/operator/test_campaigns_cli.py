@@ -181,5 +181,23 @@ def test_show_tells_the_story_and_what_is_not_recorded() -> None:
     assert text.endswith("audit\n  none recorded")
 
 
+def test_show_names_the_health_verdict_an_approval_must_override() -> None:
+    cid = ROW["campaign_id"]
+    text = show_text({
+        "campaign": {**ROW, "state": "paused", "version": 5, "health_verdict_id": "hv-domain"},
+        "history": [],
+        "health": [{"evaluated_at": "2026-03-02T11:00:00+00:00", "verdict": "PAUSE",
+                    "verdict_id": "hv-own"},
+                   {"evaluated_at": "2026-03-02T12:00:00+00:00", "verdict": "PAUSE",
+                    "verdict_id": "hv-domain"}],
+        "audit": []})
+    assert (f"paused by   health verdict hv-domain: only `campaigns approve {cid} "
+            "--overrides-health-verdict hv-domain` lifts it") in text.splitlines()
+    assert "  2026-03-02 11:00:00  PAUSE  id=hv-own" in text.splitlines()
+    unpaused = show_text({"campaign": {**ROW, "state": "active"}, "history": [],
+                          "health": [], "audit": []})
+    assert "paused by" not in unpaused
+
+
 def test_an_empty_list_says_so() -> None:
     assert list_table([]) == "no campaigns"
