@@ -67,12 +67,20 @@ def suppressed(record: CampaignRecord) -> list[str]:
 
 
 def after_stop(record: CampaignRecord) -> list[str]:
-    """Touches decided after their sequence had stopped."""
-    stopped: dict[str, datetime] = {}
+    """Touches decided after the hub had stopped their sequence.
+
+    The sequencer's own `sequence_stopped` is when the hub knew; a touch decided between a
+    reply's occurring at the provider and its reaching the hub is the in-flight race no sender
+    can close, not a breach. Where the hub recorded no stop at all for a stop signal, every
+    touch decided after the signal occurred is one."""
+    hub_stop: dict[str, datetime] = {}
+    signal: dict[str, datetime] = {}
     for row in record.stops:
-        if row.type in STOP_TYPES:
-            stopped[row.aggregate_id] = min(row.occurred_at,
-                                            stopped.get(row.aggregate_id, row.occurred_at))
+        if row.type not in STOP_TYPES:
+            continue
+        held = hub_stop if row.type == "sequence_stopped" else signal
+        held[row.aggregate_id] = min(row.occurred_at, held.get(row.aggregate_id, row.occurred_at))
+    stopped = signal | hub_stop
     out = []
     for s in _sent(record):
         at = s.decided_at

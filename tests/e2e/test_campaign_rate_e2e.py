@@ -19,10 +19,9 @@ from agents.campaigns.identity import campaign_id_for
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
-from tests.e2e.test_campaign_launch_e2e import broker, rows, verdict, wait_for
+from tests.e2e.test_campaign_launch_e2e import rows, verdict, wait_for
 
 pytestmark = pytest.mark.e2e
-__all__ = ["broker"]  # the fixture, shared with the launch test
 
 SPEED = 360.0  # one wall second is six hub minutes: an hour is ten seconds
 COMPANY = "cmp_rate"  # its 8 persons' keys fall 4 and 4 on the two partitions

@@ -199,3 +199,27 @@ def test_the_worker_emits_the_verdict_and_what_it_sets_off(
     errors = [e.event.code for e in emits if e.topic == "errors"]  # type: ignore[attr-defined]
     assert errors == ([] if code is None else [code])
     assert {e.key for e in emits} == {"cmp-1"}
+
+
+def _stop(kind: str, at: datetime) -> StopRow:
+    return StopRow(aggregate_id=agg("ck1"), type=kind, occurred_at=at)
+
+
+@pytest.mark.parametrize(("stops", "finding"), [
+    # The reply occurred a minute before the touch; the hub stopped the sequence after it:
+    # the in-flight race, not a breach.
+    ((_stop("replied", LATE - timedelta(minutes=1)),
+      _stop("sequence_stopped", LATE + timedelta(seconds=2))), False),
+    # The hub had stopped the sequence before it decided the touch: a breach.
+    ((_stop("replied", LATE - timedelta(days=1)),
+      _stop("sequence_stopped", LATE - timedelta(hours=23))), True),
+    # A stop signal the hub never acted on: every later touch is a breach.
+    ((_stop("unsubscribed", LATE - timedelta(minutes=1)),), True),
+    # A signal that is no stop (a soft bounce) stops nothing.
+    ((_stop("bounced_soft", LATE - timedelta(days=1)),), False),
+])
+def test_after_stop_counts_from_when_the_hub_knew(stops: tuple[StopRow, ...],
+                                                   finding: bool) -> None:
+    verdict = audit(with_send(send("ck1", 3, LATE), stops=stops), T0 + timedelta(days=20),
+                    STABLE_IDS)
+    assert ("after_stop" in {f.rule for f in verdict.findings}) is finding
