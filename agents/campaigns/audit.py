@@ -57,13 +57,25 @@ def not_enrolled(record: CampaignRecord) -> list[str]:
 
 
 def suppressed(record: CampaignRecord) -> list[str]:
-    """Sends to a person already suppressed (by any campaign) when the mail went out."""
+    """Sends decided for a person already suppressed (by any campaign) when the hub knew it.
+
+    Like `after_stop`: where the hub stopped this campaign's sequence of that person at or
+    after the suppressing signal, its stop is when it knew; a touch decided before that and
+    delivered after is in flight, not a breach. Without such a stop, the signal's time counts."""
     since: dict[str, datetime] = {}
     for row in record.suppressions:
         since[row.contact_key] = min(row.since, since.get(row.contact_key, row.since))
+    contact_of = {e.aggregate_id: e.contact_key for e in record.enrolled}
+    hub_stops: dict[str, datetime] = {}
+    for stop in record.stops:
+        contact = contact_of.get(stop.aggregate_id)
+        if (stop.type == "sequence_stopped" and contact is not None and contact in since
+                and stop.occurred_at >= since[contact]):
+            hub_stops[contact] = min(stop.occurred_at, hub_stops.get(contact, stop.occurred_at))
+    knew = since | hub_stops
     return [s.idempotency_key for s in _sent(record)
-            if s.contact_key in since and s.sent_at is not None
-            and s.sent_at >= since[s.contact_key]]
+            if s.contact_key in knew and s.decided_at is not None
+            and s.decided_at >= knew[s.contact_key]]
 
 
 def after_stop(record: CampaignRecord) -> list[str]:

@@ -223,3 +223,18 @@ def test_after_stop_counts_from_when_the_hub_knew(stops: tuple[StopRow, ...],
     verdict = audit(with_send(send("ck1", 3, LATE), stops=stops), T0 + timedelta(days=20),
                     STABLE_IDS)
     assert ("after_stop" in {f.rule for f in verdict.findings}) is finding
+
+
+@pytest.mark.parametrize(("hub_stop", "finding"), [
+    (None, True),  # the hub never acted on the unsubscribe: a breach
+    (LATE + timedelta(seconds=2), False),  # decided before the hub knew: in flight
+    (LATE - timedelta(seconds=30), True),  # decided after the hub had stopped the person
+])
+def test_suppressed_counts_from_when_the_hub_knew(hub_stop: datetime | None,
+                                                  finding: bool) -> None:
+    unsubscribed = LATE - timedelta(minutes=1)
+    stops = () if hub_stop is None else (_stop("sequence_stopped", hub_stop),)
+    record = with_send(send("ck1", 3, LATE), stops=stops, suppressions=(
+        SuppressionRow(contact_key="ck1", reason="unsubscribed", since=unsubscribed),))
+    verdict = audit(record, T0 + timedelta(days=20), STABLE_IDS)
+    assert ("suppressed" in {f.rule for f in verdict.findings}) is finding
