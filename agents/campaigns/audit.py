@@ -124,12 +124,14 @@ def cooling_off(record: CampaignRecord) -> list[str]:
 
 
 def _over(sends: Iterable[SendRow], bucket: Callable[[datetime], object], limit: int) -> list[str]:
-    """Sends beyond ``limit`` in their bucket, in the order they went out."""
+    """Sends beyond ``limit`` in their bucket, in the order they were decided. The hub keeps
+    its caps and rates when it requests a touch, so the bucket is the decision's: a touch
+    requested at :59:59 and delivered at :00:01 spent the earlier hour."""
     counts: dict[object, int] = defaultdict(int)
     out = []
-    for s in sends:
-        assert s.sent_at is not None
-        key = bucket(s.sent_at)
+    for s in sorted(sends, key=lambda s: (s.decided_at, s.idempotency_key)):
+        assert s.decided_at is not None
+        key = bucket(s.decided_at)
         counts[key] += 1
         if counts[key] > limit:
             out.append(s.idempotency_key)

@@ -83,7 +83,7 @@ VIOLATIONS: dict[str, Callable[[], CampaignRecord]] = {
         "ck1", 1, T0 + timedelta(days=2), aggregate_id="phone-and-email-v1-0000000002:ck1",
         idempotency_key="phone-and-email-v1-0000000002:ck1:step1", campaign_id="cmp-other"),)),
     "daily_cap": lambda: clean(limits=AuditLimits(cooling_off_days=3, cap_per_domain=2)),
-    "hourly_rate": lambda: clean(terms=terms(max_sends_per_hour=2)),
+    "hourly_rate": lambda: clean(terms=terms(max_sends_per_hour=1)),
     "daily_rate": lambda: with_send(send("ck1", 3, T0 + timedelta(days=3, hours=5))),
     "not_enrolled": lambda: with_send(send("ck9", 1, T0 + timedelta(days=1))),
 }
@@ -238,3 +238,11 @@ def test_suppressed_counts_from_when_the_hub_knew(hub_stop: datetime | None,
         SuppressionRow(contact_key="ck1", reason="unsubscribed", since=unsubscribed),))
     verdict = audit(record, T0 + timedelta(days=20), STABLE_IDS)
     assert ("suppressed" in {f.rule for f in verdict.findings}) is finding
+
+
+def test_a_rate_counts_the_hour_a_touch_was_decided_in() -> None:
+    # Day one's three first touches go out at 9:00, 9:01, 9:02, requested 30 s before each:
+    # one in the 8 o'clock hour, two in the 9 o'clock one, so two an hour were kept.
+    verdict = audit(clean(terms=terms(max_sends_per_hour=2)), T0 + timedelta(days=20),
+                    STABLE_IDS)
+    assert "hourly_rate" not in {f.rule for f in verdict.findings}
