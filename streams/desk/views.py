@@ -17,6 +17,7 @@ from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from faust.web import View
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -95,10 +96,28 @@ def register(hub: Hub, outcomes: CampaignOutcomes | None, pool: Any) -> None:
     async def wait_projected(campaign_id: str, version: int) -> None:
         deadline = asyncio.get_running_loop().time() + PROJECTION_WAIT_SECONDS
         while asyncio.get_running_loop().time() < deadline:
-            async with (await pool()).acquire() as conn:
-                if await queries.caught_up(conn, campaign_id, version):
-                    return
+            try:
+                async with (await pool()).acquire() as conn:
+                    if await queries.caught_up(conn, campaign_id, version):
+                        return
+            except (OSError, TimeoutError, asyncpg.PostgresError):
+                return  # the verdict is known; the page will say what PostgreSQL has
             await asyncio.sleep(0.2)
+
+    async def guarded(view: View, request: Any, handle: Any) -> Any:
+        """The page for a session (else the login), or a 503 page when PostgreSQL is not
+        reachable (one log line, the exception's type only)."""
+        session = session_of(request)
+        if session is None:
+            return to_login(view)
+        try:
+            return await handle(session)
+        except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+            log.error("desk: %s %s failed (%s); answered 503", request.method, request.path,
+                      type(exc).__name__)
+            return page(view, "message.html", session, status=503, title="Unavailable",
+                        message=f"The hub's database is unavailable ({type(exc).__name__}); "
+                                "try again in a moment.")
 
     def to_login(view: View) -> Any:
         return view.html("", status=303, headers={"Location": LOGIN,
@@ -160,56 +179,56 @@ def register(hub: Hub, outcomes: CampaignOutcomes | None, pool: Any) -> None:
     @hub.app.page("/desk/campaigns")
     class Campaigns(View):
         async def get(self, request: Any) -> Any:
-            session = session_of(request)
-            if session is None:
-                return to_login(self)
-            q = actions.list_query(request.query, STATES, TIERS)
-            async with (await pool()).acquire() as conn:
-                rows, more = await queries.campaigns_page(conn, q)
-            return page(self, "campaigns.html", session, rows=rows, more=more, q=q,
-                        states=sorted(STATES), tiers=sorted(TIERS),
-                        next_url=actions.page_url(q, q.page + 1) if more else None,
-                        prev_url=actions.page_url(q, q.page - 1) if q.page > 1 else None)
+            async def handle(session: Session) -> Any:
+                q = actions.list_query(request.query, STATES, TIERS)
+                async with (await pool()).acquire() as conn:
+                    rows, more = await queries.campaigns_page(conn, q)
+                return page(self, "campaigns.html", session, rows=rows, more=more, q=q,
+                            states=sorted(STATES), tiers=sorted(TIERS),
+                            next_url=actions.page_url(q, q.page + 1) if more else None,
+                            prev_url=actions.page_url(q, q.page - 1) if q.page > 1 else None)
+
+            return await guarded(self, request, handle)
 
     @hub.app.page("/desk/campaigns/{campaign_id}")
     class Campaign(View):
         async def get(self, request: Any, campaign_id: str) -> Any:
-            session = session_of(request)
-            if session is None:
-                return to_login(self)
-            async with (await pool()).acquire() as conn:
-                view = await queries.campaign_view(conn, campaign_id)
-            if view is None:
-                return page(self, "message.html", session, status=404, title="Not found",
-                            message=f"No campaign {campaign_id}.")
-            found = definition_for(definitions, view["campaign"])
-            return page(self, "campaign.html", session, **view,
-                        touches=found[1].touches if found else (),
-                        health_policy=s.health, ended=queries.ENDED, running=queries.RUNNING,
-                        bars=actions.bars(view, s.health))
+            async def handle(session: Session) -> Any:
+                async with (await pool()).acquire() as conn:
+                    view = await queries.campaign_view(conn, campaign_id)
+                if view is None:
+                    return page(self, "message.html", session, status=404, title="Not found",
+                                message=f"No campaign {campaign_id}.")
+                found = definition_for(definitions, view["campaign"])
+                return page(self, "campaign.html", session, **view,
+                            touches=found[1].touches if found else (),
+                            health_policy=s.health, ended=queries.ENDED, running=queries.RUNNING,
+                            bars=actions.bars(view, s.health))
+
+            return await guarded(self, request, handle)
 
     @hub.app.page("/desk/campaigns/{campaign_id}/touches/{n}")
     class TouchPreview(View):
         async def get(self, request: Any, campaign_id: str, n: str) -> Any:
-            session = session_of(request)
-            if session is None:
-                return to_login(self)
-            async with (await pool()).acquire() as conn:
-                view = await queries.campaign_view(conn, campaign_id)
-                c = view["campaign"] if view else None
-                people = (await queries.sample_people(conn, c.get("company_sov_id"),
-                                                      c.get("strategy"), 1) if c else [])
-            found = definition_for(definitions, c) if c else None
-            touch = next((t for t in found[1].touches if str(t.index) == n), None) \
-                if found else None
-            if c is None or found is None or touch is None:
-                return page(self, "message.html", session, status=404, title="Not found",
-                            message=f"No touch {n} of campaign {campaign_id}.")
-            preview = render_preview(library, sender_cfg, found[0], touch, c,
-                                     people[0] if people else None, datetime.now(UTC))
-            person = people[0] if people else None
-            return page(self, "touch.html", session, campaign=c, preview=preview,
-                        person=person)
+            async def handle(session: Session) -> Any:
+                async with (await pool()).acquire() as conn:
+                    view = await queries.campaign_view(conn, campaign_id)
+                    c = view["campaign"] if view else None
+                    people = (await queries.sample_people(conn, c.get("company_sov_id"),
+                                                          c.get("strategy"), 1) if c else [])
+                found = definition_for(definitions, c) if c else None
+                touches = found[1].touches if found else ()
+                touch = next((t for t in touches if str(t.index) == n), None)
+                if c is None or found is None or touch is None:
+                    return page(self, "message.html", session, status=404, title="Not found",
+                                message=f"No touch {n} of campaign {campaign_id}.")
+                person = people[0] if people else None
+                preview = render_preview(library, sender_cfg, found[0], touch, c, person,
+                                         datetime.now(UTC))
+                return page(self, "touch.html", session, campaign=c, preview=preview,
+                            person=person)
+
+            return await guarded(self, request, handle)
 
     @hub.app.page("/desk/campaigns/{campaign_id}/{verb}")
     class Act(View):
@@ -233,9 +252,13 @@ def register(hub: Hub, outcomes: CampaignOutcomes | None, pool: Any) -> None:
                     raise Refusal(503, "the desk cannot send commands on this worker")
                 if not await outcomes.wait_ready(s.operator_api_wait_seconds):
                     raise Refusal(503, "the worker is not following campaign events yet")
-                sent = await hub.topic("campaign_commands").send(
-                    key=campaign_id.encode(), value=codec.dumps(command))
-                await sent
+                try:
+                    sent = await hub.topic("campaign_commands").send(
+                        key=campaign_id.encode(), value=codec.dumps(command))
+                    await sent  # on the broker before anything is answered
+                except Exception as exc:
+                    raise Refusal(503, f"the broker did not take the command "
+                                       f"({type(exc).__name__}); nothing changed") from None
                 status, result = answer(command, await outcomes.wait(
                     command.command_id, s.operator_api_wait_seconds))
             except Refusal as refusal:
@@ -260,10 +283,10 @@ def register(hub: Hub, outcomes: CampaignOutcomes | None, pool: Any) -> None:
     @hub.app.page("/desk/pipeline")
     class Pipeline(View):
         async def get(self, request: Any) -> Any:
-            session = session_of(request)
-            if session is None:
-                return to_login(self)
-            return page(self, "pipeline.html", session, **queries.pipeline())
+            async def handle(session: Session) -> Any:
+                return page(self, "pipeline.html", session, **queries.pipeline())
+
+            return await guarded(self, request, handle)
 
     @hub.app.page("/desk")
     class Root(View):

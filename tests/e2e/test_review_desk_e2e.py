@@ -6,6 +6,7 @@ cookie are refused."""
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import re
 import time
@@ -29,6 +30,7 @@ from streams.runtime import prepare
 pytestmark = pytest.mark.e2e
 
 TOKEN = "ann-desk-e2e-0123456789abcdef"
+ONCE = "once-desk-e2e-0123456789"  # the demo's kind of login
 Response = tuple[int, dict[str, str], str]
 
 
@@ -71,7 +73,8 @@ async def worker(broker: str, module_database: str, module_tmp: Path
         "OUTREACH_APP_ID": f"desk-{uuid.uuid4().hex[:8]}", "OUTREACH_TOPIC_PARTITIONS": "2",
         "OUTREACH_DATA_DIR": str(module_tmp / "var"), "OUTREACH_WEB_HOST": "127.0.0.1",
         "OUTREACH_SANDBOX_ENGAGEMENT": "false", "OUTREACH_CAMPAIGN_CHECK_SECONDS": "0.5",
-        "OUTREACH_OPERATOR_TOKENS": f"ann:{TOKEN}"})
+        "OUTREACH_OPERATOR_TOKENS": f"ann:{TOKEN}",
+        "OUTREACH_DESK_ONE_TIME_CODES": f"demo:{hashlib.sha256(ONCE.encode()).hexdigest()}"})
     try:
         proc.wait_ready(120)
         yield proc
@@ -253,3 +256,13 @@ def csrf_of_logout(page: str) -> str:
                       page)
     assert found
     return found.group(1)
+
+
+def test_a_one_time_login_works_once(worker: WorkerProcess) -> None:
+    status, headers, _ = call(worker, "GET", f"/desk/login/once?code={ONCE}")
+    assert (status, headers["location"]) == (303, "/desk/campaigns")
+    cookie = re.match(r"outreach_desk=([^;]+)", headers["set-cookie"])
+    assert cookie and cookie.group(1).split(".")[1] == "demo"
+    assert call(worker, "GET", "/desk/campaigns", cookie.group(1))[0] == 200
+    status, headers, body = call(worker, "GET", f"/desk/login/once?code={ONCE}")
+    assert status == 401 and "set-cookie" not in headers and "already used" in body
