@@ -102,6 +102,16 @@ class Sessions:
         nonce = nonce or secrets.token_urlsafe(18)
         return f"{nonce}.{_mac(self._key, 'form', session.sid, nonce)}"
 
+    def login_token(self, nonce: str) -> str:
+        return _mac(self._key, "login", nonce)
+
+    def check_login(self, nonce: str | None, token: str | None) -> None:
+        """Accept a login form sent by a page of this desk (FormRefused otherwise)."""
+        if not nonce or not token or len(nonce) > 64 or not hmac.compare_digest(
+                token, self.login_token(nonce)):
+            raise FormRefused("the login form's security token is missing or stale; reload "
+                              "the login page and try again")
+
     def spend(self, session: Session, token: str | None) -> None:
         """Accept a form's token once (FormRefused: missing, not this session's, replayed)."""
         if not token:
@@ -122,6 +132,15 @@ class Sessions:
             used.popitem(last=False)
         while len(self._used) > SESSIONS_KEPT:
             self._used.popitem(last=False)
+
+
+def login_form(sessions: Sessions) -> tuple[str, str]:
+    """A login form's pair: the nonce for the pre-session cookie and the token for the form.
+    Before anyone is signed in there is no session to bind a form to, so the form is bound to
+    a cookie only this site's pages set (SameSite=Strict): a page elsewhere cannot sign a
+    browser in under the attacker's name."""
+    nonce = secrets.token_urlsafe(18)
+    return nonce, sessions.login_token(nonce)
 
 
 def cookie_secure(public_base_url: str) -> bool:

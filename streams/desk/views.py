@@ -38,6 +38,7 @@ from streams.desk.sessions import (
     Session,
     Sessions,
     cookie_secure,
+    login_form,
     parse_one_time_codes,
 )
 from streams.kernel.campaign_outcomes import CampaignOutcomes
@@ -46,6 +47,7 @@ from streams.operator.campaign_requests import STATES, TIERS, Refusal, answer, c
 
 log = logging.getLogger(__name__)
 COOKIE = "outreach_desk"
+LOGIN_COOKIE = "outreach_desk_login"  # the login form's pre-session nonce
 LOGIN = "/desk/login"
 FLASHES_KEPT = 1000
 PROJECTION_WAIT_SECONDS = 5.0
@@ -136,20 +138,36 @@ def register(hub: Hub, outcomes: CampaignOutcomes | None, pool: Any) -> None:
         log.info("desk: operator:%s logged in (%s)", operator, how)
         return response
 
+    def login_page(view: View, status: int = 200, error: str | None = None) -> Any:
+        nonce, token = login_form(sessions)
+        response: Any = page(view, "login.html", None, status=status,
+                             configured=tokens.configured, login_csrf=token, error=error)
+        response.set_cookie(LOGIN_COOKIE, nonce, max_age=3600, path="/desk", httponly=True,
+                            samesite="Strict", secure=secure)
+        return response
+
     @hub.app.page("/desk/login")
     class Login(View):
         async def get(self, request: Any) -> Any:
-            return page(self, "login.html", None, configured=tokens.configured)
+            return login_page(self)
 
         async def post(self, request: Any) -> Any:
             form = await request.post()
+            try:
+                sessions.check_login(request.cookies.get(LOGIN_COOKIE),
+                                     str(form.get("csrf", "")) or None)
+            except FormRefused as refused:
+                log.warning("desk: a login form without a valid token was refused")
+                return login_page(self, 403, refused.reason)
             operator = str(form.get("operator", "")).strip()
             name = tokens.identify(str(form.get("token", "")) or None)
             if name is None or name != operator:
                 log.warning("desk: a login was refused")
-                return page(self, "login.html", None, status=401, configured=tokens.configured,
-                            error="Unknown operator or wrong token. Nothing was signed in.")
-            return logged_in(self, name, "token")
+                return login_page(self, 401,
+                                  "Unknown operator or wrong token. Nothing was signed in.")
+            response = logged_in(self, name, "token")
+            response.del_cookie(LOGIN_COOKIE, path="/desk")
+            return response
 
     @hub.app.page("/desk/login/once")
     class LoginOnce(View):
@@ -157,8 +175,8 @@ def register(hub: Hub, outcomes: CampaignOutcomes | None, pool: Any) -> None:
             name = codes.redeem(request.query.get("code"))
             if name is None:
                 log.warning("desk: a one-time login was refused")
-                return page(self, "login.html", None, status=401, configured=tokens.configured,
-                            error="This one-time login is unknown or was already used.")
+                return login_page(self, 401,
+                                  "This one-time login is unknown or was already used.")
             return logged_in(self, name, "one-time code")
 
     @hub.app.page("/desk/logout")

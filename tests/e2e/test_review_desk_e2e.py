@@ -11,7 +11,7 @@ import http.client
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from html import unescape
 from pathlib import Path
 from urllib.parse import urlencode
@@ -22,7 +22,6 @@ import pytest
 from confluent_kafka import Producer
 
 from streams import sample
-from streams.embedded import EmbeddedBroker
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
@@ -35,33 +34,8 @@ Response = tuple[int, dict[str, str], str]
 
 
 @pytest.fixture(scope="module")
-def module_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("desk")
-
-
-@pytest.fixture(scope="module")
-def broker(module_tmp: Path) -> Iterator[str]:
-    b = EmbeddedBroker(log_path=module_tmp / "tansu.log").start()
-    yield b.bootstrap
-    b.stop()
-
-
-@pytest.fixture(scope="module")
-async def module_database(postgres_server_url: str) -> AsyncIterator[str]:
-    from urllib.parse import urlsplit
-
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(postgres_server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield urlsplit(postgres_server_url)._replace(path=f"/{name}").geturl()
-    admin = await asyncpg.connect(postgres_server_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+def broker(module_broker: str) -> str:
+    return module_broker  # one broker for the module's worker and its tests
 
 
 @pytest.fixture(scope="module")
@@ -90,27 +64,41 @@ def call(worker: WorkerProcess, method: str, target: str, cookie: str | None = N
     conn = http.client.HTTPConnection("127.0.0.1", worker.web_port, timeout=60)
     headers = {}
     if cookie is not None:
-        headers["Cookie"] = f"outreach_desk={cookie}"
+        headers["Cookie"] = cookie if "=" in cookie else f"outreach_desk={cookie}"
     if form is not None:
         headers["Content-Type"] = "application/x-www-form-urlencoded"
     try:
         conn.request(method, target, body=None if form is None else urlencode(form),
                      headers=headers)
         r = conn.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read().decode()
+        merged: dict[str, str] = {}
+        for k, v in r.getheaders():  # several Set-Cookie headers: all of them, in order
+            merged[k.lower()] = f"{merged[k.lower()]}, {v}" if k.lower() in merged else v
+        return r.status, merged, r.read().decode()
     finally:
         conn.close()
 
 
+def login_form(worker: WorkerProcess) -> tuple[str, str]:
+    """The login page's form token and the pre-session cookie it is bound to."""
+    status, headers, body = call(worker, "GET", "/desk/login")
+    assert status == 200
+    token = re.search(r'name="csrf" value="([^"]+)"', body)
+    nonce = re.search(r"outreach_desk_login=([^;]+)", headers["set-cookie"])
+    assert token and nonce
+    return token.group(1), f"outreach_desk_login={nonce.group(1)}"
+
+
 def login(worker: WorkerProcess) -> str:
-    status, headers, _ = call(worker, "POST", "/desk/login",
-                              form={"operator": "ann", "token": TOKEN})
+    token, nonce = login_form(worker)
+    status, headers, _ = call(worker, "POST", "/desk/login", cookie=nonce,
+                              form={"operator": "ann", "token": TOKEN, "csrf": token})
     assert status == 303 and headers["location"] == "/desk/campaigns"
     cookie = headers["set-cookie"]
     for attribute in ("HttpOnly", "SameSite=Strict", "Path=/desk"):
         assert attribute in cookie
     assert "Secure" not in cookie  # the public URL is http here
-    found = re.match(r"outreach_desk=([^;]+)", cookie)
+    found = re.search(r"(?:^|, )outreach_desk=([^;]+)", cookie)
     assert found
     return found.group(1)
 
@@ -151,9 +139,16 @@ async def test_a_reviewer_previews_and_approves_a_draft_and_forgeries_are_refuse
     assert (status, headers["location"]) == (303, "/desk/login")
     status, _, body = call(worker, "GET", "/desk/login")
     assert status == 200 and 'name="token"' in body and 'id="login"' in body
-    status, headers, body = call(worker, "POST", "/desk/login",
-                                 form={"operator": "ann", "token": TOKEN[:-1] + "x"})
-    assert status == 401 and "set-cookie" not in headers and "wrong token" in body
+    token, nonce = login_form(worker)
+    status, headers, body = call(worker, "POST", "/desk/login", cookie=nonce, form={
+        "operator": "ann", "token": TOKEN[:-1] + "x", "csrf": token})
+    assert status == 401 and "outreach_desk=" not in headers.get("set-cookie", "")
+    assert "wrong token" in body
+    # Right credentials, but a form not from the desk's own login page: refused.
+    for cookie, csrf in ((None, token), (nonce, None), ("outreach_desk_login=forged", token)):
+        status, headers, body = call(worker, "POST", "/desk/login", cookie=cookie, form={
+            "operator": "ann", "token": TOKEN, **({"csrf": csrf} if csrf else {})})
+        assert status == 403 and "outreach_desk=" not in headers.get("set-cookie", "")
 
     # Real lead cards of two HOT companies go through intake, the gate and the campaign stage.
     batch = sample.lead_batch(f"sxp_desk_{uuid.uuid4().hex[:6]}", 12, 2)
@@ -265,7 +260,8 @@ def test_a_one_time_login_works_once(worker: WorkerProcess) -> None:
     assert cookie and cookie.group(1).split(".")[1] == "demo"
     assert call(worker, "GET", "/desk/campaigns", cookie.group(1))[0] == 200
     status, headers, body = call(worker, "GET", f"/desk/login/once?code={ONCE}")
-    assert status == 401 and "set-cookie" not in headers and "already used" in body
+    assert status == 401 and "outreach_desk=" not in headers.get("set-cookie", "")
+    assert "already used" in body
 
 
 async def test_thousands_of_campaigns_page_with_drafts_first(

@@ -117,3 +117,18 @@ def test_the_cookie_is_secure_when_the_public_url_is_https() -> None:
     assert cookie_secure("https://hub.example.com")
     assert cookie_secure("HTTPS://hub.example.com/")
     assert not cookie_secure("http://127.0.0.1:6066")
+
+
+def test_a_login_form_is_accepted_only_with_its_own_pre_session_cookie() -> None:
+    from streams.desk.sessions import FormRefused, Sessions, login_form
+
+    sessions = Sessions(b"k" * 32, 3600)
+    nonce, token = login_form(sessions)
+    sessions.check_login(nonce, token)  # the desk's own page: accepted
+    other_nonce, other_token = login_form(sessions)
+    for cookie, form in ((None, token), (nonce, None), (other_nonce, token), (nonce, other_token),
+                         ("x" * 65, token)):
+        with pytest.raises(FormRefused):
+            sessions.check_login(cookie, form)
+    with pytest.raises(FormRefused):  # forged under another key
+        Sessions(b"o" * 32, 3600).check_login(nonce, token)
