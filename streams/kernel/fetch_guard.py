@@ -14,9 +14,10 @@ decided touches of its own partition (offsets 153..155 of the send requests mark
 Here each partition has the offset it must deliver next (set by a seek, advanced by each
 record delivered). A record below it was delivered or committed already and is passed over; a
 record above it means records were left out: the partition is sought back to the expected
-offset and the rest of that batch of the partition is passed over. On a broker without
-transactions the hub's topics have no gaps of their own; with `exactly_once` (transaction
-markers leave gaps) and for changelogs (compacted) Faust's own handling stays.
+offset and the rest of that batch of the partition is passed over (three times at most for one
+offset: a record the client cannot read is skipped by it whatever the position). On a broker
+without transactions the hub's topics have no gaps of their own; with `exactly_once`
+(transaction markers leave gaps) and for changelogs (compacted) Faust's own handling stays.
 """
 
 from __future__ import annotations
@@ -35,6 +36,20 @@ _getmany = Consumer.getmany
 _perform_seek = Consumer.perform_seek
 _seek = Consumer.seek
 _revoked = Consumer.on_partitions_revoked
+
+
+RESEEKS = 3
+
+
+def _again(consumer: Any, tp: Any, want: int) -> int:
+    """How many times this partition was sent back to `want` (a new offset restarts it)."""
+    last: dict[Any, tuple[int, int]] | None = getattr(consumer, "_outreach_reseeks", None)
+    if last is None:
+        last = consumer._outreach_reseeks = {}
+    offset, n = last.get(tp, (want, 0))
+    n = n + 1 if offset == want else 1
+    last[tp] = (want, n)
+    return n
 
 
 def _next(consumer: Any) -> dict[Any, int | None]:
@@ -76,6 +91,12 @@ async def _guarded_getmany(self: Any, timeout: float) -> AsyncIterator[tuple[Any
             yield tp, message
             continue
         want = nxt.get(tp)
+        if want is not None and message.offset > want and _again(self, tp, want) > RESEEKS:
+            # Fetched from `want` three times and still past it: the log itself has no
+            # records there (an unreadable one the client skips); go on as Faust would.
+            log.warning("%s[%d]: offsets %d..%d are not in the log; going on", tp.topic,
+                        tp.partition, want, message.offset - 1)
+            want = None
         if want is None or message.offset == want:
             nxt[tp] = message.offset + 1
             yield tp, message

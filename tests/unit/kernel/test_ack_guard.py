@@ -47,7 +47,7 @@ def app() -> Iterator[Any]:
 
 
 def test_a_record_skipped_while_the_flow_is_suspended_is_not_acknowledged(app: Any) -> None:
-    consumer = Consumer()
+    consumer: Any = Consumer()
     app.flow_control.active = False  # a rebalance began
     skipped = message(40, generation=1)
     assert skipped.ack(consumer) is False
@@ -55,7 +55,7 @@ def test_a_record_skipped_while_the_flow_is_suspended_is_not_acknowledged(app: A
 
 
 def test_a_record_of_an_older_generation_is_not_acknowledged(app: Any) -> None:
-    consumer = Consumer()
+    consumer: Any = Consumer()
     stale = message(41, generation=0)  # fetched before the rebalance, reached a stream after
     assert stale.ack(consumer) is False
     assert consumer.acked == []
@@ -63,7 +63,7 @@ def test_a_record_of_an_older_generation_is_not_acknowledged(app: Any) -> None:
 
 def test_one_agent_skipping_a_shared_record_keeps_it_unacknowledged(app: Any) -> None:
     # Delivered to the sender and the sink: the sink decided it, the sender skipped it.
-    consumer = Consumer()
+    consumer: Any = Consumer()
     shared = message(42, generation=1, refs=2)
 
     async def sink_decides() -> None:
@@ -77,7 +77,7 @@ def test_one_agent_skipping_a_shared_record_keeps_it_unacknowledged(app: Any) ->
 
 
 def test_a_record_a_batch_loop_decided_is_acknowledged_during_a_rebalance(app: Any) -> None:
-    consumer = Consumer()
+    consumer: Any = Consumer()
     app.flow_control.active = False  # its batch finished while the rebalance waits for it
 
     async def batch_loop() -> None:
@@ -89,6 +89,6 @@ def test_a_record_a_batch_loop_decided_is_acknowledged_during_a_rebalance(app: A
 
 
 def test_records_flowing_normally_are_acknowledged(app: Any) -> None:
-    consumer = Consumer()
+    consumer: Any = Consumer()
     assert message(44, generation=1).ack(consumer) is True
     assert consumer.acked == [44]

@@ -74,3 +74,12 @@ def test_changelogs_keep_faust_handling_their_compaction_gaps() -> None:
     consumer = FakeConsumer([(CHANGELOG, 10), (CHANGELOG, 40)], {CHANGELOG: 3})
     assert delivered(consumer) == [(CHANGELOG, 10), (CHANGELOG, 40)]
     assert consumer.sought == []
+
+
+def test_offsets_missing_from_the_log_are_gone_past_after_three_fetches() -> None:
+    # A record the client skips (unreadable) leaves a gap no seek fills: no endless loop.
+    consumer = FakeConsumer([(REQUESTS, 9)], {REQUESTS: 7})
+    for _ in range(3):
+        assert delivered(consumer) == []
+    assert delivered(consumer) == [(REQUESTS, 9)]
+    assert consumer.sought == [(REQUESTS, 7)] * 3
