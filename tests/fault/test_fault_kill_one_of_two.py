@@ -47,7 +47,7 @@ async def test_one_of_two_workers_killed_while_sequences_are_due(
         while len(server.message_ids) == before and time.monotonic() - killed_at < 120:
             time.sleep(0.1)
         print(f"\nfirst send after the kill: {time.monotonic() - killed_at:.1f}s")
-        rec = await settled(broker, database_url, server, expect, 90, [survivor])
+        rec = await settled(broker, database_url, server, expect, 90, [survivor], app_id)
         assert rec.totals()["requested"] == expect
         assert_reconciled(rec, server)
     finally:
