@@ -8,6 +8,7 @@ import logging
 import faust
 
 from streams.contracts.topics import load_catalog
+from streams.kernel import ack_guard, fetch_guard
 from streams.kernel.clock import Clock
 from streams.kernel.hub import Hub
 from streams.kernel.kafka_security import faust_credentials
@@ -60,6 +61,8 @@ def create_app(
         stream_wait_empty=True,
         topic_disable_leader=False,
     )
+    ack_guard.install(app)
+    fetch_guard.install()
     hub = Hub(
         app=app,
         settings=settings,

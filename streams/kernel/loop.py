@@ -23,7 +23,7 @@ from agents.dead_letter import dead_letter
 from streams.contracts.decision import Decision, Effect, Emit
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.records import SourceRef
-from streams.kernel import metrics
+from streams.kernel import ack_guard, metrics
 from streams.kernel.caps import CapLedger
 from streams.kernel.channel import Channel
 from streams.kernel.hub import Hub
@@ -122,10 +122,17 @@ def batch_agent(hub: Hub, channel: Channel, name: str,
     @hub.app.agent(channel.topic, name=name)
     async def run(stream: Any) -> None:
         async for events in stream.take_events(batch, within=within):
+            # Set here, not before the loop: the stream's drainer task, started by the first
+            # take, must not inherit it (kernel/ack_guard.py).
+            ack_guard.DECIDING.set(True)
             taken = list(events)
             started = time.perf_counter()
             observe_taken(name, taken, time.time())
-            await carry_out(taken)
+            ack_guard.carrying_out()
+            try:
+                await carry_out(taken)
+            finally:
+                ack_guard.carried_out()
             metrics.STAGE_BATCH_SECONDS.labels(stage=name).observe(time.perf_counter() - started)
 
 

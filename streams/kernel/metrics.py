@@ -106,6 +106,14 @@ STAGE_BATCH_SECONDS = Histogram(
 STAGE_RECORDS = Counter(
     "outreach_stage_records_total", "Records taken by a stage agent", ["stage"],
     registry=REGISTRY)
+SKIPPED_ACKS_REFUSED = Counter(
+    "outreach_skipped_acks_refused_total",
+    "Records Faust skipped during a rebalance whose acknowledgement was refused (delivered again)",
+    registry=REGISTRY)
+FETCH_RESEEKS = Counter(
+    "outreach_fetch_reseeks_total",
+    "Partitions sought back because a record arrived past the next offset (fetched before a seek)",
+    registry=REGISTRY)
 EVENT_AGE_SECONDS = Histogram(
     "outreach_event_age_seconds", "Wall time from a record's timestamp to its stage deciding it",
     ["stage"], buckets=(.01, .05, .1, .5, 1, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400),

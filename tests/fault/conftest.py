@@ -25,4 +25,4 @@ def relay(broker: str) -> Iterator[tuple[Relay, int]]:
     controller.start()
     yield handler, port
     controller.stop()
-    handler.flush()
+    handler.close()

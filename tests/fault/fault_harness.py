@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 import orjson
+from aiokafka import AIOKafkaConsumer
 from confluent_kafka import Producer
 
 from streams import sample
@@ -68,13 +69,40 @@ class Relay:
         self.producer.poll(0)
         return "250 OK"
 
-    def flush(self) -> None:
+    def close(self) -> None:
+        """Flush and drop the client: the embedded broker waits for open connections before it
+        exits (5 s per test)."""
         self.producer.flush(10)
+        del self.producer
 
     def write_ids(self, path: Path) -> Path:
         with self.lock:
             path.write_text("\n".join(self.message_ids) + "\n")
         return path
+
+
+async def sender_states(bootstrap: str, app_id: str) -> str:
+    """The sender's last stored state of each person with an undecided touch (diagnosis)."""
+    records = await read_topics(bootstrap, load_catalog(partitions_override=PARTITIONS),
+                                security=KafkaSecurity())
+    decided = {s.get("idempotency_key") for s in records.sends if isinstance(s, dict)}
+    people = {str(r.get("contact_key")) for r in records.requests
+              if isinstance(r, dict) and r.get("idempotency_key") not in decided}
+    topic = f"{app_id}-sender-people-changelog"
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False)
+    await consumer.start()
+    last: dict[str, str] = {}
+    try:
+        while batch := await consumer.getmany(timeout_ms=1500):
+            for messages in batch.values():
+                for m in messages:
+                    key = (m.key or b"").decode(errors="replace").strip('"')
+                    if key in people:
+                        last[key] = f"p{m.partition}@{m.offset} {(m.value or b'')[:600]!r}"
+    finally:
+        await consumer.stop()
+    return "\n".join(f"{k}: {v}" for k, v in sorted(last.items()))
 
 
 def worker_env(tmp_path: Path, app_id: str, smtp_port: int, n: int = 0,
@@ -90,9 +118,14 @@ def worker_env(tmp_path: Path, app_id: str, smtp_port: int, n: int = 0,
         "OUTREACH_WINDOW_START_HOUR": "0", "OUTREACH_WINDOW_END_HOUR": "24",
         "OUTREACH_WINDOW_WEEKDAYS": "0,1,2,3,4,5,6", "OUTREACH_SEQUENCER_TICK_SECONDS": "0.25",
         "OUTREACH_SEND_UNRESOLVED_AFTER_S": "15", "OUTREACH_SEND_MAX_ATTEMPTS": "4",
-        # Twelve hub days (a sequence's five touches) in about 25 wall seconds; workers of
+        # A killed worker leaves its group after 3 s, not 6: the survivor (or the restarted
+        # worker) waits for that before the partitions move. And every join waits the
+        # rebalance timeout on the embedded broker: 1.5 s, not 3.
+        "OUTREACH_SESSION_TIMEOUT_S": "3", "OUTREACH_HEARTBEAT_INTERVAL_S": "0.5",
+        "OUTREACH_REBALANCE_TIMEOUT_S": "1.5",
+        # Twelve hub days (a sequence's five touches) in about 12 wall seconds; workers of
         # one test share the anchor.
-        "OUTREACH_CLOCK_SPEED": "43200", "OUTREACH_CLOCK_ANCHOR": str(anchor or time.time()),
+        "OUTREACH_CLOCK_SPEED": "86400", "OUTREACH_CLOCK_ANCHOR": str(anchor or time.time()),
         # The suite measures sending, not review: the approval policy approves the drafts.
         "OUTREACH_AUTO_APPROVE_TIERS": "HOT,BURNING",
         **extra,
@@ -135,7 +168,8 @@ async def reconcile(bootstrap: str, database_url: str,
 
 
 async def settled(bootstrap: str, database_url: str, relay: Relay, expect_requested: int,
-                  timeout: float, workers: list[WorkerProcess]) -> Reconciliation:
+                  timeout: float, workers: list[WorkerProcess],
+                  app_id: str | None = None) -> Reconciliation:
     """Poll the reconciliation until every expected touch is requested and nothing is
     unresolved (or the timeout): the state a test then prints and asserts."""
     deadline = time.monotonic() + timeout
@@ -147,10 +181,25 @@ async def settled(bootstrap: str, database_url: str, relay: Relay, expect_reques
         if t["requested"] >= expect_requested and rec.ok and t["sent"] + t["failed"] == t[
                 "requested"] and all(c.db_sent == c.sent for c in rec.campaigns.values()):
             break
-        time.sleep(3)
+        time.sleep(1)
         rec = await reconcile(bootstrap, database_url, relay)
     print("\n" + as_text(rec))
+    if not rec.ok:
+        print(await undecided(bootstrap))
+        if app_id:
+            print(await sender_states(bootstrap, app_id))
     return rec
+
+
+async def undecided(bootstrap: str) -> str:
+    """The touches requested and neither sent nor failed: which person, which touch."""
+    records = await read_topics(bootstrap, load_catalog(partitions_override=PARTITIONS),
+                                security=KafkaSecurity())
+    decided = {s.get("idempotency_key") for s in records.sends if isinstance(s, dict)}
+    left = sorted({(r.get("contact_key"), r.get("touch_index"), r.get("idempotency_key"))
+                   for r in records.requests if isinstance(r, dict)
+                   and r.get("idempotency_key") not in decided}, key=str)
+    return "undecided touches (person, touch, key):\n" + "\n".join(map(str, left))
 
 
 def assert_reconciled(rec: Reconciliation, relay: Relay) -> None:

@@ -52,7 +52,7 @@ async def test_a_batch_three_times_and_webhooks_twice_out_of_order_change_nothin
                 if time.monotonic() > deadline or (all(
                         r["n"] >= t["sent"] for r in rows) and len(rows) == 2):
                     break
-                time.sleep(2)
+                time.sleep(0.5)
             cards = await conn.fetchval("SELECT count(*) FROM outreach.lead_cards")
             audits = await conn.fetchval("SELECT count(*) FROM outreach.audit_log")
         finally:
