@@ -62,7 +62,8 @@ def create_app(
         topic_disable_leader=False,
     )
     ack_guard.install(app)
-    fetch_guard.install()
+    fetch_guard.install(frozenset(
+        spec.name for spec in catalog if spec.cleanup_policy == "compact"))
     hub = Hub(
         app=app,
         settings=settings,

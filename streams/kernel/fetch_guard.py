@@ -16,8 +16,9 @@ record delivered). A record below it was delivered or committed already and is p
 record above it means records were left out: the partition is sought back to the expected
 offset and the rest of that batch of the partition is passed over (three times at most for one
 offset: a record the client cannot read is skipped by it whatever the position). On a broker
-without transactions the hub's topics have no gaps of their own; with `exactly_once`
-(transaction markers leave gaps) and for changelogs (compacted) Faust's own handling stays.
+without transactions the hub's delete-policy topics have no gaps of their own; with
+`exactly_once` (transaction markers leave gaps), for changelogs and for the compacted topics
+of topics.yaml (a compacted log has gaps by design) Faust's own handling stays.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ _revoked = Consumer.on_partitions_revoked
 
 
 RESEEKS = 3
+# Topics whose logs have gaps of their own (compaction): Faust's gap handling stays for them.
+_compacted: frozenset[str] = frozenset()
 
 
 def _again(consumer: Any, tp: Any, want: int) -> int:
@@ -87,7 +90,7 @@ async def _guarded_getmany(self: Any, timeout: float) -> AsyncIterator[tuple[Any
     async for tp, message in _getmany(self, timeout):
         if tp in sought:
             continue
-        if self._is_changelog_tp(tp):
+        if self._is_changelog_tp(tp) or tp.topic in _compacted:
             yield tp, message
             continue
         want = nxt.get(tp)
@@ -109,7 +112,10 @@ async def _guarded_getmany(self: Any, timeout: float) -> AsyncIterator[tuple[Any
             await self.seek(tp, want)
 
 
-def install() -> None:
+def install(compacted: frozenset[str] = frozenset()) -> None:
+    """Guard every Faust consumer of this process; `compacted`: the topics left to Faust."""
+    global _compacted
+    _compacted = compacted
     Consumer.getmany = _guarded_getmany  # type: ignore[method-assign]
     Consumer.perform_seek = _guarded_perform_seek  # type: ignore[method-assign]
     Consumer.seek = _guarded_seek  # type: ignore[method-assign]

@@ -83,3 +83,15 @@ def test_offsets_missing_from_the_log_are_gone_past_after_three_fetches() -> Non
         assert delivered(consumer) == []
     assert delivered(consumer) == [(REQUESTS, 9)]
     assert consumer.sought == [(REQUESTS, 7)] * 3
+
+
+def test_a_compacted_topic_keeps_its_gaps_without_a_seek() -> None:
+    # A compacted log has no records between 3 and 9 by design: nothing to fetch again.
+    scores = TP("bit-engine.score.evaluated", 0)
+    consumer = FakeConsumer([(scores, 9), (scores, 10)], {scores: 3})
+    original, fetch_guard._compacted = fetch_guard._compacted, frozenset({scores.topic})
+    try:
+        assert delivered(consumer) == [(scores, 9), (scores, 10)]
+    finally:
+        fetch_guard._compacted = original
+    assert consumer.sought == []
