@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
+import secrets
 import time
 from datetime import UTC, datetime
 
@@ -160,6 +162,7 @@ def run_demo(settings: Settings, cards: int, companies: int, timeout: float) -> 
     print(f"Outreach Execution Hub demo: {cards} lead cards across {companies} companies; "
           f"hub clock x{DEMO_CLOCK_SPEED:,.0f} (one wall second = "
           f"{DEMO_CLOCK_SPEED / 3600:.1f} hub hours), send window 09-17 Mon-Fri local time")
+    desk_code = secrets.token_urlsafe(18)
     with embedded_pair(settings) as (bootstrap, server_url):
         url = asyncio.run(_fresh_database(server_url, "demo"))
         print(f"  kafka bootstrap {bootstrap}, database {mask_url(url)}")
@@ -176,10 +179,13 @@ def run_demo(settings: Settings, cards: int, companies: int, timeout: float) -> 
             # operator, which the demo plays once they are drafts.
             "OUTREACH_AUTO_APPROVE_TIERS": "BURNING",
             "OUTREACH_CAMPAIGN_CHECK_SECONDS": "1",
+            "OUTREACH_DESK_ONE_TIME_CODES": f"demo:{_digest(desk_code)}",
         })
         try:
             print("  waiting for the worker to join its consumer group...", flush=True)
             print(f"  worker joined its group in {worker.wait_ready(120):.1f}s")
+            print(f"  review desk: {desk_url(worker.web_port, desk_code)} (a one-time login "
+                  "as operator demo, while the demo runs)", flush=True)
             _publish(bootstrap, topics["bit_scores"].name, early, settings.kafka)
             _publish(bootstrap, topics["lead_batches"].name, [
                 (b"broken-1", b'{"batch_id": "broken-1", "records": [ not json'),
@@ -263,3 +269,12 @@ def _print_summary(summary: dict[str, list[tuple[object, ...]]], wall: float, co
     for tier, state, approver, n, audience in summary["campaigns"]:
         print(f"  {tier:8} {state:10} {approver:27} {n:4} campaigns, {audience or 0:4} persons")
     print(f"\nDemo finished in {wall:.1f}s (worker exit code {code}).")
+
+
+def desk_url(port: int, code: str) -> str:
+    """The review desk's one-time login: the code's digest is what the worker was given."""
+    return f"http://127.0.0.1:{port}/desk/login/once?code={code}"
+
+
+def _digest(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()

@@ -56,7 +56,9 @@ class _Database:
             return self._pool
 
 
-def register(hub: Hub) -> None:
+def register(hub: Hub) -> tuple[CampaignOutcomes | None, Any]:
+    """Registers the routes; returns what the review desk shares: the outcomes follower (None
+    without tokens) and the database pool getter."""
     raw = hub.settings.operator_tokens
     tokens = parse_tokens(None if raw is None else raw.get_secret_value())
     wait = hub.settings.operator_api_wait_seconds
@@ -140,3 +142,5 @@ def register(hub: Hub) -> None:
                 return status, body
 
             return await guarded(self, request, handle)
+
+    return outcomes, database.pool

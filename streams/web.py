@@ -1,6 +1,6 @@
 """Web pages on the worker's port: /metrics (Prometheus), /health, /live, /unsubscribe and
 /calendar/book; /webhooks/<provider> (streams/webhooks.py); /api/campaigns...
-(streams/operator_api.py)."""
+(streams/operator_api.py); /desk/... (the review desk, streams/desk/)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from agents.sender.booking import BookingRedirect, BookingRefused, on_click
 from streams import operator_api, webhooks
 from streams.app import Hub
 from streams.contracts import codec
+from streams.desk import views as desk_views
 from streams.kernel import metrics, observe
 
 
@@ -119,7 +120,8 @@ def register(hub: Hub) -> None:
             return self._answer(self._decide(request))
 
     webhooks.register(hub)  # /webhooks/<provider>
-    operator_api.register(hub)  # /api/campaigns...: inside the cluster only
+    outcomes, pool = operator_api.register(hub)  # /api/campaigns...: inside the cluster only
+    desk_views.register(hub, outcomes, pool)  # /desk/...: the review desk
 
     @app.page("/live")
     async def live_page(web: Any, request: Any) -> Any:

@@ -245,6 +245,15 @@ class Settings(BaseSettings):
         "the CLI's `campaigns` commands: the worker's API; unset: this host's web port"))
     operator_token: SecretStr | None = Field(default=None, description=(
         "the CLI's `campaigns` commands: this operator's token"))
+    # The review desk (/desk): the same operators, exchanged for a session cookie.
+    desk_secret: SecretStr | None = Field(default=None, description=(
+        "HMAC key of the review desk's session cookies and form tokens (16+ bytes); unset: a "
+        "random key per worker process (a restart logs everybody out)"))
+    desk_session_hours: float = Field(default=8.0, gt=0, le=168, description=(
+        "how long a review desk login lasts"))
+    desk_one_time_codes: SecretStr | None = Field(default=None, description=(
+        "one-time review desk logins, `name:<sha256 hex of the code>,...`: "
+        "`/desk/login/once?code=<code>` logs that operator in once (what `demo` prints)"))
 
     @field_validator("operator_tokens")
     @classmethod

@@ -1,0 +1,166 @@
+"""The desk's templates and form handling, without a worker: the markup contract the browser
+test relies on, escaping of everything that comes from records, and a form turned into the
+operator API's command."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from html import unescape
+
+import pytest
+
+from agents.campaigns.health import HealthPolicy
+from agents.sender.content import ContentLibrary
+from agents.sender.core import SenderConfig, unsubscribe_url
+from agents.sequencer.definition import load_definitions, load_templates
+from streams.desk import actions
+from streams.desk.preview import aggregate_for, definition_for, render_preview
+from streams.desk.queries import ENDED, RUNNING, ListQuery, mask_email
+from streams.desk.views import environment
+from streams.operator.campaign_requests import STATES, TIERS, Refusal, command_from
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+EVIL = '<script>alert("x")</script>'
+
+
+def render(template: str, **context: object) -> str:
+    tokens = iter(f"nonce{n}.mac" for n in range(100))
+    return environment().get_template(template).render(
+        operator="ann", flash=None, csrf=lambda: next(tokens), **context)
+
+
+def campaign_page(state: str, **extra: object) -> str:
+    c = {"campaign_id": "cmp-1", "state": state, "version": 3, "tier": "HOT",
+         "company_sov_id": "cmp_0001", "strategy": "PERSONALIZED_EMAIL",
+         "sequence_id": "personalized-email-v1", "audience": 4, "draft_version": 1,
+         "eligibility": {"verdict": "MAY", "reasons": [EVIL]}, "content_digests": ["sha256:ab"],
+         "health_verdict_id": None, **extra}
+    view = {"campaign": c, "history": [], "health": [], "audit": None,
+            "sends": {"sent": 12, "failed": 1}, "sends_by_day": [],
+            "engagement": {"opened": 5}, "people": [
+                {"first_name": "Jane", "last_name": EVIL, "title": "Owner",
+                 "company_name": "Co", "masked_email": "j***@co.example"}]}
+    defs = load_definitions()
+    return render("campaign.html", **view, touches=defs["PERSONALIZED_EMAIL"].touches,
+                  health_policy=HealthPolicy(), ended=ENDED, running=RUNNING,
+                  bars=actions.bars(view, HealthPolicy()))
+
+
+def test_a_draft_page_has_the_review_forms_each_with_its_own_token() -> None:
+    page = campaign_page("draft")
+    assert '<span id="campaign-state" class="state">draft</span>' in page
+    assert EVIL not in page and "&lt;script&gt;" in page  # record values are escaped
+    for verb, button in (("approve", "approve"), ("reject", "reject"), ("ask", "ask"),
+                         ("modify_scope", "modify-scope")):
+        assert re.search(rf'<form method="post" action="/desk/campaigns/cmp-1/{verb}">\s*'
+                         r'<input type="hidden" name="csrf" value="nonce\d+\.mac">', page), verb
+        assert f'id="{button}"' in page
+    tokens = re.findall(r'name="csrf" value="([^"]+)"', page)
+    assert len(tokens) == len(set(tokens)) == 5  # four review forms and the logout
+    assert '<textarea id="ask-note" name="note"' in page
+    assert page.count('class="preview"') == 5 and "/desk/campaigns/cmp-1/touches/1" in page
+    assert "j***@co.example" in page and 'id="pause"' not in page
+
+
+def test_a_running_page_shows_sends_by_status_rates_and_controls() -> None:
+    page = campaign_page("active")
+    assert '<td data-status="sent">12</td>' in page and '<td data-status="failed">1</td>' in page
+    assert '<svg id="rates"' in page and "engagement rate" in page
+    for button in ("pause", "resume", "cancel"):
+        assert f'id="{button}"' in page
+    assert 'id="approve"' not in page and "j***@" not in page
+
+
+def test_an_ended_page_shows_the_audit_findings() -> None:
+    c = {"campaign_id": "cmp-2", "state": "failed", "version": 9}
+    page = render("campaign.html", campaign=c, history=[], health=[], sends={},
+                  sends_by_day=[], engagement={}, people=[], touches=(),
+                  health_policy=HealthPolicy(), ended=ENDED, running=RUNNING, bars=[],
+                  audit={"verdict": "FAIL", "findings": [
+                      {"rule": "content_not_approved", "count": 2, "sample_ids": ["k-1"]}]})
+    assert '<strong id="audit-verdict">FAIL</strong>' in page
+    assert "content_not_approved" in page and "k-1" in page
+
+
+def test_the_login_page_keeps_to_the_contract() -> None:
+    page = render("login.html", configured=True)
+    assert '<form method="post" action="/desk/login">' in page
+    assert 'name="operator"' in page and 'name="token" type="password"' in page
+    assert 'id="login"' in page and 'href="#main"' in page  # the skip link
+
+
+def test_a_touch_is_rendered_for_the_sample_person_as_the_sender_would() -> None:
+    templates = load_templates()
+    library = ContentLibrary.of(templates)
+    cfg = SenderConfig(from_email="o@hub.example", from_name="O",
+                       public_base_url="https://hub.example", unsubscribe_secret=b"u" * 32,
+                       calendar_secret=b"c" * 32, content=library)
+    sequence_id, definition = definition_for(load_definitions(), {
+        "strategy": "PERSONALIZED_EMAIL", "sequence_id": "personalized-email-v1"}) or ("", None)
+    assert definition is not None
+    digest = library.by_touch[(sequence_id, 1)]
+    person = {"enrollment_id": "verdict-1", "email": "jane.doe1@co.example",
+              "first_name": "Jane", "last_name": "Doe", "title": "Owner",
+              "company_name": 'Doe & "Sons"'}
+    p = render_preview(library, cfg, sequence_id, definition.touches[0],
+                       {"company_sov_id": "cmp_1", "content_digests": [digest]}, person, NOW)
+    assert p.refused is None and p.approved_digest and p.digest == digest
+    assert p.subject == 'Quick question about Doe & "Sons"' and p.text is not None
+    assert p.text.startswith("Hi Jane,")
+    aggregate = aggregate_for(sequence_id, "verdict-1", "jane.doe1@co.example")
+    assert p.unsubscribe_link == unsubscribe_url(cfg, aggregate)
+    assert p.html is not None and "Doe &amp; &#34;Sons&#34;" in p.html
+
+    page = render("touch.html", campaign={"campaign_id": "cmp-1"}, preview=p,
+                  person={**person, "masked_email": mask_email(person["email"])})
+    frame = re.search(r'<iframe id="html"[^>]* sandbox="" srcdoc="([^"]*)"', page)
+    assert frame and unescape(frame.group(1)) == p.html  # the HTML, escaped into srcdoc
+    assert f'<code id="digest">{digest}</code>' in page and "j***@co.example" in page
+    assert "jane.doe1@co.example" not in page
+
+
+def test_without_a_sample_person_the_preview_says_so() -> None:
+    library = ContentLibrary.of(load_templates())
+    cfg = SenderConfig(from_email="o@x", from_name="O", public_base_url="http://h",
+                       unsubscribe_secret=b"u" * 32, content=library)
+    definition = load_definitions()["PERSONALIZED_EMAIL"]
+    p = render_preview(library, cfg, definition.sequence_id or "", definition.touches[0],
+                       {}, None, NOW)
+    assert p.refused and "no sample person" in p.refused and not p.approved_digest
+
+
+def test_an_approval_form_becomes_the_apis_approve_command() -> None:
+    body = actions.body_of("approve", {"csrf": "x", "window_start": "2026-12-01T09:00",
+                                       "max_sends_per_day": "40", "draft_version": "2",
+                                       "note": " ok "})
+    command = command_from("approve", "cmp-1", body, "ann", "desk-0123456789", NOW)
+    assert command.actor == "operator:ann" and command.draft_version == 2
+    assert command.note == "ok" and command.approval is not None
+    assert command.approval.max_sends_per_day == 40
+    assert command.approval.window_start == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("verb", "form"), [
+    ("approve", {"max_sends_per_hour": "-3"}),
+    ("approve", {"window_end": "next tuesday"}),
+    ("modify_scope", {"max_audience": "many"}),
+    ("ask", {"note": "x" * 3000}),
+])
+def test_a_bad_form_value_is_a_400_naming_the_field(verb: str, form: dict[str, str]) -> None:
+    with pytest.raises(Refusal) as caught:
+        actions.body_of(verb, form)
+    assert caught.value.status == 400 and next(iter(form)) in caught.value.reason
+
+
+def test_the_list_filter_ignores_unknown_values_and_pages_keep_it() -> None:
+    q = actions.list_query({"state": "draft", "tier": "hot", "page": "3", "company": " c1 "},
+                           STATES, TIERS)
+    assert q == ListQuery(state="draft", company="c1", tier="HOT", page=3)
+    assert actions.page_url(q, 4) == "/desk/campaigns?state=draft&company=c1&tier=HOT&page=4"
+    assert actions.list_query({"state": "nope", "page": "-1"}, STATES, TIERS) == ListQuery()
+
+
+def test_masked_addresses_keep_one_letter_and_the_domain() -> None:
+    assert mask_email("jane.doe@example.com") == "j***@example.com"
+    assert mask_email(None) == "-" and mask_email("nonsense") == "-"
