@@ -9,7 +9,7 @@ Decisions:
   `.ci/run` installs it, and the review desk's browser test may not silently vanish.
 - Each browser gets a new empty profile in a temporary directory and every background fetch
   Chromium makes on its own (updates, sync, QUIC probes) is turned off.
-- Screenshots go to docs/screenshots when OUTREACH_WRITE_SCREENSHOTS=1 (the set the README
+- Screenshots go to docs/screenshots when WRITE_SCREENSHOTS=1 (the set the README
   shows), else to a temporary directory, so a test run never dirties the clone.
 """
 
@@ -47,7 +47,7 @@ def require_chromium() -> None:
 
 
 def screenshot_dir(tmp_path: Path) -> Path:
-    if os.environ.get("OUTREACH_WRITE_SCREENSHOTS") == "1":
+    if os.environ.get("WRITE_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         return SCREENSHOTS
     return tmp_path
@@ -69,7 +69,9 @@ def chromium() -> Iterator[Any]:
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)),
                               options=options)
     try:
-        driver.set_window_size(WIDTH, HEIGHT)
+        # The page's own area is WIDTH x HEIGHT (the window size counts the browser's frame).
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False})
         driver.set_page_load_timeout(30)
         yield driver
     finally:
@@ -78,7 +80,7 @@ def chromium() -> Iterator[Any]:
 
 
 def shoot(driver: Any, directory: Path, name: str) -> Path:
-    """The viewport as `directory/name.png` (1280x900)."""
+    """The page's visible area as `directory/name.png` (WIDTH x HEIGHT)."""
     path = directory / f"{name}.png"
     assert driver.save_screenshot(str(path)), f"no screenshot of {driver.current_url}"
     return path

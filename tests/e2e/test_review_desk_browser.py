@@ -4,7 +4,7 @@ campaign wait; the reviewer logs in, finds the draft, previews a touch rendered 
 real persons, approves it, sees it become active and its sends rise, and once logged out is
 refused again.
 
-The screenshots in docs/screenshots are this test's (OUTREACH_WRITE_SCREENSHOTS=1).
+The screenshots in docs/screenshots are this test's (WRITE_SCREENSHOTS=1).
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
 from confluent_kafka import Producer
+from selenium.webdriver.common.by import By
 
 from agents.campaigns.identity import campaign_id_for
 from streams.embedded import EmbeddedBroker
@@ -107,17 +109,105 @@ async def wait_rows(url: str, sql: str, ok: Any, seconds: float) -> list[asyncpg
     raise AssertionError(f"not reached within {seconds}s: {sql} -> {found}")
 
 
-async def test_the_browser_reads_the_worker_port(
+def path(browser: Any) -> str:
+    return urlsplit(browser.current_url).path
+
+
+def text(browser: Any, css: str) -> str:
+    return str(browser.find_element(By.CSS_SELECTOR, css).text).strip()
+
+
+def shows_harbor(browser: Any) -> bool:
+    return any(x in browser.page_source for x in (HARBOR, COMPANY, COMPANY_NAME))
+
+
+def sent(browser: Any) -> int:
+    cells = browser.find_elements(By.CSS_SELECTOR, '#sends td[data-status="sent"]')
+    return sum(int(c.text.strip() or 0) for c in cells)
+
+
+async def test_a_reviewer_previews_approves_and_watches_a_draft_go_out(
     worker: WorkerProcess, broker: str, database_url: str, tmp_path: Path
 ) -> None:
     publish(broker)
     await wait_rows(database_url, f"SELECT audience FROM outreach.campaigns WHERE campaign_id "
-                    f"= '{HARBOR}' AND state = 'draft'", lambda r: r and r[0][0] == 4, 60)
+                    f"= '{HARBOR}' AND state = 'draft'", lambda r: r and r[0][0] == len(PEOPLE),
+                    60)
     shots = screenshot_dir(tmp_path)
-    base = f"http://127.0.0.1:{worker.web_port}"
+    desk = f"http://127.0.0.1:{worker.web_port}/desk"
     with chromium() as browser:
-        browser.get(f"{base}/metrics")
-        until("the draft's enrolments on /metrics",
-              lambda: "outreach_sequencer_enrollments_total" in browser.page_source, 20,
+        # Without a session: the login, and nothing of a campaign.
+        for page in ("/campaigns", f"/campaigns/{HARBOR}"):
+            browser.get(desk + page)
+            assert path(browser) == "/desk/login", page
+            assert not shows_harbor(browser), page
+        shoot(browser, shots, "login")
+
+        browser.find_element(By.NAME, "operator").send_keys("ann")
+        browser.find_element(By.NAME, "token").send_keys(TOKEN)
+        browser.find_element(By.ID, "login").click()
+        until("the campaigns list after the login", lambda: path(browser) == "/desk/campaigns",
+              15)
+        cookie = browser.get_cookie("outreach_desk")
+        assert cookie and cookie["httpOnly"] and cookie.get("sameSite") == "Strict", cookie
+        assert TOKEN not in cookie["value"]
+
+        # The waiting draft, drafts first.
+        rows = browser.find_elements(By.CSS_SELECTOR, "#campaigns tr[data-campaign-id]")
+        states = [("draft" in r.text.lower()) for r in rows]
+        assert states == sorted(states, reverse=True), [r.text for r in rows]
+        [row] = [r for r in rows if r.get_attribute("data-campaign-id") == HARBOR]
+        assert "draft" in row.text.lower() and COMPANY in row.text, row.text
+        shoot(browser, shots, "campaigns")
+        row.find_element(By.CSS_SELECTOR, f'a[href$="/campaigns/{HARBOR}"]').click()
+        until("the draft's page", lambda: path(browser) == f"/desk/campaigns/{HARBOR}", 15)
+        assert text(browser, "#campaign-state") == "draft"
+        assert HARBOR in text(browser, "h1") and COMPANY in text(browser, "h1")
+        for button in ("approve", "reject", "ask", "modify-scope"):
+            assert browser.find_element(By.ID, button).is_displayed(), button
+        shoot(browser, shots, "draft-review")
+
+        # Touch 1 as it would be sent, rendered for one of the draft's real persons.
+        browser.find_elements(By.CSS_SELECTOR, "a.preview")[0].click()
+        until("the touch preview", lambda: "/touches/" in path(browser), 15)
+        subject, body = text(browser, "#subject"), text(browser, "#text")
+        assert subject == f"Quick question about {COMPANY_NAME}", subject
+        [person] = [p for p in PEOPLE if f"Hi {p[0]}," in body]
+        assert f"As {person[2]} at {COMPANY_NAME}" in body
+        assert "/unsubscribe?" in body and "/calendar/book?" in body
+        assert len(text(browser, "#digest")) >= 16
+        browser.switch_to.frame(browser.find_element(By.ID, "html"))
+        assert person[0] in browser.find_element(By.TAG_NAME, "body").text
+        browser.switch_to.default_content()
+        shoot(browser, shots, "touch-preview")
+
+        browser.back()
+        until("back on the draft", lambda: path(browser) == f"/desk/campaigns/{HARBOR}", 15)
+        browser.find_element(By.ID, "approve").click()
+        until("the approval answered", lambda: browser.execute_script(
+            "return document.readyState") == "complete", 15)
+        browser.get(f"{desk}/campaigns/{HARBOR}")
+        until("the campaign active", lambda: text(browser, "#campaign-state") == "active", 30,
               between=browser.refresh)
-        assert shoot(browser, shots, "metrics").stat().st_size > 1000
+        until("sends counted", lambda: sent(browser) > 0, 40, between=browser.refresh)
+        for button in ("pause", "cancel"):
+            assert browser.find_element(By.ID, button).is_displayed(), button
+        shoot(browser, shots, "campaign-health")
+        [approved] = await fetch(database_url, f"SELECT approved_by FROM outreach.campaigns "
+                                 f"WHERE campaign_id = '{HARBOR}'")
+        assert approved[0] == "operator:ann"
+
+        browser.get(f"{desk}/pipeline")
+        assert path(browser) == "/desk/pipeline"
+        shoot(browser, shots, "pipeline")
+
+        session = browser.get_cookie("outreach_desk")
+        browser.find_element(By.ID, "logout").click()
+        until("the login after the logout", lambda: path(browser) == "/desk/login", 15)
+        # Refused, and so is the cookie the browser held before: the session itself is over.
+        for cookie in (None, session):
+            if cookie is not None:
+                browser.add_cookie({k: cookie[k] for k in ("name", "value", "path")})
+            browser.get(f"{desk}/campaigns")
+            assert path(browser) == "/desk/login"
+            assert not shows_harbor(browser), cookie
