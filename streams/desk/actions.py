@@ -103,7 +103,8 @@ def bars(view: Mapping[str, Any], policy: HealthPolicy) -> list[dict[str, Any]]:
         sent = int(view.get("sends", {}).get("sent", 0))
         e = view.get("engagement", {})
         rates = (_rate(int(e.get("opened", 0)) + int(e.get("replied", 0)), sent),
-                 _rate(int(e.get("bounced", 0)), sent), _rate(int(e.get("complained", 0)), sent))
+                 _rate(int(e.get("hard_bounced", 0)), sent),
+                 _rate(int(e.get("complained", 0)), sent))
     out = []
     for (label, threshold, good_above), rate in zip(
             (("engagement rate", policy.review_engagement_rate, True),

@@ -95,8 +95,10 @@ async def campaign_view(conn: asyncpg.Connection, campaign_id: str) -> dict[str,
         "count(*) FILTER (WHERE status = 'scheduled') AS scheduled "
         "FROM outreach.send_log WHERE campaign_id = $1 GROUP BY 1 ORDER BY 1 DESC LIMIT 14",
         campaign_id)]
+    # A hard bounce is its own figure: the health threshold counts only those.
     engagement = {r[0]: r[1] for r in await conn.fetch(
-        "SELECT type, count(*) FROM outreach.engagement_events WHERE campaign_id = $1 "
+        "SELECT CASE WHEN type = 'bounced' AND bounce_kind = 'hard' THEN 'hard_bounced' "
+        "ELSE type END, count(*) FROM outreach.engagement_events WHERE campaign_id = $1 "
         "GROUP BY 1", campaign_id)}
     people = (await sample_people(conn, c.get("company_sov_id"), c.get("strategy"))
               if c.get("state") == "draft" else [])

@@ -124,6 +124,12 @@ class Sessions:
             self._used.popitem(last=False)
 
 
+def cookie_secure(public_base_url: str) -> bool:
+    """Secure cookies when the hub is reached over https (a browser drops a Secure cookie
+    set over plain http, so the embedded hub on http://127.0.0.1 could not log in)."""
+    return public_base_url.strip().lower().startswith("https://")
+
+
 def parse_one_time_codes(raw: str | None) -> dict[str, str]:
     """`name:sha256hex,...` -> {digest: name}; a malformed entry is named by position."""
     codes: dict[str, str] = {}

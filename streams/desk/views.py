@@ -37,6 +37,7 @@ from streams.desk.sessions import (
     OneTimeCodes,
     Session,
     Sessions,
+    cookie_secure,
     parse_one_time_codes,
 )
 from streams.kernel.campaign_outcomes import CampaignOutcomes
@@ -65,7 +66,7 @@ def register(hub: Hub, outcomes: CampaignOutcomes | None, pool: Any) -> None:
     key = (s.desk_secret.get_secret_value().encode() if s.desk_secret is not None
            else secrets.token_bytes(32))
     sessions = Sessions(key, int(s.desk_session_hours * 3600))
-    secure = s.public_base_url.lower().startswith("https://")
+    secure = cookie_secure(s.public_base_url)
     if outcomes is None and s.desk_one_time_codes is not None:
         outcomes = CampaignOutcomes.on(hub)
     env = environment()

@@ -266,3 +266,37 @@ def test_a_one_time_login_works_once(worker: WorkerProcess) -> None:
     assert call(worker, "GET", "/desk/campaigns", cookie.group(1))[0] == 200
     status, headers, body = call(worker, "GET", f"/desk/login/once?code={ONCE}")
     assert status == 401 and "set-cookie" not in headers and "already used" in body
+
+
+async def test_thousands_of_campaigns_page_with_drafts_first(
+    worker: WorkerProcess, module_database: str
+) -> None:
+    conn = await asyncpg.connect(module_database)
+    try:
+        await conn.executemany(
+            "INSERT INTO outreach.campaigns (campaign_id, state, version, tier, company_sov_id, "
+            "expires_at, updated_at) VALUES ($1, $2, 1, 'HOT', $3, "
+            "now() + make_interval(hours => $4), now() - make_interval(secs => $4))",
+            [(f"cmp-page-{n:05d}", "draft" if n % 10 == 0 else "completed", f"sov-{n % 7}", n)
+             for n in range(3000)])
+    finally:
+        await conn.close()
+    cookie = login(worker)
+    started = time.monotonic()
+    status, _, first = call(worker, "GET", "/desk/campaigns", cookie)
+    elapsed = time.monotonic() - started
+    print(f"\ncampaigns list, first page of 3000+: {elapsed * 1000:.0f} ms")
+    assert status == 200 and elapsed < 5
+    ids = re.findall(r'<tr data-campaign-id="([^"]+)">', first)
+    states = re.findall(r'<td class="state">(\w+)</td>', first)
+    assert len(ids) == 50 and set(states) == {"draft"}  # 300 drafts wait: they come first
+    assert ids[0] == "cmp-page-00000"  # the soonest expiry first
+    following = re.search(r'<a rel="next" href="([^"]+)"', first)
+    assert following and unescape(following.group(1)) == "/desk/campaigns?page=2"
+
+    status, _, filtered = call(worker, "GET", "/desk/campaigns?state=completed&company=sov-3"
+                                              "&page=2", cookie)
+    rows = re.findall(r'<tr data-campaign-id="cmp-page-(\d+)">', filtered)
+    assert status == 200 and len(rows) == 50
+    assert all(int(n) % 7 == 3 and int(n) % 10 for n in rows)
+    assert 'rel="prev"' in filtered and 'rel="next"' in filtered

@@ -164,3 +164,16 @@ def test_the_list_filter_ignores_unknown_values_and_pages_keep_it() -> None:
 def test_masked_addresses_keep_one_letter_and_the_domain() -> None:
     assert mask_email("jane.doe@example.com") == "j***@example.com"
     assert mask_email(None) == "-" and mask_email("nonsense") == "-"
+
+
+def test_rates_count_hard_bounces_only_and_prefer_the_health_verdict() -> None:
+    view = {"sends": {"sent": 100}, "engagement": {"opened": 20, "replied": 5, "bounced": 40,
+                                                   "hard_bounced": 6, "complained": 0}}
+    engagement, bounce, complaint = actions.bars(view, HealthPolicy())
+    assert (engagement["rate"], engagement["ok"]) == (0.25, False)  # below 30%
+    assert (bounce["rate"], bounce["ok"]) == (0.06, False)  # soft bounces do not count
+    assert (complaint["rate"], complaint["ok"]) == (0.0, True)
+    assert 0 < engagement["width"] < engagement["mark"] <= 300
+    health = {"engagement_rate": 0.5, "bounce_rate": 0.01, "complaint_rate": 0.002}
+    engagement, bounce, complaint = actions.bars({**view, "health": [health]}, HealthPolicy())
+    assert engagement["ok"] and bounce["ok"] and not complaint["ok"]

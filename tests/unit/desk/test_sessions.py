@@ -12,6 +12,7 @@ from streams.desk.sessions import (
     FormRefused,
     OneTimeCodes,
     Sessions,
+    cookie_secure,
     parse_one_time_codes,
 )
 
@@ -110,3 +111,9 @@ def test_a_malformed_one_time_code_entry_is_named_by_position(raw: str) -> None:
     with pytest.raises(ValueError, match="entry 1") as caught:
         parse_one_time_codes(raw)
     assert "0" * 64 not in str(caught.value)
+
+
+def test_the_cookie_is_secure_when_the_public_url_is_https() -> None:
+    assert cookie_secure("https://hub.example.com")
+    assert cookie_secure("HTTPS://hub.example.com/")
+    assert not cookie_secure("http://127.0.0.1:6066")
