@@ -90,6 +90,7 @@ def register(hub: Hub, outcomes: CampaignOutcomes | None, pool: Any) -> None:
             csrf=(lambda: sessions.form_token(session)) if session else None, **context)
         return view.html(body, status=status, headers={
             "Cache-Control": "no-store", "X-Frame-Options": "DENY",
+            "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
                                        "img-src 'self' data:; frame-src 'self'; "
                                        "form-action 'self'; frame-ancestors 'none'"})
