@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,7 +23,6 @@ from confluent_kafka import Producer
 from selenium.webdriver.common.by import By
 
 from agents.campaigns.identity import campaign_id_for
-from streams.embedded import EmbeddedBroker
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
@@ -47,13 +46,6 @@ def harbor_batch() -> dict[str, Any]:
         "first_name": first, "last_name": last, "title": title, "timezone": "America/Chicago"})
         for n, (first, last, title) in enumerate(PEOPLE)]
     return {**good_batch("sxp_desk_harbor"), "records": records}
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[str]:
-    b = EmbeddedBroker(log_path=tmp_path / "tansu.log").start()
-    yield b.bootstrap
-    b.stop()
 
 
 @pytest.fixture
