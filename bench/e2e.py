@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -112,9 +115,28 @@ def start_workers(layout: str, bootstrap: str, url: str, data: Path) -> list[Wor
     workers = [WorkerProcess.start(bootstrap, url, data / f"worker-{i}.log", {
         **WORKER_ENV, "OUTREACH_STAGES": stages, "OUTREACH_DATA_DIR": str(data / f"var-{i}")})
         for i, stages in enumerate(pools)]
-    for w in workers:
-        w.wait_ready(180)
+    for w, stages in zip(workers, pools, strict=True):
+        if stages == "sink":
+            wait_consuming(w, 180)
+        else:
+            w.wait_ready(180)
     return workers
+
+
+def wait_consuming(worker: WorkerProcess, timeout: float) -> None:
+    """A sink-only worker's /health stays "starting" (Faust's assignor counts no active
+    partition for an app with no table), so it is ready once it reports its consumer lag."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker.proc.poll() is not None:
+            raise RuntimeError(f"worker exited; see {worker.log_path}")
+        with contextlib.suppress(OSError):
+            url = f"http://127.0.0.1:{worker.web_port}/metrics"
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if b"outreach_consumer_lag{" in r.read():
+                    return
+        time.sleep(0.5)
+    raise TimeoutError(f"worker not consuming after {timeout}s; see {worker.log_path}")
 
 
 async def raw_rates(bootstrap: str) -> tuple[float, float]:
@@ -286,6 +308,8 @@ def main() -> None:
     parser.add_argument("--floor-records", type=int, default=20000, help="0 skips the floor")
     parser.add_argument("--timeout", type=float, default=1800, help="per phase, seconds")
     args = parser.parse_args()
+    # A SIGTERM (CI's timeout) unwinds like Ctrl-C, so the workers, broker and PostgreSQL stop.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.floor_records:
         floor(args.floor_records)
     ok = True
