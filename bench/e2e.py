@@ -209,10 +209,14 @@ async def measure(args: argparse.Namespace, pub: Publisher, watch: Watcher, res:
     for hop, (reached, per_s) in rates.items():
         print(f"  to {hop:<22} {reached:>9,} reached  {per_s:>9,.0f} leads/s")
     seen = watch.seen
-    await asyncio.sleep(2)
     scored = args.leads - len(seen.unscored)
-    rows = (row_rate(history, 1, len(seen.verdict_ts) - len(seen.unscored), span, scored),
-            row_rate(history, 2, len(seen.touch1_ts), span, scored))
+    targets = (len(seen.verdict_ts) - len(seen.unscored), len(seen.touch1_ts))
+    deadline = time.monotonic() + args.timeout  # the sink may still be writing
+    while time.monotonic() < deadline and not (
+            history and history[-1][1] >= targets[0] and history[-1][2] >= targets[1]):
+        await asyncio.sleep(0.5)
+    rows = (row_rate(history, 1, targets[0], span, scored),
+            row_rate(history, 2, targets[1], span, scored))
     print(f"  to rows in PostgreSQL: verdicts {rows[0]:,.0f} leads/s, first touches "
           f"{rows[1]:,.0f} leads/s")
     print(f"  workers: RSS {res.rss_mb():,.0f} MB now, peak {res.peak_mb:,.0f} MB; CPU "
