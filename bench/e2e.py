@@ -17,21 +17,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import count_messages, raw_produce_rate
 from e2e_load import Cards, Publisher, companies_for, reply, score_records
 from e2e_report import Span, hop_latencies, hop_rates, ledger, print_latencies, reconcile_cli
-from e2e_watch import Resources, Watcher, percentiles, pg_counts
+from e2e_watch import Progress, Resources, Watcher, percentiles, pg_counts, settle, wait_consuming
 
 from streams.contracts.topics import load_catalog
 from streams.embedded import EmbeddedBroker, EmbeddedPostgres
@@ -52,48 +50,6 @@ WORKER_ENV = {
     "OUTREACH_WINDOW_WEEKDAYS": "0,1,2,3,4,5,6", "OUTREACH_CAPS_PER_MAILBOX": "1000000000",
     "OUTREACH_CAPS_PER_DOMAIN": "1000000000", "OUTREACH_SANDBOX_ENGAGEMENT": "false",
 }
-
-
-class Progress:
-    """One carriage-return line on stderr (a line every 10 s when stderr is not a terminal)."""
-
-    def __init__(self, watch: Watcher, pub: Publisher, total: int) -> None:
-        self.watch, self.pub, self.total = watch, pub, total
-        self.tty, self.last = sys.stderr.isatty(), 0.0
-        self.phase = ""
-
-    def tick(self) -> None:
-        now = time.monotonic()
-        if now - self.last < (0.5 if self.tty else 10):
-            return
-        self.last = now
-        s = self.watch.seen
-        line = (f"[{self.phase}] published {self.pub.published:,}/{self.total:,}  verdicts "
-                f"{len(s.verdict_ts):,}  enrolled {len(s.enroll_ts):,}  first touches "
-                f"{len(s.touch1_ts):,}")
-        print(("\r" + line + "   ") if self.tty else line, end="" if self.tty else "\n",
-              file=sys.stderr, flush=True)
-
-    def done(self) -> None:
-        if self.tty:
-            print(file=sys.stderr)
-
-
-async def settle(watch: Watcher, expect: list[str], progress: Progress, timeout: float) -> bool:
-    """Until every expected lead has its verdict, every enrolled person a first touch, and
-    nothing moved for 3 s (a late score's leads are gated after the wait expires)."""
-    s, deadline, quiet = watch.seen, time.monotonic() + timeout, (0, 0.0)
-    while time.monotonic() < deadline:
-        progress.tick()
-        state = len(s.verdict_ts) + len(s.enroll_ts) + len(s.touch1_ts)
-        if state != quiet[0]:
-            quiet = (state, time.monotonic())
-        done = (all(lead in s.verdict_ts for lead in expect)
-                and all(c in s.touch1_ts for c in s.contact_of.values()))
-        if done and time.monotonic() - quiet[1] > 3:
-            return True
-        await asyncio.sleep(0.5)
-    return False
 
 
 async def poll_rows(url: str, history: list[tuple[float, int, int]]) -> None:
@@ -121,22 +77,6 @@ def start_workers(layout: str, bootstrap: str, url: str, data: Path) -> list[Wor
         else:
             w.wait_ready(180)
     return workers
-
-
-def wait_consuming(worker: WorkerProcess, timeout: float) -> None:
-    """A sink-only worker's /health stays "starting" (Faust's assignor counts no active
-    partition for an app with no table), so it is ready once it reports its consumer lag."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if worker.proc.poll() is not None:
-            raise RuntimeError(f"worker exited; see {worker.log_path}")
-        with contextlib.suppress(OSError):
-            url = f"http://127.0.0.1:{worker.web_port}/metrics"
-            with urllib.request.urlopen(url, timeout=1) as r:
-                if b"outreach_consumer_lag{" in r.read():
-                    return
-        time.sleep(0.5)
-    raise TimeoutError(f"worker not consuming after {timeout}s; see {worker.log_path}")
 
 
 async def raw_rates(bootstrap: str) -> tuple[float, float]:
@@ -225,7 +165,7 @@ async def measure(args: argparse.Namespace, pub: Publisher, watch: Watcher, res:
     for frac in (float(f) for f in args.rates.split(",") if f):
         settled &= await paced_phase(args, pub, watch, res, progress, rate, frac, names)
     if args.soak_minutes:
-        settled &= await soak(args, pub, [p.pid for p in res.procs], progress, rate)
+        settled &= await soak(args, pub, watch, [p.pid for p in res.procs], progress, rate)
     poller.cancel()
     print(f"{rate:,.0f} leads/s to first touch requested")
     return settled
@@ -249,7 +189,7 @@ async def paced_phase(args: argparse.Namespace, pub: Publisher, watch: Watcher,
 
     res.mark()
     span = Span(pub.published, 0, time.time())
-    sent = await pub.paced(rate * frac, args.phase_seconds, progress.tick,
+    sent = await pub.paced(rate * frac, args.phase_seconds, args.paced_batch, progress.tick,
                            reply_some if abs(frac - 0.5) < 1e-9 else None)
     span.end = span.first + sent
     ok = await settle(watch, pub.expected(span.first, span.end), progress, args.timeout)
@@ -271,14 +211,17 @@ async def paced_phase(args: argparse.Namespace, pub: Publisher, watch: Watcher,
     return ok
 
 
-async def soak(args: argparse.Namespace, pub: Publisher, pids: list[int], progress: Progress,
-               rate: float) -> bool:
+async def soak(args: argparse.Namespace, pub: Publisher, watch: Watcher, pids: list[int],
+               progress: Progress, rate: float) -> bool:
     slow = Resources(pids, every=10)
     slow.start()
     progress.phase = f"soak at 50% ({args.soak_minutes} min)"
     progress.total = pub.published + int(rate * 0.5 * args.soak_minutes * 60)
-    sent = await pub.paced(rate * 0.5, args.soak_minutes * 60, progress.tick)
+    sent = await pub.paced(rate * 0.5, args.soak_minutes * 60, args.paced_batch, progress.tick)
+    s = watch.seen
+    behind = len(pub.expected(0, pub.published)) - len(s.verdict_ts)
     await slow.stop()
+    settled = await settle(watch, pub.expected(0, pub.published), progress, args.timeout)
     progress.done()
     warm = max(60.0, args.soak_minutes * 6)  # the first tenth (at least a minute) warms up
     t0 = slow.samples[0][0]
@@ -288,7 +231,9 @@ async def soak(args: argparse.Namespace, pub: Publisher, pids: list[int], progre
           f"{warm:.0f} s warm-up, {end:,.0f} MB at the end: {100 * (end - after) / after:+.1f}% "
           f"(goal <= +10%); samples every 10 s: "
           + " ".join(f"{mb:.0f}" for _, mb in slow.samples))
-    return True
+    print(f"  leads waiting for their verdict when the soak ended: {behind:,} (a backlog "
+          "grows RSS too: read the growth beside it)")
+    return settled
 
 
 def floor(records: int) -> None:
@@ -307,6 +252,8 @@ def main() -> None:
     parser.add_argument("--rates", default="0.2,0.5,1.0",
                         help="fractions of the measured rate to hold for latency ('' skips)")
     parser.add_argument("--phase-seconds", type=float, default=30)
+    parser.add_argument("--paced-batch", type=int, default=1000,
+                        help="cards per batch when paced (the flat-out run's 1,000 by default)")
     parser.add_argument("--replies-per-s", type=float, default=5)
     parser.add_argument("--soak-minutes", type=float, default=0)
     parser.add_argument("--floor-records", type=int, default=20000, help="0 skips the floor")

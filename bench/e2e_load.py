@@ -126,22 +126,25 @@ class Publisher:
             if tick:
                 tick()
 
-    async def paced(self, rate: float, seconds: float, tick: Callable[[], None] | None = None,
+    async def paced(self, rate: float, seconds: float, size: int = 1000,
+                    tick: Callable[[], None] | None = None,
                     during: Callable[[float], Any] | None = None) -> int:
-        """About `rate` leads/s for `seconds`, in batches twice a second (at most 1,000 cards
-        each, so a low pace is not one burst every few seconds). Returns the leads sent."""
-        start, first, step = time.monotonic(), self.published, 0.5
+        """About `rate` leads/s for `seconds`: batch k of `size` cards goes out at k * size /
+        rate (the shape of the flat-out run, whose rate this is a fraction of). `during` and
+        `tick` are called at least twice a second. Returns the leads sent."""
+        start, first = time.monotonic(), self.published
         total = max(1, int(rate * seconds))
+        k = 0
         while self.published - first < total:
-            due = min(total, int(rate * (time.monotonic() - start + step)))
-            while self.published - first < due:
-                await self.send_batch(min(1000, due - (self.published - first)))
+            elapsed = time.monotonic() - start
+            if elapsed >= k * size / rate:
+                await self.send_batch(min(size, total - (self.published - first)))
+                k += 1
             if during:
-                await during(time.monotonic() - start)
+                await during(elapsed)
             if tick:
                 tick()
-            await asyncio.sleep(max(0.0, start + (step * (1 + int(
-                (time.monotonic() - start) / step))) - time.monotonic()))
+            await asyncio.sleep(max(0.0, min(0.5, start + k * size / rate - time.monotonic())))
         return self.published - first
 
 

@@ -1,13 +1,16 @@
 """What bench/e2e.py measures, from outside the hub: an independent aiokafka consumer (no
 group, from the start) over the hub's output topics, PostgreSQL row counts, and the workers'
 RSS and CPU (psutil). Every time is a record timestamp (the producing client's clock, the same
-machine's as the publisher's)."""
+machine's as the publisher's). Beside them, what waits on them: the progress line, settling
+after a phase, and a sink-only worker's readiness."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
+import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +19,9 @@ import asyncpg
 import orjson
 import psutil
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from e2e_load import Publisher
+
+from streams.process import WorkerProcess
 
 # Topic aliases of topics.yaml this watcher reads.
 WATCHED = ("gate_verdicts", "sequence_commands", "send_requests", "sequence_events", "errors")
@@ -182,3 +188,61 @@ class Resources:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+
+class Progress:
+    """One carriage-return line on stderr (a line every 10 s when stderr is not a terminal)."""
+
+    def __init__(self, watch: Watcher, pub: Publisher, total: int) -> None:
+        self.watch, self.pub, self.total = watch, pub, total
+        self.tty, self.last = sys.stderr.isatty(), 0.0
+        self.phase = ""
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        if now - self.last < (0.5 if self.tty else 10):
+            return
+        self.last = now
+        s = self.watch.seen
+        line = (f"[{self.phase}] published {self.pub.published:,}/{self.total:,}  verdicts "
+                f"{len(s.verdict_ts):,}  enrolled {len(s.enroll_ts):,}  first touches "
+                f"{len(s.touch1_ts):,}")
+        print(("\r" + line + "   ") if self.tty else line, end="" if self.tty else "\n",
+              file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.tty:
+            print(file=sys.stderr)
+
+
+async def settle(watch: Watcher, expect: list[str], progress: Progress, timeout: float) -> bool:
+    """Until every expected lead has its verdict, every enrolled person a first touch, and
+    nothing moved for 3 s (a late score's leads are gated after the wait expires)."""
+    s, deadline, quiet = watch.seen, time.monotonic() + timeout, (0, 0.0)
+    while time.monotonic() < deadline:
+        progress.tick()
+        state = len(s.verdict_ts) + len(s.enroll_ts) + len(s.touch1_ts)
+        if state != quiet[0]:
+            quiet = (state, time.monotonic())
+        done = (all(lead in s.verdict_ts for lead in expect)
+                and all(c in s.touch1_ts for c in s.contact_of.values()))
+        if done and time.monotonic() - quiet[1] > 3:
+            return True
+        await asyncio.sleep(0.5)
+    return False
+
+
+def wait_consuming(worker: WorkerProcess, timeout: float) -> None:
+    """A sink-only worker's /health stays "starting" (Faust's assignor counts no active
+    partition for an app with no table), so it is ready once it reports its consumer lag."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker.proc.poll() is not None:
+            raise RuntimeError(f"worker exited; see {worker.log_path}")
+        with contextlib.suppress(OSError):
+            url = f"http://127.0.0.1:{worker.web_port}/metrics"
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if b"outreach_consumer_lag{" in r.read():
+                    return
+        time.sleep(0.5)
+    raise TimeoutError(f"worker not consuming after {timeout}s; see {worker.log_path}")
