@@ -52,14 +52,13 @@ WORKER_ENV = {
 }
 
 
-async def poll_rows(url: str, history: list[tuple[float, int, int]]) -> None:
+async def poll_rows(url: str, history: list[tuple[float, int, int, int]]) -> None:
     while True:
-        verdicts, touches = await pg_counts(url)
-        history.append((time.time(), verdicts, touches))
+        history.append((time.time(), *await pg_counts(url)))
         await asyncio.sleep(0.5)
 
 
-def row_rate(history: list[tuple[float, int, int]], col: int, target: int, span: Span,
+def row_rate(history: list[tuple[float, int, int, int]], col: int, target: int, span: Span,
              leads: int) -> float:
     """`leads` over the time from the span's first publish until the table held `target`."""
     reached = next((h[0] for h in history if h[col] >= target), None)
@@ -132,7 +131,7 @@ async def measure(args: argparse.Namespace, pub: Publisher, watch: Watcher, res:
     await pub.producer.flush()
     await asyncio.sleep(2)  # the scores are at the gate before the first card
     progress = Progress(watch, pub, args.leads)
-    history: list[tuple[float, int, int]] = []
+    history: list[tuple[float, int, int, int]] = []
     poller = asyncio.create_task(poll_rows(url, history))
     res.mark()
     span = Span(0, args.leads, time.time())
@@ -151,9 +150,11 @@ async def measure(args: argparse.Namespace, pub: Publisher, watch: Watcher, res:
     seen = watch.seen
     scored = args.leads - len(seen.unscored)
     targets = (len(seen.verdict_ts) - len(seen.unscored), len(seen.touch1_ts))
-    deadline = time.monotonic() + args.timeout  # the sink may still be writing
+    # The sink may still be writing, and the sender sending: the paced phases start after both.
+    deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline and not (
-            history and history[-1][1] >= targets[0] and history[-1][2] >= targets[1]):
+            history and history[-1][1] >= targets[0] and history[-1][2] >= targets[1]
+            and history[-1][3] >= targets[1]):
         await asyncio.sleep(0.5)
     rows = (row_rate(history, 1, targets[0], span, scored),
             row_rate(history, 2, targets[1], span, scored))

@@ -135,14 +135,15 @@ def percentiles(values: list[float]) -> tuple[float, float, float]:
     return pick[0], pick[1], pick[2]
 
 
-async def pg_counts(url: str) -> tuple[int, int]:
-    """Rows the sink wrote: gate verdicts, and first touches in send_log."""
+async def pg_counts(url: str) -> tuple[int, int, int]:
+    """Rows the sink wrote: gate verdicts, first touches in send_log, and those sent."""
     conn = await asyncpg.connect(url)
     try:
         verdicts = await conn.fetchval("SELECT count(*) FROM outreach.gate_verdicts")
-        touches = await conn.fetchval(
-            "SELECT count(*) FROM outreach.send_log WHERE touch_index = 1")
-        return int(verdicts), int(touches)
+        touches, sent = await conn.fetchrow(
+            "SELECT count(*), count(*) FILTER (WHERE status <> 'scheduled') "
+            "FROM outreach.send_log WHERE touch_index = 1")
+        return int(verdicts), int(touches), int(sent)
     finally:
         await conn.close()
 
