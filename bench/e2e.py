@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -265,9 +267,15 @@ def main() -> None:
     if args.floor_records:
         floor(args.floor_records)
     ok = True
+    if "XDG_RUNTIME_DIR" not in os.environ:
+        # PostgreSQL's runtime files: pgserver writes them here again as the process exits, so
+        # the folder goes by an exit hook registered before pgserver's (exit hooks run last
+        # first), not with the data folders.
+        runtime = tempfile.mkdtemp(prefix="outreach-e2e-run-")
+        atexit.register(shutil.rmtree, runtime, True)
+        os.environ["XDG_RUNTIME_DIR"] = runtime
     for layout in (("one", "pools") if args.layout == "both" else (args.layout,)):
         with tempfile.TemporaryDirectory(prefix="outreach-e2e-") as tmp:
-            os.environ.setdefault("XDG_RUNTIME_DIR", tmp)
             ok &= asyncio.run(run_layout(args, layout, Path(tmp)))
     sys.exit(0 if ok else 1)
 
