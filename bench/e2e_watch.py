@@ -1,0 +1,249 @@
+"""What bench/e2e.py measures, from outside the hub: an independent aiokafka consumer (no
+group, from the start) over the hub's output topics, PostgreSQL row counts, and the workers'
+RSS and CPU (psutil). Every time is a record timestamp (the producing client's clock, the same
+machine's as the publisher's). Beside them, what waits on them: the progress line, settling
+after a phase, and a sink-only worker's readiness."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import orjson
+import psutil
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from e2e_load import Publisher
+
+from streams.process import WorkerProcess
+
+# Topic aliases of topics.yaml this watcher reads.
+WATCHED = ("gate_verdicts", "sequence_commands", "send_requests", "sequence_events", "errors")
+
+
+@dataclass
+class Seen:
+    verdict_ts: dict[str, float] = field(default_factory=dict)  # lead_id -> first verdict
+    verdicts: Counter[str] = field(default_factory=Counter)
+    # Leads gated with no score (their company's never came: the wait expired). A timer's
+    # figure, not the pipeline's: left out of rates and latencies.
+    unscored: set[str] = field(default_factory=set)
+    allow_held: Counter[str] = field(default_factory=Counter)  # ALLOW, no enrollment: why
+    enroll_ts: dict[str, float] = field(default_factory=dict)  # lead_id -> enrollment command
+    contact_of: dict[str, str] = field(default_factory=dict)  # lead_id -> contact_key
+    touch1_ts: dict[str, float] = field(default_factory=dict)  # contact_key -> touch 1 asked
+    aggregate_of: dict[str, str] = field(default_factory=dict)  # contact_key -> aggregate
+    last_send_ts: dict[str, float] = field(default_factory=dict)  # aggregate -> latest request
+    stopped_ts: dict[str, float] = field(default_factory=dict)  # aggregate -> sequence_stopped
+    dead_letters: Counter[str] = field(default_factory=Counter)
+    records: int = 0
+
+
+def _allow_held_reason(v: dict[str, Any]) -> str | None:
+    """Why an ALLOW verdict starts no sequence (agents/sequencer/enrollment.py's rule)."""
+    contact = v.get("contact") or {}
+    if v.get("strategy") not in ("PERSONALIZED_EMAIL", "PHONE_AND_EMAIL"):
+        return f"strategy {v.get('strategy')}"
+    if not contact.get("email") or not contact.get("email_verified"):
+        return "no verified email"
+    return None
+
+
+class Watcher:
+    def __init__(self, bootstrap: str, names: dict[str, str]) -> None:
+        self.bootstrap, self.names = bootstrap, names
+        self.seen = Seen()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap,
+                                         enable_auto_commit=False, group_id=None,
+                                         fetch_max_bytes=32 * 2**20)
+        await self.consumer.start()
+        meta = await self.consumer._client.fetch_all_metadata()
+        tps = [TopicPartition(self.names[a], p) for a in WATCHED
+               for p in sorted(meta.partitions_for_topic(self.names[a]) or ())]
+        self.consumer.assign(tps)
+        await self.consumer.seek_to_beginning(*tps)
+        self.handlers = {self.names["gate_verdicts"]: self._verdict,
+                         self.names["sequence_commands"]: self._command,
+                         self.names["send_requests"]: self._request,
+                         self.names["sequence_events"]: self._sequence_event,
+                         self.names["errors"]: self._error}
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.consumer.stop()
+
+    async def _run(self) -> None:
+        while True:
+            batch = await self.consumer.getmany(timeout_ms=200, max_records=20000)
+            for tp, records in batch.items():
+                handle = self.handlers[tp.topic]
+                for r in records:
+                    with contextlib.suppress(orjson.JSONDecodeError, TypeError, KeyError):
+                        handle(orjson.loads(r.value), r.timestamp / 1000)
+                self.seen.records += len(records)
+
+    def _verdict(self, v: dict[str, Any], ts: float) -> None:
+        s = self.seen
+        if v["lead_id"] in s.verdict_ts:
+            return
+        s.verdict_ts[v["lead_id"]] = ts
+        s.verdicts[v["verdict"]] += 1
+        if v.get("bit_score") is None:
+            s.unscored.add(v["lead_id"])
+        if v["verdict"] == "ALLOW" and (reason := _allow_held_reason(v)):
+            s.allow_held[reason] += 1
+
+    def _command(self, v: dict[str, Any], ts: float) -> None:
+        if v.get("type") == "enroll_contact" and v["lead_id"] not in self.seen.enroll_ts:
+            self.seen.enroll_ts[v["lead_id"]] = ts
+            self.seen.contact_of[v["lead_id"]] = v["contact_key"]
+
+    def _request(self, v: dict[str, Any], ts: float) -> None:
+        s = self.seen
+        if v.get("touch_index") == 1 and v["contact_key"] not in s.touch1_ts:
+            s.touch1_ts[v["contact_key"]] = ts
+            s.aggregate_of[v["contact_key"]] = v["aggregate_id"]
+        s.last_send_ts[v["aggregate_id"]] = max(ts, s.last_send_ts.get(v["aggregate_id"], 0))
+
+    def _sequence_event(self, v: dict[str, Any], ts: float) -> None:
+        if v.get("type") == "sequence_stopped":
+            self.seen.stopped_ts.setdefault(v["aggregate_id"], ts)
+
+    def _error(self, v: dict[str, Any], ts: float) -> None:
+        self.seen.dead_letters[str(v.get("error_code") or v.get("code"))] += 1
+
+
+def percentiles(values: list[float]) -> tuple[float, float, float]:
+    """p50, p95, p99 (nearest rank); NaN when there is nothing to rank."""
+    if not values:
+        return (float("nan"),) * 3  # type: ignore[return-value]
+    ranked = sorted(values)
+    pick = [ranked[min(len(ranked) - 1, int(q * len(ranked)))] for q in (0.50, 0.95, 0.99)]
+    return pick[0], pick[1], pick[2]
+
+
+async def pg_counts(url: str) -> tuple[int, int, int]:
+    """Rows the sink wrote: gate verdicts, first touches in send_log, and those sent."""
+    conn = await asyncpg.connect(url)
+    try:
+        verdicts = await conn.fetchval("SELECT count(*) FROM outreach.gate_verdicts")
+        touches, sent = await conn.fetchrow(
+            "SELECT count(*), count(*) FILTER (WHERE status <> 'scheduled') "
+            "FROM outreach.send_log WHERE touch_index = 1")
+        return int(verdicts), int(touches), int(sent)
+    finally:
+        await conn.close()
+
+
+class Resources:
+    """The workers' RSS and CPU, sampled every `every` seconds (all processes summed)."""
+
+    def __init__(self, pids: list[int], every: float = 1.0) -> None:
+        self.procs = [psutil.Process(p) for p in pids]
+        self.every = every
+        self.samples: list[tuple[float, float]] = []  # (monotonic, RSS MB)
+        self.peak_mb = 0.0
+        self._task: asyncio.Task[None] | None = None
+        self._cpu0 = self.cpu_seconds()
+        self._wall0 = time.monotonic()
+
+    def rss_mb(self) -> float:
+        return sum(p.memory_info().rss for p in self.procs) / 2**20
+
+    def cpu_seconds(self) -> float:
+        return sum(sum(p.cpu_times()[:2]) for p in self.procs)
+
+    def mark(self) -> tuple[float, float]:
+        """CPU used since the last mark, as % of one core, and the wall seconds it covers."""
+        cpu, wall = self.cpu_seconds(), time.monotonic()
+        out = (100 * (cpu - self._cpu0) / max(wall - self._wall0, 1e-9), wall - self._wall0)
+        self._cpu0, self._wall0 = cpu, wall
+        return out
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(psutil.Error):
+                rss = self.rss_mb()
+                self.samples.append((time.monotonic(), rss))
+                self.peak_mb = max(self.peak_mb, rss)
+            await asyncio.sleep(self.every)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+class Progress:
+    """One carriage-return line on stderr (a line every 10 s when stderr is not a terminal)."""
+
+    def __init__(self, watch: Watcher, pub: Publisher, total: int) -> None:
+        self.watch, self.pub, self.total = watch, pub, total
+        self.tty, self.last = sys.stderr.isatty(), 0.0
+        self.phase = ""
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        if now - self.last < (0.5 if self.tty else 10):
+            return
+        self.last = now
+        s = self.watch.seen
+        line = (f"[{self.phase}] published {self.pub.published:,}/{self.total:,}  verdicts "
+                f"{len(s.verdict_ts):,}  enrolled {len(s.enroll_ts):,}  first touches "
+                f"{len(s.touch1_ts):,}")
+        print(("\r" + line + "   ") if self.tty else line, end="" if self.tty else "\n",
+              file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.tty:
+            print(file=sys.stderr)
+
+
+async def settle(watch: Watcher, expect: list[str], progress: Progress, timeout: float) -> bool:
+    """Until every expected lead has its verdict, every enrolled person a first touch, and
+    nothing moved for 3 s (a late score's leads are gated after the wait expires)."""
+    s, deadline, quiet = watch.seen, time.monotonic() + timeout, (0, 0.0)
+    while time.monotonic() < deadline:
+        progress.tick()
+        state = len(s.verdict_ts) + len(s.enroll_ts) + len(s.touch1_ts)
+        if state != quiet[0]:
+            quiet = (state, time.monotonic())
+        done = (all(lead in s.verdict_ts for lead in expect)
+                and all(c in s.touch1_ts for c in s.contact_of.values()))
+        if done and time.monotonic() - quiet[1] > 3:
+            return True
+        await asyncio.sleep(0.5)
+    return False
+
+
+def wait_consuming(worker: WorkerProcess, timeout: float) -> None:
+    """A sink-only worker's /health stays "starting" (Faust's assignor counts no active
+    partition for an app with no table), so it is ready once it reports its consumer lag."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker.proc.poll() is not None:
+            raise RuntimeError(f"worker exited; see {worker.log_path}")
+        with contextlib.suppress(OSError):
+            url = f"http://127.0.0.1:{worker.web_port}/metrics"
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if b"outreach_consumer_lag{" in r.read():
+                    return
+        time.sleep(0.5)
+    raise TimeoutError(f"worker not consuming after {timeout}s; see {worker.log_path}")
