@@ -38,8 +38,10 @@ def register(hub: Hub) -> None:
 
     @app.page("/health")
     async def health_page(web: Any, request: Any) -> Any:
-        # Ready once the worker has joined its group and owns its partitions.
-        assigned = len(app.assignor.assigned_actives())
+        # Ready once the worker has joined its group and owns its partitions: the consumer's
+        # own assignment (Faust's assignor keeps none for an app without a table, so a
+        # sink-only worker would never be ready).
+        assigned = len(app.consumer.assignment())
         rebalancing = bool(app.rebalancing)
         ok = assigned > 0 and not rebalancing
         body = {
