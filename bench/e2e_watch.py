@@ -234,8 +234,8 @@ async def settle(watch: Watcher, expect: list[str], progress: Progress, timeout:
 
 
 def wait_consuming(worker: WorkerProcess, timeout: float) -> None:
-    """A sink-only worker's /health stays "starting" (Faust's assignor counts no active
-    partition for an app with no table), so it is ready once it reports its consumer lag."""
+    """Ready to be measured once the worker reports its consumer lag (it has fetched from its
+    partitions), a step past /health's "ok"."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if worker.proc.poll() is not None:
