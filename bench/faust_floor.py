@@ -135,17 +135,33 @@ async def floor_rate(bootstrap: str, data: Path, n: int, v: Variant, records: in
         worker.wait(30)
 
 
+async def create_floor_topics(bootstrap: str) -> None:
+    spec = {"key": "k", "value": "v", "replication_factor": 1, "cleanup_policy": "delete",
+            "retention_ms": 3600000, "producers": (), "consumers": ()}
+    await create_topics(bootstrap, [
+        *(TopicSpec(alias=f"i{n}", name=f"floor.in.{n}", partitions=4, **spec)
+          for n in range(len(VARIANTS))),
+        TopicSpec(alias="o", name="floor.out", partitions=4, **spec),
+        TopicSpec(alias="d", name="floor.done", partitions=1, **spec)], security=PLAINTEXT)
+
+
+SEQUENCER_SHAPE = len(VARIANTS) - 1  # 100 items per record, 2 sends + 1 table write each
+
+
+async def sequencer_shape_floor(bootstrap: str, data: Path, records: int = 30000,
+                                linger_ms: int = 0) -> float:
+    """The floor of the sequencer's shape on a running broker (bench/sequencer_bench.py states
+    its due-touch rate against it, measured in the same run)."""
+    await create_floor_topics(bootstrap)
+    return await floor_rate(bootstrap, data, SEQUENCER_SHAPE, VARIANTS[SEQUENCER_SHAPE],
+                            records, linger_ms)
+
+
 async def run(records: int, linger_ms: int, data: Path) -> tuple[float, list[float]]:
     broker = EmbeddedBroker(log_path=data / "tansu.log").start()
     try:
         raw = await raw_produce_rate(broker.bootstrap, "bench.raw-aiokafka")
-        spec = {"key": "k", "value": "v", "replication_factor": 1, "cleanup_policy": "delete",
-                "retention_ms": 3600000, "producers": (), "consumers": ()}
-        await create_topics(broker.bootstrap, [
-            *(TopicSpec(alias=f"i{n}", name=f"floor.in.{n}", partitions=4, **spec)
-              for n in range(len(VARIANTS))),
-            TopicSpec(alias="o", name="floor.out", partitions=4, **spec),
-            TopicSpec(alias="d", name="floor.done", partitions=1, **spec)], security=PLAINTEXT)
+        await create_floor_topics(broker.bootstrap)
         rates = [await floor_rate(broker.bootstrap, data, n, v, records, linger_ms)
                  for n, v in enumerate(VARIANTS)]
         return raw, rates
