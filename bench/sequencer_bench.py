@@ -39,10 +39,12 @@ from agents.sequencer.person import (
     SequencerContext,
     decide_person,
 )
+from agents.sequencer.person_state import approved_campaign
 from agents.sequencer.storage import encode
 from agents.sequencer.window import DailyCaps, SendWindow
 from streams.admin import produce
 from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models import CampaignStateChanged
 from streams.contracts.topics import load_catalog
 from streams.embedded import EmbeddedBroker, EmbeddedPostgres
 from streams.kernel.kafka_security import PLAINTEXT
@@ -80,11 +82,23 @@ def write_flat_out(sequences: Path) -> None:
             (folder / f"touch-{i}{suffix}").write_text(f"Touch {i} for {{{{ first_name }}}}\n")
 
 
+CAMPAIGN = "cmp-bench"
+
+
+def approved(now: datetime) -> CampaignStateChanged:
+    """The bench's campaign, active with no window: only an approved campaign sends."""
+    return CampaignStateChanged(
+        event_id=f"campaign:{CAMPAIGN}:1", occurred_at=now, correlation_id="bench",
+        process_id=f"outreach-execution-campaign-{now:%Y%m%d}-00000000", campaign_id=CAMPAIGN,
+        version=1, from_state="draft", to_state="active", actor="operator:bench")
+
+
 def enrollment(n: int, now: datetime) -> EnrollContact:
     email = f"person{n}@company{n % 997}.example"
     return EnrollContact(
         enrollment_id=f"bench-{n}", contact_key=contact_key_for(email), lead_id=f"lead-{n}",
-        company_sov_id=f"cmp_{n % 997:04d}", strategy="PERSONALIZED_EMAIL", tier="HOT",
+        company_sov_id=f"cmp_{n % 997:04d}", campaign_id=CAMPAIGN, strategy="PERSONALIZED_EMAIL",
+        tier="HOT",
         to_email=email, timezone="America/Chicago", correlation_id=f"bit-{n % 997}",
         requested_at=now)
 
@@ -101,6 +115,9 @@ async def worker_throughput(people: int, data: Path, stages: str, profile: int,
         await prepare(settings, broker.bootstrap, pg.url)
         sequences = data / "sequences.yaml"
         write_flat_out(sequences)
+        await produce(broker.bootstrap, topics["campaign_events"].name,
+                      [(CAMPAIGN.encode(), orjson.dumps(approved(datetime.now(UTC)).model_dump(
+                          mode="json")))], security=PLAINTEXT)
         worker = WorkerProcess.start(broker.bootstrap, pg.url, data / "worker.log", {
             "OUTREACH_APP_ID": "bench", "OUTREACH_TOPIC_PARTITIONS": "4",
             "OUTREACH_SEQUENCES_FILE": str(sequences), "OUTREACH_SEQUENCER_TICK_SECONDS": "0.2",
@@ -148,7 +165,7 @@ def core_rate(people: int) -> float:
     """Pure decide_person calls per second (no Kafka): the ceiling the shell adds cost to."""
     ctx = SequencerContext(definitions=load_definitions(), caps=DailyCaps(),
                            window=SendWindow(start_hour=0, end_hour=24, weekdays=tuple(range(7))),
-                           ids=STABLE_IDS)
+                           ids=STABLE_IDS, campaign_status=approved_campaign)
     now = datetime(2026, 11, 25, 12, tzinfo=UTC)
     started, calls = time.perf_counter(), 0
     for n in range(people):
@@ -167,7 +184,7 @@ def memory_per_aggregate(count: int) -> float:
     key, and its entry in the due index. Measured as RSS growth over `count` aggregates."""
     ctx = SequencerContext(definitions=load_definitions(), caps=DailyCaps(),
                            window=SendWindow(start_hour=0, end_hour=24, weekdays=tuple(range(7))),
-                           ids=STABLE_IDS)
+                           ids=STABLE_IDS, campaign_status=approved_campaign)
     now = datetime(2026, 11, 25, 12, tzinfo=UTC)
     cmd = enrollment(0, now)
     state = decide_person(PersonState(contact_key=cmd.contact_key), cmd, now, ctx).state
