@@ -129,14 +129,14 @@ async def worker_throughput(people: int, data: Path, stages: str, profile: int,
             **({"OUTREACH_PRODUCER_LINGER_MS": os.environ["LINGER"]} if "LINGER" in os.environ
                else {})})
         joined = worker.wait_ready(120)
+        now = datetime.now(UTC)
+        messages = [(e.contact_key.encode(), orjson.dumps(e.model_dump(mode="json")))
+                    for e in (enrollment(n, now) for n in range(people))]
         if profile:  # py-spy is not a project dependency: install it to use --profile
             spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
             subprocess.Popen([spy, "record", "-d", str(profile), "-o", "worker.pyspy",
                               "-f", "raw", "-p", str(worker.proc.pid)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        now = datetime.now(UTC)
-        messages = [(e.contact_key.encode(), orjson.dumps(e.model_dump(mode="json")))
-                    for e in (enrollment(n, now) for n in range(people))]
         started = time.time()
         await produce(broker.bootstrap, topics["sequence_commands"].name, messages,
                       security=PLAINTEXT)
