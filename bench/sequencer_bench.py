@@ -137,6 +137,8 @@ async def worker_throughput(people: int, data: Path, stages: str, profile: int,
             subprocess.Popen([spy, "record", "-d", str(profile), "-o", "worker.pyspy",
                               "-f", "raw", "-p", str(worker.proc.pid)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cpu = psutil.Process(worker.proc.pid)
+        cpu_before = sum(cpu.cpu_times()[:2])
         started = time.time()
         await produce(broker.bootstrap, topics["sequence_commands"].name, messages,
                       security=PLAINTEXT)
@@ -147,13 +149,15 @@ async def worker_throughput(people: int, data: Path, stages: str, profile: int,
             broker.bootstrap, topics["send_requests"].name, people * 4, timeout=60,
             predicate=lambda v: b'"touch_index":1,' not in v)
         rss = psutil.Process(worker.proc.pid).memory_info().rss
+        cpu_used = sum(cpu.cpu_times()[:2]) - cpu_before
         worker.stop()  # the floor runs alone, as the worker did
         worker = None
         floor = await sequencer_shape_floor(broker.bootstrap, data, floor_records)
         return {"raw_produce_per_s": raw, "join_s": joined, "touches": seen,
                 "touches_per_s": seen / max(last - started, 1e-9),
                 "due_touches_per_s": later / max(l_last - l_first, 1e-9),
-                "worker_rss_mb": rss / 2**20, "floor_per_s": floor}
+                "worker_rss_mb": rss / 2**20, "floor_per_s": floor,
+                "cpu_us_per_touch": cpu_used / max(seen, 1) * 1e6}
     finally:
         if worker is not None:
             worker.stop()
@@ -214,7 +218,7 @@ def main() -> None:
     parser.add_argument("--stages", default="sequencer",
                         help="OUTREACH_STAGES of the measured worker (default: a sequencer pool's "
                              "worker; 'intake,gate,sequencer,sender,engagement,sink' for all)")
-    parser.add_argument("--floor-records", type=int, default=30000,
+    parser.add_argument("--floor-records", type=int, default=200_000,
                         help="items through the Faust floor of the same shape")
     parser.add_argument("--profile", type=int, default=0,
                         help="record SECONDS of py-spy samples of the worker to worker.pyspy")
@@ -235,6 +239,10 @@ def main() -> None:
           f" items/s ({floor / raw:.1%} of raw)")
     print(f"due touches (2..5, scheduler path):              {due:>8,.0f} touch/s "
           f"({due / raw:.1%} of raw; {due / floor:.0%} of the Faust floor; goal >= 50%)")
+    # Worker CPU per touch (user + system, all touches): on a shared machine the rates swing
+    # with the neighbours' load, what the worker spends per touch much less.
+    print(f"worker CPU per touch:                            {result['cpu_us_per_touch']:>8,.0f}"
+          " us")
     print(f"worker RSS after the run:                        {result['worker_rss_mb']:>8,.0f} MB")
     print(f"pure core, no Kafka:                             {core_rate(5000):>8,.0f} decisions/s")
     for count in (int(c) for c in args.memory.split(",") if c):
