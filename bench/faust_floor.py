@@ -134,6 +134,8 @@ async def floor_rate(bootstrap: str, data: Path, n: int, v: Variant, records: in
                                                    timeout=600, after=before[2])
         # Batches of 500 records are 50,000 items at 100 per record: counting the first batch
         # over the time after it inflated the rate by up to the number of batches.
+        if seen - before[0] - head <= 0:  # one batch: no time to divide by
+            return float("nan")
         return (seen - before[0] - head) / max(last - first, 1e-9)
     finally:
         worker.terminate()

@@ -219,7 +219,8 @@ def main() -> None:
                         help="OUTREACH_STAGES of the measured worker (default: a sequencer pool's "
                              "worker; 'intake,gate,sequencer,sender,engagement,sink' for all)")
     parser.add_argument("--floor-records", type=int, default=200_000,
-                        help="items through the Faust floor of the same shape")
+                        help="items through the Faust floor of the same shape (at least "
+                             "100,000: fewer fit in one or two batches, which give no rate)")
     parser.add_argument("--profile", type=int, default=0,
                         help="record SECONDS of py-spy samples of the worker to worker.pyspy")
     args = parser.parse_args()
