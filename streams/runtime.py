@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -85,6 +86,7 @@ def run_worker(settings: Settings, bootstrap: str, database_url: str) -> int:
             bootstrap, settings.app_id, settings.group_id, input_topics(hub),
             security=settings.kafka))
     log.info("worker prepared in %.2fs", time.monotonic() - started)
+    tune_gc()
     drain_then_stop_committing(hub.app)
     watchdog = StopWatchdog(settings.shutdown_timeout_s)
     worker = _worker_class(watchdog, settings.log_format)(
@@ -97,6 +99,18 @@ def run_worker(settings: Settings, bootstrap: str, database_url: str) -> int:
     finally:
         watchdog.disarm()
     return 0
+
+
+def tune_gc() -> None:
+    """Move what the worker built at start (modules, the app, the models' schemas) out of the
+    collector's reach, and collect the young generation every 20,000 allocations instead of 700.
+    A stage allocates a hundred-odd objects per decision, nearly all freed by reference count;
+    the default thresholds made the collector walk the young objects every few decisions and
+    the whole heap every few thousand, which a profile of the sequencer put at a quarter of its
+    time per touch."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 10)
 
 
 def _quiet_libraries(level: int) -> None:

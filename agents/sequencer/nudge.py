@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 
+from agents.sequencer.projection import trusted
 from streams.contracts.decision import Emit
 from streams.contracts.models.sequence import CheckDuePeople, CheckDueTouches, command_key
 
@@ -26,5 +27,11 @@ def due_nudges(due: Mapping[int, Sequence[str]], now: datetime) -> Iterator[Emit
 
 
 def check_of(key: str, now: datetime) -> CheckDueTouches:
-    """What one person of a nudge is decided on (its touch taken only if due at `now`)."""
-    return CheckDueTouches(contact_key=key, issued_at=now)
+    """What one person of a nudge is decided on (its touch taken only if due at `now`).
+    Not validated (one per person of every nudge, and validating cost as much as decoding the
+    person): the key is the validated nudge's, and an aware `now` is checked once here."""
+    if now.tzinfo is None:
+        return CheckDueTouches(contact_key=key, issued_at=now)  # refused as it always was
+    return trusted(CheckDueTouches, {
+        "type": "check_due_touches", "contact_key": key, "issued_at": now, "aggregate_id": None,
+        "expected_version": None, "current_touch_index": None, "idempotency_key": None})

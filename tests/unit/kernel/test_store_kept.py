@@ -1,0 +1,68 @@
+"""A store that keeps decoded states decodes a stored value once, and never serves a kept state
+once the table holds another value for its key (a changelog recovery, another write)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from streams.kernel.store import TableStore
+
+
+@pytest.fixture(autouse=True)
+def no_faust_event(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("streams.kernel.store.with_event", lambda _event: None)
+
+
+def counting_store(keep: int) -> tuple[TableStore[list[int]], dict[str, Any], list[str]]:
+    table: dict[str, Any] = {}
+    decoded: list[str] = []
+
+    def load(key: str, raw: str) -> list[int]:
+        decoded.append(key)
+        return [int(x) for x in raw.split(",")]
+
+    store: TableStore[list[int]] = TableStore(
+        table, load, lambda s: ",".join(map(str, s)), lambda _k: [], keep=keep)
+    return store, table, decoded
+
+
+EVENT = SimpleNamespace(message=SimpleNamespace(partition=0))
+
+
+def test_a_state_read_or_written_is_not_decoded_again() -> None:
+    store, table, decoded = counting_store(keep=2)
+    table["a"] = "1,2"
+    first = store.get("a")
+    assert store.get("a") is first and decoded == ["a"]
+    store.write(EVENT, "a", first, [1, 2, 3])
+    assert table["a"] == "1,2,3"
+    assert store.get("a") == [1, 2, 3] and decoded == ["a"]  # the written state, as it was
+
+
+def test_a_value_the_store_did_not_write_is_decoded() -> None:
+    store, table, decoded = counting_store(keep=2)
+    table["a"] = "1"
+    assert store.get("a") == [1]
+    table["a"] = "7"  # as a changelog recovery would put it
+    assert store.get("a") == [7] and decoded == ["a", "a"]
+    del table["a"]
+    assert store.get("a") == []
+
+
+def test_only_the_most_recently_used_are_kept() -> None:
+    store, table, decoded = counting_store(keep=2)
+    table.update(a="1", b="2", c="3")
+    store.get("a"), store.get("b"), store.get("a"), store.get("c")  # b is the oldest now
+    decoded.clear()
+    store.get("a"), store.get("c"), store.get("b")
+    assert decoded == ["b"]
+
+
+def test_a_store_that_keeps_nothing_decodes_every_time() -> None:
+    store, table, decoded = counting_store(keep=0)
+    table["a"] = "1"
+    store.get("a"), store.get("a")
+    assert decoded == ["a", "a"]
