@@ -36,7 +36,8 @@ def campaign_page(state: str, **extra: object) -> str:
          "sequence_id": "personalized-email-v1", "audience": 4, "draft_version": 1,
          "eligibility": {"verdict": "MAY", "reasons": [EVIL]}, "content_digests": ["sha256:ab"],
          "health_verdict_id": None, **extra}
-    view = {"campaign": c, "history": [], "health": [], "audit": None,
+    view = {"campaign": c, "company_name": "Harbor Light Roofing", "history": [], "health": [],
+            "audit": None,
             "sends": {"sent": 12, "failed": 1}, "sends_by_day": [],
             "engagement": {"opened": 5}, "people": [
                 {"first_name": "Jane", "last_name": EVIL, "title": "Owner",
@@ -61,6 +62,22 @@ def test_a_draft_page_has_the_review_forms_each_with_its_own_token() -> None:
     assert '<textarea id="ask-note" name="note"' in page
     assert page.count('class="preview"') == 5 and "/desk/campaigns/cmp-1/touches/1" in page
     assert "j***@co.example" in page and 'id="pause"' not in page
+
+
+def test_a_campaign_is_headed_by_its_company_name_with_the_ids_beside_it() -> None:
+    h1 = re.search(r"<h1>(.*?)</h1>", campaign_page("draft"), re.S)
+    assert h1 and h1.group(1).startswith("Harbor Light Roofing · PERSONALIZED_EMAIL")
+    assert "campaign cmp-1" in h1.group(1) and "company cmp_0001" in h1.group(1)
+
+
+def test_the_list_names_a_company_where_a_lead_card_did_else_its_id() -> None:
+    rows = [{"campaign_id": f"cmp-{n}", "state": "draft", "company_sov_id": f"cmp_{n}",
+             "company_name": name, "tier": "HOT", "audience": 3, "eligibility": "MAY",
+             "expires_at": None} for n, name in ((1, "Harbor Light Roofing"), (2, None))]
+    page = render("campaigns.html", rows=rows, more=False, q=ListQuery(), states=[],
+                  tiers=[], next_url=None, prev_url=None)
+    assert '<td>Harbor Light Roofing <small class="id">cmp_1</small></td>' in page
+    assert "<td>cmp_2</td>" in page
 
 
 def test_a_running_page_shows_sends_by_status_rates_and_controls() -> None:
