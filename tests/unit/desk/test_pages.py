@@ -89,6 +89,17 @@ def test_a_running_page_shows_sends_by_status_rates_and_controls() -> None:
     assert 'id="approve"' not in page and "j***@" not in page
 
 
+def test_every_rate_label_fits_inside_the_chart() -> None:
+    # 13px sans-serif averages under 0.6em a character: a label past the width is cut off.
+    svg = re.search(r'<svg id="rates"[^>]* width="(\d+)"(.*?)</svg>', campaign_page("active"),
+                    re.S)
+    assert svg
+    labels = re.findall(r'<text x="(\d+)"[^>]*font-size="13">([^<]+)</text>', svg.group(2))
+    assert len(labels) == 6 and any("(at least 30.0%)" in t for _, t in labels)
+    for x, label in labels:
+        assert int(x) + len(unescape(label)) * 0.6 * 13 <= int(svg.group(1)), label
+
+
 def test_an_ended_page_shows_the_audit_findings() -> None:
     c = {"campaign_id": "cmp-2", "state": "failed", "version": 9}
     page = render("campaign.html", campaign=c, history=[], health=[], sends={},
