@@ -124,7 +124,8 @@ async def campaign_view(conn: asyncpg.Connection, campaign_id: str) -> dict[str,
               if c.get("state") == "draft" else [])
     audits = [a for a in found.get("audit", []) if a.get("verdict")]
     names = await company_names(conn, [c.get("company_sov_id")])
-    return {"campaign": c, "company_name": names.get(c.get("company_sov_id") or ""), "history": found["history"], "health": found.get("health", []),
+    return {"campaign": c, "company_name": names.get(c.get("company_sov_id") or ""),
+            "history": found["history"], "health": found.get("health", []),
             "audit": audits[-1] if audits else None, "sends": sends,
             "sends_by_day": list(reversed(by_day)), "engagement": engagement,
             "people": people}

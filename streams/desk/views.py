@@ -53,10 +53,26 @@ FLASHES_KEPT = 1000
 PROJECTION_WAIT_SECONDS = 5.0
 
 
+def when(value: datetime | str | None) -> str:
+    """Every time on the desk in one form, to the minute in UTC: PostgreSQL's rows give
+    datetimes, its JSON rows ISO strings, and a reviewer should not have to compare the two."""
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    at = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def environment() -> Environment:
-    return Environment(loader=PackageLoader("streams.desk", "templates"),
-                       autoescape=select_autoescape(default=True), trim_blocks=True,
-                       lstrip_blocks=True)
+    env = Environment(loader=PackageLoader("streams.desk", "templates"),
+                      autoescape=select_autoescape(default=True), trim_blocks=True,
+                      lstrip_blocks=True)
+    env.filters["when"] = when
+    return env
 
 
 def register(hub: Hub, outcomes: CampaignOutcomes | None, pool: Any) -> None:

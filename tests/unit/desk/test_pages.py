@@ -5,7 +5,7 @@ operator API's command."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from html import unescape
 
 import pytest
@@ -17,7 +17,7 @@ from agents.sequencer.definition import load_definitions, load_templates
 from streams.desk import actions
 from streams.desk.preview import aggregate_for, definition_for, render_preview
 from streams.desk.queries import ENDED, RUNNING, ListQuery, mask_email
-from streams.desk.views import environment
+from streams.desk.views import environment, when
 from streams.operator.campaign_requests import STATES, TIERS, Refusal, command_from
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -109,6 +109,28 @@ def test_an_ended_page_shows_the_audit_findings() -> None:
                       {"rule": "content_not_approved", "count": 2, "sample_ids": ["k-1"]}]})
     assert '<strong id="audit-verdict">FAIL</strong>' in page
     assert "content_not_approved" in page and "k-1" in page
+
+
+def test_every_time_shows_in_one_form_whether_a_datetime_or_an_iso_string() -> None:
+    iso = "2026-12-07T18:34:17.760035+00:00"
+    draft = campaign_page("draft", expires_at=iso)
+    assert "the draft expires 2026-12-07 18:34 UTC" in draft and iso not in draft
+    rows = [{"campaign_id": "cmp-1", "state": "draft", "company_sov_id": "cmp_1",
+             "expires_at": datetime.fromisoformat(iso)}]
+    listed = render("campaigns.html", rows=rows, more=False, q=ListQuery(), states=[],
+                    tiers=[], next_url=None, prev_url=None)
+    assert "<td>2026-12-07 18:34 UTC</td>" in listed
+    c = {"campaign_id": "cmp-2", "state": "active", "version": 4}
+    running = render("campaign.html", campaign=c, history=[
+        {"version": 4, "to_state": "active", "actor": "x", "occurred_at": iso}],
+        health=[{"evaluated_at": "2026-12-07T20:00:00Z", "verdict": "OK"}], sends={},
+        sends_by_day=[], engagement={}, people=[], touches=(), health_policy=HealthPolicy(),
+        ended=ENDED, running=RUNNING, bars=[], audit=None)
+    assert "<td>2026-12-07 18:34 UTC</td>" in running
+    assert '<th scope="row">2026-12-07 20:00 UTC</th>' in running
+    assert when(datetime(2026, 12, 7, 19, 34, tzinfo=timezone(timedelta(hours=1)))) == (
+        "2026-12-07 18:34 UTC")
+    assert when(None) == "-" and when("not a time") == "not a time"
 
 
 def test_the_login_page_keeps_to_the_contract() -> None:
