@@ -31,7 +31,7 @@ from agents.sequencer.definition import (
 from streams.app import Hub
 from streams.contracts import codec
 from streams.desk import actions, queries
-from streams.desk.preview import definition_for, render_preview
+from streams.desk.preview import definition_for, render_preview, subjects
 from streams.desk.sessions import (
     FormRefused,
     OneTimeCodes,
@@ -236,8 +236,12 @@ def register(hub: Hub, outcomes: CampaignOutcomes | None, pool: Any) -> None:
                     return page(self, "message.html", session, status=404, title="Not found",
                                 message=f"No campaign {campaign_id}.")
                 found = definition_for(definitions, view["campaign"])
-                return page(self, "campaign.html", session, **view,
-                            touches=found[1].touches if found else (),
+                touches = found[1].touches if found else ()
+                people = view["people"]
+                return page(self, "campaign.html", session, **view, touches=touches,
+                            subjects=subjects(library, sender_cfg, found[0], touches,
+                                              view["campaign"], people[0], datetime.now(UTC))
+                            if found and people else {},
                             health_policy=s.health, ended=queries.ENDED, running=queries.RUNNING,
                             bars=actions.bars(view, s.health))
 
@@ -262,7 +266,7 @@ def register(hub: Hub, outcomes: CampaignOutcomes | None, pool: Any) -> None:
                 preview = render_preview(library, sender_cfg, found[0], touch, c, person,
                                          datetime.now(UTC))
                 return page(self, "touch.html", session, campaign=c, preview=preview,
-                            person=person)
+                            person=person, company_name=view["company_name"] if view else None)
 
             return await guarded(self, request, handle)
 

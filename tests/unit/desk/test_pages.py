@@ -15,7 +15,7 @@ from agents.sender.content import ContentLibrary
 from agents.sender.core import SenderConfig, unsubscribe_url
 from agents.sequencer.definition import load_definitions, load_templates
 from streams.desk import actions
-from streams.desk.preview import aggregate_for, definition_for, render_preview
+from streams.desk.preview import aggregate_for, definition_for, render_preview, subjects
 from streams.desk.queries import ENDED, RUNNING, ListQuery, mask_email
 from streams.desk.views import environment, when
 from streams.operator.campaign_requests import STATES, TIERS, Refusal, command_from
@@ -30,7 +30,8 @@ def render(template: str, **context: object) -> str:
         operator="ann", flash=None, csrf=lambda: next(tokens), **context)
 
 
-def campaign_page(state: str, **extra: object) -> str:
+def campaign_page(state: str, rendered_subjects: dict[int, str] | None = None,
+                  **extra: object) -> str:
     c = {"campaign_id": "cmp-1", "state": state, "version": 3, "tier": "HOT",
          "company_sov_id": "cmp_0001", "strategy": "PERSONALIZED_EMAIL",
          "sequence_id": "personalized-email-v1", "audience": 4, "draft_version": 1,
@@ -44,6 +45,7 @@ def campaign_page(state: str, **extra: object) -> str:
                  "company_name": "Co", "masked_email": "j***@co.example"}]}
     defs = load_definitions()
     return render("campaign.html", **view, touches=defs["PERSONALIZED_EMAIL"].touches,
+                  subjects=rendered_subjects,
                   health_policy=HealthPolicy(), ended=ENDED, running=RUNNING,
                   bars=actions.bars(view, HealthPolicy()))
 
@@ -78,6 +80,25 @@ def test_the_list_names_a_company_where_a_lead_card_did_else_its_id() -> None:
                   tiers=[], next_url=None, prev_url=None)
     assert '<td>Harbor Light Roofing <small class="id">cmp_1</small></td>' in page
     assert "<td>cmp_2</td>" in page
+
+
+def test_touches_are_listed_by_the_subject_the_sample_person_would_read() -> None:
+    library = ContentLibrary.of(load_templates())
+    cfg = SenderConfig(from_email="o@x", from_name="O", public_base_url="http://h",
+                       unsubscribe_secret=b"u" * 32, calendar_secret=b"c" * 32,
+                       content=library)
+    definition = load_definitions()["PERSONALIZED_EMAIL"]
+    person = {"enrollment_id": "v-1", "email": "jane@co.example", "first_name": "Jane",
+              "last_name": "Doe", "title": "Owner", "company_name": "Harbor Light Roofing"}
+    found = subjects(library, cfg, definition.sequence_id or "", definition.touches, {},
+                     person, NOW)
+    assert found[1] == "Quick question about Harbor Light Roofing"
+    page = campaign_page("draft", found)
+    listed = re.findall(r'<span class="subject">([^<]*)</span>', page)
+    assert "Quick question about Harbor Light Roofing" in listed
+    assert not any("{company_name}" in x for x in listed)
+    bare = campaign_page("draft", {})  # nothing rendered: the file's title, said to be one
+    assert "{company_name}" in bare and "the sequence file's title; not rendered" in bare
 
 
 def test_a_running_page_shows_sends_by_status_rates_and_controls() -> None:
@@ -167,6 +188,8 @@ def test_a_touch_is_rendered_for_the_sample_person_as_the_sender_would() -> None
     frame = re.search(r'<iframe id="html"[^>]* sandbox="" srcdoc="([^"]*)"', page)
     assert frame and unescape(frame.group(1)) == p.html  # the HTML, escaped into srcdoc
     assert f'<code id="digest">{digest}</code>' in page and "j***@co.example" in page
+    intro = re.search(r"<p>email · (.*?)\.\n", page)
+    assert intro and unescape(intro.group(1)) == f"“{p.subject}”", page[:800]
     assert "jane.doe1@co.example" not in page
 
 
