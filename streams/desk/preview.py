@@ -7,6 +7,7 @@ calendar link signed the same way (its expiry counts from now, not from the touc
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -80,3 +81,16 @@ def render_preview(library: ContentLibrary, cfg: SenderConfig, sequence_id: str,
                                                        f"{refused.reason}")
     return Preview(touch, digest, approved, rendered.subject, rendered.text, rendered.html,
                    unsubscribe, calendar)
+
+
+def subjects(library: ContentLibrary, cfg: SenderConfig, sequence_id: str,
+             touches: Iterable[Touch], campaign: dict[str, Any], person: dict[str, Any] | None,
+             now: datetime) -> dict[int, str]:
+    """Each touch's subject line as the sample person would read it, where it renders: the
+    sequence file's `{company_name}` placeholder is not what anyone receives."""
+    found = {}
+    for touch in touches:
+        rendered = render_preview(library, cfg, sequence_id, touch, campaign, person, now)
+        if rendered.subject is not None:
+            found[touch.index] = rendered.subject
+    return found

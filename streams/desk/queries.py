@@ -4,6 +4,7 @@ the sample person's merge fields, which the preview renders exactly as the sende
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +44,26 @@ async def campaigns_page(conn: asyncpg.Connection, q: ListQuery
         "c.updated_at DESC, c.campaign_id LIMIT $4 OFFSET $5",
         q.state, q.company, q.tier, PAGE_SIZE + 1, (q.page - 1) * PAGE_SIZE)
     found = [dict(r) for r in rows]
+    names = await company_names(conn, (r["company_sov_id"] for r in found[:PAGE_SIZE]))
+    for r in found:
+        r["company_name"] = names.get(r["company_sov_id"])
     return found[:PAGE_SIZE], len(found) > PAGE_SIZE
+
+
+async def company_names(conn: asyncpg.Connection, companies: Iterable[str | None]
+                        ) -> dict[str, str]:
+    """Each company's name as its latest lead card spells it, where one does: the hub keeps no
+    other record of a company's name, and a reviewer knows companies by name, not by id."""
+    ids = sorted({c for c in companies if c})
+    if not ids:
+        return {}
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (company_sov_id) company_sov_id, "
+        "card->'enrichment'->>'company_name' AS name FROM outreach.lead_cards "
+        "WHERE company_sov_id = ANY($1::text[]) "
+        "AND coalesce(card->'enrichment'->>'company_name', '') <> '' "
+        "ORDER BY company_sov_id, received_at DESC", ids)
+    return {r["company_sov_id"]: r["name"] for r in rows}
 
 
 def mask_email(email: str | None) -> str:
@@ -103,7 +123,9 @@ async def campaign_view(conn: asyncpg.Connection, campaign_id: str) -> dict[str,
     people = (await sample_people(conn, c.get("company_sov_id"), c.get("strategy"))
               if c.get("state") == "draft" else [])
     audits = [a for a in found.get("audit", []) if a.get("verdict")]
-    return {"campaign": c, "history": found["history"], "health": found.get("health", []),
+    names = await company_names(conn, [c.get("company_sov_id")])
+    return {"campaign": c, "company_name": names.get(c.get("company_sov_id") or ""),
+            "history": found["history"], "health": found.get("health", []),
             "audit": audits[-1] if audits else None, "sends": sends,
             "sends_by_day": list(reversed(by_day)), "engagement": engagement,
             "people": people}

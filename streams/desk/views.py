@@ -1,4 +1,5 @@
 """The review desk's routes on the worker's web port (/desk/...): see README "Review desk".
+The login and logout are streams/desk/login.py's.
 
 Every page but the login needs a session (else 303 to the login, nothing of a campaign shown);
 every POST needs the one-use form token of its session. An action is the operator API's
@@ -30,15 +31,15 @@ from agents.sequencer.definition import (
 )
 from streams.app import Hub
 from streams.contracts import codec
-from streams.desk import actions, queries
-from streams.desk.preview import definition_for, render_preview
+from streams.desk import actions, login, queries
+from streams.desk.login import Door
+from streams.desk.preview import definition_for, render_preview, subjects
 from streams.desk.sessions import (
     FormRefused,
     OneTimeCodes,
     Session,
     Sessions,
     cookie_secure,
-    login_form,
     parse_one_time_codes,
 )
 from streams.kernel.campaign_outcomes import CampaignOutcomes
@@ -46,17 +47,32 @@ from streams.kernel.operator_tokens import parse_tokens
 from streams.operator.campaign_requests import STATES, TIERS, Refusal, answer, command_from
 
 log = logging.getLogger(__name__)
-COOKIE = "outreach_desk"
-LOGIN_COOKIE = "outreach_desk_login"  # the login form's pre-session nonce
-LOGIN = "/desk/login"
 FLASHES_KEPT = 1000
 PROJECTION_WAIT_SECONDS = 5.0
 
 
+def when(value: datetime | str | None) -> str:
+    """Every time on the desk in one form, to the minute in UTC: PostgreSQL's rows give
+    datetimes, its JSON rows ISO strings, and a reviewer should not have to compare the two."""
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, str):
+        try:
+            at = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    else:
+        at = value
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def environment() -> Environment:
-    return Environment(loader=PackageLoader("streams.desk", "templates"),
-                       autoescape=select_autoescape(default=True), trim_blocks=True,
-                       lstrip_blocks=True)
+    env = Environment(loader=PackageLoader("streams.desk", "templates"),
+                      autoescape=select_autoescape(default=True), trim_blocks=True,
+                      lstrip_blocks=True)
+    env.filters["when"] = when
+    return env
 
 
 def register(hub: Hub, outcomes: CampaignOutcomes | None, pool: Any) -> None:
@@ -68,7 +84,8 @@ def register(hub: Hub, outcomes: CampaignOutcomes | None, pool: Any) -> None:
     key = (s.desk_secret.get_secret_value().encode() if s.desk_secret is not None
            else secrets.token_bytes(32))
     sessions = Sessions(key, int(s.desk_session_hours * 3600))
-    secure = cookie_secure(s.public_base_url)
+    door = Door(sessions, cookie_secure(s.public_base_url))
+    session_of, to_login = door.session_of, door.to_login
     if outcomes is None and s.desk_one_time_codes is not None:
         outcomes = CampaignOutcomes.on(hub)
     env = environment()
@@ -80,9 +97,6 @@ def register(hub: Hub, outcomes: CampaignOutcomes | None, pool: Any) -> None:
         unsubscribe_secret=s.unsubscribe_secret.get_secret_value().encode(),
         calendar_secret=s.calendar_secret.get_secret_value().encode(), content=library)
     flashes: OrderedDict[str, str] = OrderedDict()
-
-    def now() -> float:
-        return datetime.now(UTC).timestamp()  # wall time: a cookie's expiry is real time
 
     def page(view: View, template: str, session: Session | None, status: int = 200,
              **context: Any) -> Any:
@@ -96,6 +110,8 @@ def register(hub: Hub, outcomes: CampaignOutcomes | None, pool: Any) -> None:
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
                                        "img-src 'self' data:; frame-src 'self'; "
                                        "form-action 'self'; frame-ancestors 'none'"})
+
+    login.register(hub, door, tokens, codes, page)
 
     async def wait_projected(campaign_id: str, version: int) -> None:
         deadline = asyncio.get_running_loop().time() + PROJECTION_WAIT_SECONDS
@@ -123,79 +139,6 @@ def register(hub: Hub, outcomes: CampaignOutcomes | None, pool: Any) -> None:
                         message=f"The hub's database is unavailable ({type(exc).__name__}); "
                                 "try again in a moment.")
 
-    def to_login(view: View) -> Any:
-        return view.html("", status=303, headers={"Location": LOGIN,
-                                                  "Cache-Control": "no-store"})
-
-    def session_of(request: Any) -> Session | None:
-        return sessions.verify(request.cookies.get(COOKIE), now())
-
-    def logged_in(view: View, operator: str, how: str) -> Any:
-        _, cookie = sessions.issue(operator, now())
-        response: Any = view.html("", status=303, headers={"Location": "/desk/campaigns"})
-        response.set_cookie(COOKIE, cookie, max_age=sessions.ttl_seconds, path="/desk",
-                            httponly=True, samesite="Strict", secure=secure)
-        log.info("desk: operator:%s logged in (%s)", operator, how)
-        return response
-
-    def login_page(view: View, status: int = 200, error: str | None = None) -> Any:
-        nonce, token = login_form(sessions)
-        response: Any = page(view, "login.html", None, status=status,
-                             configured=tokens.configured, login_csrf=token, error=error)
-        response.set_cookie(LOGIN_COOKIE, nonce, max_age=3600, path="/desk", httponly=True,
-                            samesite="Strict", secure=secure)
-        return response
-
-    @hub.app.page("/desk/login")
-    class Login(View):
-        async def get(self, request: Any) -> Any:
-            return login_page(self)
-
-        async def post(self, request: Any) -> Any:
-            form = await request.post()
-            try:
-                sessions.check_login(request.cookies.get(LOGIN_COOKIE),
-                                     str(form.get("csrf", "")) or None)
-            except FormRefused as refused:
-                log.warning("desk: a login form without a valid token was refused")
-                return login_page(self, 403, refused.reason)
-            operator = str(form.get("operator", "")).strip()
-            name = tokens.identify(str(form.get("token", "")) or None)
-            if name is None or name != operator:
-                log.warning("desk: a login was refused")
-                return login_page(self, 401,
-                                  "Unknown operator or wrong token. Nothing was signed in.")
-            response = logged_in(self, name, "token")
-            response.del_cookie(LOGIN_COOKIE, path="/desk")
-            return response
-
-    @hub.app.page("/desk/login/once")
-    class LoginOnce(View):
-        async def get(self, request: Any) -> Any:
-            name = codes.redeem(request.query.get("code"))
-            if name is None:
-                log.warning("desk: a one-time login was refused")
-                return login_page(self, 401,
-                                  "This one-time login is unknown or was already used.")
-            return logged_in(self, name, "one-time code")
-
-    @hub.app.page("/desk/logout")
-    class Logout(View):
-        async def post(self, request: Any) -> Any:
-            session = session_of(request)
-            if session is None:
-                return to_login(self)
-            try:
-                sessions.spend(session, str((await request.post()).get("csrf", "")) or None)
-            except FormRefused as refused:
-                return page(self, "message.html", session, status=403, title="Refused",
-                            message=refused.reason)
-            sessions.revoke(session, now())
-            log.info("desk: operator:%s logged out", session.operator)
-            response: Any = to_login(self)
-            response.del_cookie(COOKIE, path="/desk")
-            return response
-
     @hub.app.page("/desk/campaigns")
     class Campaigns(View):
         async def get(self, request: Any) -> Any:
@@ -220,8 +163,12 @@ def register(hub: Hub, outcomes: CampaignOutcomes | None, pool: Any) -> None:
                     return page(self, "message.html", session, status=404, title="Not found",
                                 message=f"No campaign {campaign_id}.")
                 found = definition_for(definitions, view["campaign"])
-                return page(self, "campaign.html", session, **view,
-                            touches=found[1].touches if found else (),
+                touches = found[1].touches if found else ()
+                people = view["people"]
+                return page(self, "campaign.html", session, **view, touches=touches,
+                            subjects=subjects(library, sender_cfg, found[0], touches,
+                                              view["campaign"], people[0], datetime.now(UTC))
+                            if found and people else {},
                             health_policy=s.health, ended=queries.ENDED, running=queries.RUNNING,
                             bars=actions.bars(view, s.health))
 
@@ -246,7 +193,7 @@ def register(hub: Hub, outcomes: CampaignOutcomes | None, pool: Any) -> None:
                 preview = render_preview(library, sender_cfg, found[0], touch, c, person,
                                          datetime.now(UTC))
                 return page(self, "touch.html", session, campaign=c, preview=preview,
-                            person=person)
+                            person=person, company_name=view["company_name"] if view else None)
 
             return await guarded(self, request, handle)
 

@@ -150,11 +150,14 @@ async def test_a_reviewer_previews_approves_and_watches_a_draft_go_out(
         assert states == sorted(states, reverse=True), [r.text for r in rows]
         [row] = [r for r in rows if r.get_attribute("data-campaign-id") == HARBOR]
         assert "draft" in row.text.lower() and COMPANY in row.text, row.text
+        assert COMPANY_NAME in row.text, row.text  # the lead cards' name, beside the id
         shoot(browser, shots, "campaigns")
         row.find_element(By.CSS_SELECTOR, f'a[href$="/campaigns/{HARBOR}"]').click()
         until("the draft's page", lambda: path(browser) == f"/desk/campaigns/{HARBOR}", 15)
         assert text(browser, "#campaign-state") == "draft"
-        assert HARBOR in text(browser, "h1") and COMPANY in text(browser, "h1")
+        heading = text(browser, "h1")
+        assert heading.startswith(COMPANY_NAME), heading
+        assert HARBOR in heading and COMPANY in heading, heading
         for button in ("approve", "reject", "ask", "modify-scope"):
             assert browser.find_element(By.ID, button).is_displayed(), button
         shoot(browser, shots, "draft-review")
