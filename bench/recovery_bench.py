@@ -34,10 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sequencer_bench import enrollment, write_flat_out
 
 from agents.sequencer.definition import load_definitions
-from agents.sequencer.person import PersonState, SequencerContext, decide_person
+from agents.sequencer.person import EnrollContact, PersonState, SequencerContext, decide_person
 from agents.sequencer.storage import encode
 from agents.sequencer.window import DailyCaps, SendWindow
 from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models import CampaignStateChanged
 from streams.contracts.topics import load_catalog
 from streams.embedded import EmbeddedBroker, EmbeddedPostgres
 from streams.kernel.partitioning import partition_for
@@ -47,17 +48,36 @@ from streams.runtime import prepare
 
 PARTITIONS = 4
 APP = "recovery"
+CAMPAIGN = "cmp-recovery-bench"  # active: only an active campaign's persons are sent to
 Result = dict[str, float | bool | None]
+
+
+def enrolled(n: int, now: datetime) -> EnrollContact:
+    return enrollment(n, now).model_copy(update={"campaign_id": CAMPAIGN})
+
+
+async def activate_campaign(bootstrap: str, topic: str) -> None:
+    event = CampaignStateChanged(
+        event_id=f"campaign:{CAMPAIGN}:1", occurred_at=datetime.now(UTC), correlation_id="bench",
+        process_id="outreach-execution-campaign-20261125-0a1b2c3d", campaign_id=CAMPAIGN,
+        version=1, from_state=None, to_state="active", actor="bench")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, key=CAMPAIGN.encode(),
+                                     value=orjson.dumps(event.model_dump(mode="json")))
+    finally:
+        await producer.stop()
 
 
 def stored_people(people: int, sequences: Path, now: datetime):  # type: ignore[no-untyped-def]
     """(contact_key, encoded state) of `people` persons, each one touch into its sequence."""
     ctx = SequencerContext(definitions=load_definitions(sequences), caps=DailyCaps(),
                            window=SendWindow(start_hour=0, end_hour=24, weekdays=tuple(range(7))),
-                           ids=STABLE_IDS)
+                           ids=STABLE_IDS, campaign_status=lambda _id: "active")
     later = now + timedelta(days=365)
     for n in range(people):
-        cmd = enrollment(n, now)
+        cmd = enrolled(n, now)
         state = decide_person(PersonState(contact_key=cmd.contact_key), cmd, now, ctx).state
         assert state.active is not None
         state = state.model_copy(update={
@@ -152,7 +172,7 @@ async def timed_start(bootstrap: str, pg: str, env: dict[str, str], log: Path, t
     try:
         worker.wait_ready(timeout)  # joined and assigned; recovery may still be under way
         now = datetime.now(UTC)
-        fresh, again = enrollment(probe, now), enrollment(stored_probe, now)
+        fresh, again = enrolled(probe, now), enrolled(stored_probe, now)
         again = again.model_copy(update={"enrollment_id": f"again-{probe}"})
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
         await producer.start()
@@ -181,6 +201,7 @@ async def run(people: int, data: Path, timeout: float) -> list[tuple[str, Result
         topics = load_catalog(partitions_override=PARTITIONS)
         sequences = data / "sequences.yaml"
         write_flat_out(sequences)
+        await activate_campaign(broker.bootstrap, topics["campaign_events"].name)
         env = {
             "OUTREACH_APP_ID": APP, "OUTREACH_TOPIC_PARTITIONS": str(PARTITIONS),
             "OUTREACH_STAGES": "sequencer", "OUTREACH_SEQUENCES_FILE": str(sequences),
