@@ -4,9 +4,11 @@ pages."""
 from __future__ import annotations
 
 import logging
+from importlib.util import find_spec
 
 import faust
 
+from streams.contracts.exceptions import ConfigurationError
 from streams.contracts.topics import load_catalog
 from streams.kernel import ack_guard, fetch_guard
 from streams.kernel.clock import Clock
@@ -16,21 +18,30 @@ from streams.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# Faust's RocksDB store runs on rocksdict when that is installed (the `rocksdb` extra).
+_STORE_URLS = {"memory": "memory://", "rocksdict": "rocksdb://"}
+
 
 def create_app(
     settings: Settings, kafka_bootstrap: str, database_url: str, clock: Clock | None = None
 ) -> Hub:
+    if settings.table_store == "rocksdict" and find_spec("rocksdict") is None:
+        raise ConfigurationError(
+            "OUTREACH_TABLE_STORE=rocksdict needs rocksdict: install outreach-hub[rocksdb]")
     catalog = load_catalog(partitions_override=settings.topic_partitions)
     app = faust.App(
         settings.group_id,
         broker=f"kafka://{kafka_bootstrap}",
         # SASL / TLS of its consumer, producer and admin requests (kernel/kafka_security.py).
         broker_credentials=faust_credentials(settings.kafka),
-        store="memory://",
+        store=_STORE_URLS[settings.table_store],
         # Faust refuses to recover a table whose offset it has read past the broker's
         # high-watermark (a disk store over a truncated changelog). With the memory store the
         # offset is this process's own reading, and Tansu reports high-watermarks that lag what
-        # is readable: a worker given a partition back crashed in recovery (9 > 4).
+        # is readable: a worker given a partition back crashed in recovery (9 > 4). The disk
+        # store trips it the same way on a plain restart (28 > 24), so it stays off there too:
+        # a changelog topic deleted and made anew under a disk store is not noticed, which is
+        # why the setting's description says to clear the data directory then.
         recovery_consistency_check=False,
         processing_guarantee=settings.processing_guarantee,
         datadir=str(settings.data_dir / "faust"),

@@ -29,7 +29,7 @@ from streams.kernel.channel import Channel
 from streams.kernel.hub import Hub
 from streams.kernel.interpreter import carry_out, send_emits, until_accepted
 from streams.kernel.logging_setup import bind_record, decision_ids, ids_in, log_context, unbind
-from streams.kernel.store import Decided
+from streams.kernel.store import Decided, with_event
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,10 @@ class Stage:
         outside = bind_record(None)
         for event in events:
             bind_record(event.value)  # log lines until the next one are about this record
+            # Table reads go to the event's own partition: a disk store keeps one database per
+            # partition and looks a key up in the current event's, which is otherwise the
+            # batch's last event (another partition: a stored person read as a new one).
+            with_event(event)
             if self.caps is not None:
                 self.caps.saw(event)
             try:

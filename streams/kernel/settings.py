@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     producer_linger_ms: int = Field(default=0, ge=0, description=(
         "producer linger: latency on every event, since each stage waits for the broker's "
         "acknowledgement before writing its table; 0 still batches while a request is in flight"))
+    table_store: Literal["memory", "rocksdict"] = Field(default="memory", description=(
+        "where a worker keeps its tables (the sequencer's persons, caps, seen batches): "
+        "`memory` rebuilds them from their changelog topics on every start; `rocksdict` keeps "
+        "them on disk under `OUTREACH_DATA_DIR` (RocksDB; install the `rocksdb` extra), so a "
+        "restart reads only the changelog written since it stopped. Give each worker its own "
+        "data directory, and empty it when the changelog topics are deleted or made anew"))
     sink_batch_size: int = Field(default=500, ge=1, description="PostgreSQL write batch, rows")
     sink_batch_seconds: float = Field(default=0.2, gt=0, description=(
         "PostgreSQL write batch, longest wait"))

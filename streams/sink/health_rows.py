@@ -4,7 +4,7 @@ verdict change, keyed by its deterministic verdict_id (a redelivered verdict is 
 from __future__ import annotations
 
 from streams.contracts.models import CampaignHealthEvaluated
-from streams.sink.table import Column, Row, Table, _cols, to_json
+from streams.sink.table import Column, Row, Table, _cols
 
 
 def _health(e: CampaignHealthEvaluated) -> Row:
@@ -13,7 +13,7 @@ def _health(e: CampaignHealthEvaluated) -> Row:
         "campaign_id": e.campaign_id,
         "sending_domain": e.sending_domain,
         "verdict": e.verdict,
-        "reasons": to_json(list(e.reasons)),
+        "reasons": list(e.reasons),
         "window_start": e.window_start,
         "window_end": e.window_end,
         "sends": e.sends,
@@ -36,8 +36,7 @@ HEALTH_TABLES: tuple[Table, ...] = (
         CampaignHealthEvaluated,
         (
             *_cols("verdict_id text, campaign_id text, sending_domain text, verdict text"),
-            # A ragged text[][] cannot be a parameter, so reasons travel as a jsonb array.
-            Column("reasons", "jsonb", "ARRAY(SELECT jsonb_array_elements_text(u.reasons))"),
+            Column("reasons", "text[]"),
             *_cols(
                 "window_start timestamptz, window_end timestamptz, sends int, hard_bounces int, "
                 "complaints int, opens int, replies int, bounce_rate float8, "

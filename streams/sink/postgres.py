@@ -15,7 +15,7 @@ import asyncpg
 
 from streams.contracts.models import HubEvent
 from streams.sink.exceptions import SinkWriteError
-from streams.sink.rows import Row, Table, plan
+from streams.sink.rows import TABLES, Row, Table, plan
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ class PostgresSink:
             min_size=min_size,
             max_size=max_size,
             server_settings={"application_name": "outreach-hub-sink"},
+            init=_create_staging,
         )
         return cls(pool)
 
@@ -139,7 +140,9 @@ class PostgresSink:
         async with self._pool.acquire() as conn, conn.transaction():
             for table, rows in planned:
                 try:
-                    status = await conn.execute(table.sql, *table.arguments(rows))
+                    await conn.copy_records_to_table(
+                        table.stage, records=table.records(rows), columns=table.column_names)
+                    status = await conn.execute(table.sql)
                 except asyncpg.PostgresError as exc:
                     raise SinkWriteError(table.name, exc) from exc
                 counts[table.name] = counts.get(table.name, 0) + _rows_changed(status)
@@ -150,6 +153,11 @@ class PostgresSink:
                     raise SinkWriteError("send_log", exc) from exc
                 counts["send_log"] = counts.get("send_log", 0) + _rows_changed(status)
         return counts
+
+
+async def _create_staging(conn: asyncpg.Connection) -> None:
+    # Once per connection: temporary tables live as long as their session, emptied at commit.
+    await conn.execute(";".join(table.stage_ddl for table in TABLES))
 
 
 def refused_for_its_data(exc: SinkWriteError) -> bool:

@@ -1,8 +1,9 @@
 """Pure mapping of hub events to the rows of schema ``outreach`` (no I/O, testable alone).
 
 Each ``Table`` says which event type feeds it, how one event becomes one row, and how its rows
-reach PostgreSQL: one ``INSERT ... SELECT FROM unnest(...)`` per table and batch, so a batch costs
-one round trip per table, and the command tag still reports how many rows really changed.
+reach PostgreSQL: a COPY into its staging table and one ``INSERT ... SELECT ... ON CONFLICT`` per
+table and batch (streams/sink/table.py), so the command tag still reports how many rows really
+changed.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def _verdict(e: LeadGated) -> Row:
         "verdict": e.verdict,
         "tier": e.tier,
         "strategy": e.strategy,
-        "reasons": to_json(list(e.reasons)),
+        "reasons": list(e.reasons),
         "error_code": e.error_code,
         "correlation_id": e.correlation_id,
         "process_id": e.process_id,
@@ -179,8 +180,7 @@ TABLES: tuple[Table, ...] = (
                 "bit_score float8, score_evaluated_at timestamptz, verdict text, tier text, "
                 "strategy text"
             ),
-            # A ragged text[][] cannot be a parameter, so reasons travel as a jsonb array.
-            Column("reasons", "jsonb", "ARRAY(SELECT jsonb_array_elements_text(u.reasons))"),
+            Column("reasons", "text[]"),
             *_cols(
                 "error_code text, correlation_id text, process_id text, occurred_at timestamptz"
             ),
@@ -264,14 +264,16 @@ def plan(events: Sequence[HubEvent]) -> list[tuple[Table, list[Row]]]:
 
     Raises UnsupportedEvent before anything is mapped, so a bad batch never half-writes.
     """
+    by_type: dict[type[HubEvent], list[HubEvent]] = {}
     for event in events:
         # Exact type: a subclass may carry fields no column keeps, so it must be declared.
         if type(event) not in SUPPORTED:
             raise UnsupportedEvent(type(event).__name__, event.event_id)
+        by_type.setdefault(type(event), []).append(event)
     planned: list[tuple[Table, list[Row]]] = []
     for table in TABLES:
         # A table may take only some events of its type (to_row returns None for the others).
-        mapped = (table.to_row(e) for e in events if type(e) is table.event_type)
+        mapped = map(table.to_row, by_type.get(table.event_type, ()))
         rows = [row for row in mapped if row is not None]
         if not rows:
             continue

@@ -1,0 +1,122 @@
+"""A worker that keeps its tables on disk (OUTREACH_TABLE_STORE=rocksdict) is stopped in the
+middle of running sequences and started again on the same data directory: it goes on from its
+stored persons (the remaining touches come, each once; a redelivered verdict enrolls no one
+twice). Driven from outside with confluent-kafka; hub time accelerated."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, Producer
+
+from streams.embedded import EmbeddedBroker
+from streams.kernel.settings import Settings
+from streams.process import WorkerProcess
+from streams.runtime import prepare
+
+pytestmark = pytest.mark.e2e
+
+PEOPLE = 12
+TOUCHES = 5  # PERSONALIZED_EMAIL: 5 emails, 3 days apart: 12 hub days
+SPEED = 30_000.0  # 12 hub days in about 35 wall seconds
+
+
+def verdict(n: int) -> dict:
+    return {
+        "event_id": f"verdict-{n}", "occurred_at": "2026-11-23T12:00:00Z",
+        "correlation_id": f"corr-{n}",
+        "process_id": "outreach-execution-campaign-20261123-0a1b2c3d",
+        "lead_id": f"lead-{n}", "batch_id": "sxp_disk", "company_sov_id": f"cmp_{n % 3}",
+        "bit_score": 66, "score_evaluated_at": "2026-11-23T11:00:00Z", "verdict": "ALLOW",
+        "tier": "HOT", "strategy": "PERSONALIZED_EMAIL", "reasons": [], "error_code": None,
+        "company_name": f"Company {n % 3}",
+        "contact": {"email": f"person{n}@company{n % 3}.example", "email_verified": True,
+                    "timezone": "America/Chicago", "first_name": f"Pat{n}", "last_name": "Lee",
+                    "title": "Owner"},
+    }
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[str]:
+    b = EmbeddedBroker(log_path=tmp_path / "tansu.log").start()
+    yield b.bootstrap
+    b.stop()
+
+
+def publish_verdicts(broker: str) -> None:
+    producer = Producer({"bootstrap.servers": broker})
+    for n in range(PEOPLE):
+        producer.produce("outreach.gate.verdict", key=f"cmp_{n % 3}",
+                         value=json.dumps(verdict(n)).encode())
+    assert producer.flush(10) == 0
+
+
+class Requests:
+    """The touch requests on the topic so far, read from the start."""
+
+    def __init__(self, broker: str) -> None:
+        self.seen: list[dict] = []
+        self._consumer = Consumer({"bootstrap.servers": broker, "group.id": f"check-{uuid.uuid4()}",
+                                   "auto.offset.reset": "earliest", "enable.auto.commit": False})
+        self._consumer.subscribe(["outreach.send.requests"])
+
+    def until(self, done: object, timeout: float) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not done(self.seen):  # type: ignore[operator]
+            msg = self._consumer.poll(0.5)
+            if msg is not None and not msg.error():
+                self.seen.append(json.loads(msg.value()))
+        return self.seen
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+async def test_a_restarted_worker_goes_on_from_its_tables_on_disk(
+    broker: str, database_url: str, tmp_path: Path
+) -> None:
+    await prepare(Settings(topic_partitions=4), broker, database_url)
+    env = {
+        "OUTREACH_APP_ID": f"disk-{uuid.uuid4().hex[:8]}", "OUTREACH_TOPIC_PARTITIONS": "4",
+        "OUTREACH_TABLE_STORE": "rocksdict", "OUTREACH_DATA_DIR": str(tmp_path / "worker"),
+        "OUTREACH_CLOCK_SPEED": str(SPEED), "OUTREACH_CLOCK_ANCHOR": str(time.time()),
+        "OUTREACH_WINDOW_START_HOUR": "0", "OUTREACH_WINDOW_END_HOUR": "24",
+        "OUTREACH_WINDOW_WEEKDAYS": "0,1,2,3,4,5,6", "OUTREACH_SEQUENCER_TICK_SECONDS": "0.25",
+        "OUTREACH_SANDBOX_ENGAGEMENT": "false",  # no simulated reply ends a sequence early
+        "OUTREACH_AUTO_APPROVE_TIERS": "HOT",
+    }
+    requests = Requests(broker)
+    worker = WorkerProcess.start(broker, database_url, tmp_path / "first.log", env)
+    try:
+        worker.wait_ready(90)
+        publish_verdicts(broker)
+        requests.until(lambda seen: len({r["aggregate_id"] for r in seen}) == PEOPLE, 60)
+        assert worker.stop() == 0
+        stored = list((tmp_path / "worker").rglob("sequencer-people-*.db"))
+        assert stored, "the disk store wrote no table files"
+        before = len(requests.seen)
+        assert before < PEOPLE * TOUCHES, "sequences finished before the restart"
+
+        worker = WorkerProcess.start(broker, database_url, tmp_path / "second.log", env)
+        worker.wait_ready(90)
+        publish_verdicts(broker)  # redelivered: the stored persons are enrolled already
+        seen = requests.until(lambda seen: len(seen) >= PEOPLE * TOUCHES, 150)
+        seen = requests.until(lambda _seen: False, 5)  # and nothing more arrives
+    finally:
+        worker.stop()
+        requests.close()
+
+    per_key = Counter(r["idempotency_key"] for r in seen)
+    assert not {k: n for k, n in per_key.items() if n > 1}, "a touch was requested twice"
+    per_aggregate: dict[str, list[int]] = {}
+    for r in seen:
+        per_aggregate.setdefault(r["aggregate_id"], []).append(r["touch_index"])
+    assert len(per_aggregate) == PEOPLE
+    assert all(sorted(v) == list(range(1, TOUCHES + 1)) for v in per_aggregate.values()), (
+        (tmp_path / "second.log").read_text()[-4000:])
