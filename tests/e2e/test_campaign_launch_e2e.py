@@ -6,6 +6,8 @@ on record."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
 import subprocess
@@ -13,15 +15,18 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
+from aiosmtpd.controller import Controller
 from confluent_kafka import Producer
 
 from agents.campaigns.identity import campaign_id_for
+from streams.embedded import free_port
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
@@ -83,11 +88,39 @@ async def wait_for(url: str, sql: str, ok: Any, seconds: float) -> list[asyncpg.
     raise AssertionError(f"not reached within {seconds}s: {sql} -> {found}")
 
 
+class Inbox:
+    """An SMTP server standing for the provider: it keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(
+            envelope.content, policy=email.policy.default))
+        return "250 2.0.0 Ok: queued"
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    handler, port = Inbox(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
 async def test_a_draft_waits_an_approval_sends_an_unreviewed_draft_expires(
-    broker: str, database_url: str, tmp_path: Path
+    broker: str, database_url: str, tmp_path: Path, inbox: tuple[Inbox, int]
 ) -> None:
+    mailbox, smtp_port = inbox
     await prepare(Settings(topic_partitions=2), broker, database_url)
     worker = WorkerProcess.start(broker, database_url, tmp_path / "w.log", {
+        # A real SMTP server as the provider: what it receives is what a person would read.
+        "OUTREACH_EMAIL_PROVIDER": "smtp", "OUTREACH_SMTP_HOST": "127.0.0.1",
+        "OUTREACH_SMTP_PORT": str(smtp_port), "OUTREACH_PUBLIC_BASE_URL": "https://hub.example",
+        "OUTREACH_BOOKING_URL": "https://book.example/meet",
+        "OUTREACH_UNSUBSCRIBE_SECRET": "launch-unsubscribe-secret-0123456789",
+        "OUTREACH_CALENDAR_SECRET": "launch-calendar-secret-0123456789abcd",
         "OUTREACH_APP_ID": f"launch-{uuid.uuid4().hex[:8]}", "OUTREACH_TOPIC_PARTITIONS": "2",
         "OUTREACH_DATA_DIR": str(tmp_path / "var"), "OUTREACH_CLOCK_SPEED": str(SPEED),
         "OUTREACH_CLOCK_ANCHOR": str(time.time()), "OUTREACH_WINDOW_START_HOUR": "0",
@@ -138,6 +171,20 @@ async def test_a_draft_waits_an_approval_sends_an_unreviewed_draft_expires(
         assert {s[0] for s in sent} == {APPROVED}
         # Rendered with the card's merge fields and sent: none refused.
         assert {s[2] for s in sent} <= {"sent", "scheduled"}, [tuple(s) for s in sent]
+        # Read back from the SMTP server: each message to a person of the approved campaign,
+        # greeting them by the first name their card gave, naming their company.
+        deadline = time.monotonic() + 30
+        while len(mailbox.messages) < 3 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert len(mailbox.messages) >= 3
+        for message in mailbox.messages:
+            who = str(message["To"]).split("@")[0].removeprefix("p")
+            assert str(message["To"]).endswith("@cmp-a.example")
+            text = message.get_body(preferencelist=("plain",))
+            assert text is not None
+            body = text.get_content()
+            assert f"P{who}" in body and "CMP_A Roofing" in f"{message['Subject']} {body}"
+            assert "{" not in str(message["Subject"]) and "{{" not in body
         [refused] = await rows(database_url, "SELECT command, code FROM "
                                "outreach.campaign_command_rejections")
         assert tuple(refused) == ("resume", "illegal_transition")
