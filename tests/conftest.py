@@ -57,18 +57,33 @@ def _with_database(url: str, database: str) -> str:
     return urlunsplit(parts._replace(path=f"/{database}"))
 
 
-@pytest.fixture
-async def database_url(postgres_server_url: str) -> AsyncIterator[str]:
-    """A fresh, empty database per test, so tests never see each other's rows."""
+async def fresh_database(server_url: str) -> AsyncIterator[str]:
+    """A new, empty database on the server, dropped afterwards (a fixture's body)."""
     name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(postgres_server_url)
+    admin = await asyncpg.connect(server_url)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    yield _with_database(postgres_server_url, name)
-    admin = await asyncpg.connect(postgres_server_url)
+    yield _with_database(server_url, name)
+    admin = await asyncpg.connect(server_url)
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture
+async def database_url(postgres_server_url: str) -> AsyncIterator[str]:
+    """A fresh, empty database per test, so tests never see each other's rows."""
+    async for url in fresh_database(postgres_server_url):
+        yield url
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[str]:
+    """A broker of the test's own: the topic names are fixed by the contract, so tests that
+    create topics or read them whole must not share one."""
+    b = EmbeddedBroker(log_path=tmp_path / "tansu.log").start()
+    yield b.bootstrap
+    b.stop()

@@ -1,25 +1,15 @@
-"""What the e2e tier's modules share: a broker of their own (the topic names are fixed by the
-contract, so tests must not share one) and, for modules that keep one worker for all their
-tests, a broker, a database and a folder per module."""
+"""What the e2e tier's modules that keep one worker for all their tests share: a broker, a
+database and a folder per module (a test's own broker and database are tests/conftest.py's)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import asyncpg
 import pytest
 
 from streams.embedded import EmbeddedBroker
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[str]:
-    b = EmbeddedBroker(log_path=tmp_path / "tansu.log").start()
-    yield b.bootstrap
-    b.stop()
+from tests.conftest import fresh_database
 
 
 @pytest.fixture(scope="module")
@@ -37,15 +27,5 @@ def module_broker(module_tmp: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 async def module_database(postgres_server_url: str) -> AsyncIterator[str]:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(postgres_server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield urlsplit(postgres_server_url)._replace(path=f"/{name}").geturl()
-    admin = await asyncpg.connect(postgres_server_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async for url in fresh_database(postgres_server_url):
+        yield url

@@ -4,28 +4,18 @@ at start, so a restarted sequencer never mistakes a paused campaign for an unkno
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import orjson
 import pytest
 
 from streams.admin import create_topics, produce
 from streams.contracts.topics import load_catalog
-from streams.embedded import EmbeddedBroker
 from streams.kernel.campaign_status import CampaignStatusView
 from streams.kernel.kafka_security import PLAINTEXT
 
 pytestmark = pytest.mark.integration
 BULK = 20_000
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[str]:
-    b = EmbeddedBroker(log_path=tmp_path / "tansu.log").start()
-    yield b.bootstrap
-    b.stop()
 
 
 def changed(campaign: str, version: int, to_state: str) -> tuple[bytes, bytes]:

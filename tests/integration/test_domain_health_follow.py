@@ -5,27 +5,17 @@ campaign stage runs."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from streams.admin import create_topics, produce
 from streams.contracts import codec
 from streams.contracts.topics import load_catalog
-from streams.embedded import EmbeddedBroker
 from streams.kernel.domain_health import DomainHealthView
 from streams.kernel.kafka_security import PLAINTEXT
 from tests.unit.kernel.test_domain_health_view import verdict
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[str]:
-    b = EmbeddedBroker(log_path=tmp_path / "tansu.log").start()
-    yield b.bootstrap
-    b.stop()
 
 
 async def test_a_pause_on_any_partition_reaches_the_view_and_a_later_verdict_lifts_it(

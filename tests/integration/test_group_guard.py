@@ -3,25 +3,14 @@ a new group is refused where another group of the app consumed its inputs, and o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from streams.contracts.exceptions import ConfigurationError
-from streams.embedded import EmbeddedBroker
 from streams.kernel.group_guard import groups_that_consumed, refuse_a_new_group_over_consumed_topics
 from streams.kernel.kafka_security import PLAINTEXT
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[str]:
-    b = EmbeddedBroker(log_path=tmp_path / "tansu.log").start()
-    yield b.bootstrap
-    b.stop()
 
 
 async def consume_and_commit(bootstrap: str, group: str, topic: str) -> None:

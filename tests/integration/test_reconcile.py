@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,19 +13,10 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from streams.embedded import EmbeddedBroker
 from streams.kernel.settings import Settings
 from streams.runtime import prepare
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[str]:
-    # Its own broker: reconcile reads every record of the hub's topics.
-    b = EmbeddedBroker(log_path=tmp_path / "tansu.log").start()
-    yield b.bootstrap
-    b.stop()
 
 
 def reconcile(bootstrap: str, database_url: str, *extra: str) -> tuple[int, Any, str]:

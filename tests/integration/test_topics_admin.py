@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from aiokafka import AIOKafkaConsumer
 
 from streams.admin import create_topics, messages_from, produce
 from streams.contracts.topics import load_catalog
-from streams.embedded import EmbeddedBroker
 from streams.kernel.kafka_security import PLAINTEXT
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[str]:
-    b = EmbeddedBroker(log_path=tmp_path / "tansu.log").start()
-    yield b.bootstrap
-    b.stop()
 
 
 async def test_create_topics_is_idempotent_and_uses_declared_partitions(broker: str) -> None:
