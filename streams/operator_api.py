@@ -26,6 +26,7 @@ from faust.web import View
 from streams.adapters.campaigns_db import find_campaign, list_campaigns
 from streams.app import Hub
 from streams.contracts import codec
+from streams.contracts.models.campaign import CampaignCommand
 from streams.kernel.campaign_outcomes import CampaignOutcomes
 from streams.kernel.operator_tokens import parse_tokens
 from streams.operator.campaign_requests import (
@@ -54,6 +55,22 @@ class _Database:
                 self._pool = await asyncpg.create_pool(self._url, min_size=0, max_size=2,
                                                        timeout=10)
             return self._pool
+
+
+async def propose(hub: Hub, outcomes: CampaignOutcomes, command: CampaignCommand,
+                  wait: float) -> tuple[int, dict[str, Any]]:
+    """Put an operator's command on the campaign-commands topic and wait (bounded) for the
+    hub's verdict: the answer's status and body (Refusal 503: nothing was proposed)."""
+    if not await outcomes.wait_ready(wait):
+        raise Refusal(503, "the worker is not following campaign events yet")
+    try:
+        sent = await hub.topic("campaign_commands").send(
+            key=command.campaign_id.encode(), value=codec.dumps(command))
+        await sent  # on the broker before anything is answered
+    except Exception as exc:
+        raise Refusal(503, f"the broker did not take the command "
+                           f"({type(exc).__name__}); nothing changed") from None
+    return answer(command, await outcomes.wait(command.command_id, wait))
 
 
 def register(hub: Hub) -> tuple[CampaignOutcomes | None, Any]:
@@ -126,17 +143,7 @@ def register(hub: Hub) -> tuple[CampaignOutcomes | None, Any]:
                     raise Refusal(400, "the body is not JSON") from None
                 command = command_from(verb, campaign_id, body, operator,
                                        f"op-{uuid.uuid4().hex}", hub.clock.now())
-                if not await outcomes.wait_ready(wait):
-                    raise Refusal(503, "the worker is not following campaign events yet")
-                try:
-                    sent = await hub.topic("campaign_commands").send(
-                        key=campaign_id.encode(), value=codec.dumps(command))
-                    await sent  # on the broker before anything is answered
-                except Exception as exc:
-                    raise Refusal(503, f"the broker did not take the command "
-                                       f"({type(exc).__name__}); nothing changed") from None
-                outcome = await outcomes.wait(command.command_id, wait)
-                status, body = answer(command, outcome)
+                status, body = await propose(hub, outcomes, command, wait)
                 log.info("operator api: %s %s by %s -> %s", verb, campaign_id, command.actor,
                          body["status"])
                 return status, body

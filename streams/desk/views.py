@@ -30,7 +30,6 @@ from agents.sequencer.definition import (
     load_templates,
 )
 from streams.app import Hub
-from streams.contracts import codec
 from streams.desk import actions, login, queries
 from streams.desk.login import Door
 from streams.desk.preview import definition_for, render_preview, subjects
@@ -44,7 +43,8 @@ from streams.desk.sessions import (
 )
 from streams.kernel.campaign_outcomes import CampaignOutcomes
 from streams.kernel.operator_tokens import parse_tokens
-from streams.operator.campaign_requests import STATES, TIERS, Refusal, answer, command_from
+from streams.operator.campaign_requests import STATES, TIERS, Refusal, command_from
+from streams.operator_api import propose
 
 log = logging.getLogger(__name__)
 FLASHES_KEPT = 1000
@@ -217,17 +217,8 @@ def register(hub: Hub, outcomes: CampaignOutcomes | None, pool: Any) -> None:
                                        f"desk-{uuid.uuid4().hex}", hub.clock.now())
                 if outcomes is None:
                     raise Refusal(503, "the desk cannot send commands on this worker")
-                if not await outcomes.wait_ready(s.operator_api_wait_seconds):
-                    raise Refusal(503, "the worker is not following campaign events yet")
-                try:
-                    sent = await hub.topic("campaign_commands").send(
-                        key=campaign_id.encode(), value=codec.dumps(command))
-                    await sent  # on the broker before anything is answered
-                except Exception as exc:
-                    raise Refusal(503, f"the broker did not take the command "
-                                       f"({type(exc).__name__}); nothing changed") from None
-                status, result = answer(command, await outcomes.wait(
-                    command.command_id, s.operator_api_wait_seconds))
+                status, result = await propose(hub, outcomes, command,
+                                               s.operator_api_wait_seconds)
             except Refusal as refusal:
                 return page(self, "message.html", session, status=refusal.status,
                             title="Refused", message=refusal.reason,
