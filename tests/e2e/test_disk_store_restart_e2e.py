@@ -9,16 +9,15 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from streams.embedded import EmbeddedBroker
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
+from tests.e2e.test_sequencer_rebalance_e2e import verdict
 
 pytestmark = pytest.mark.e2e
 
@@ -27,33 +26,11 @@ TOUCHES = 5  # PERSONALIZED_EMAIL: 5 emails, 3 days apart: 12 hub days
 SPEED = 30_000.0  # 12 hub days in about 35 wall seconds
 
 
-def verdict(n: int) -> dict:
-    return {
-        "event_id": f"verdict-{n}", "occurred_at": "2026-11-23T12:00:00Z",
-        "correlation_id": f"corr-{n}",
-        "process_id": "outreach-execution-campaign-20261123-0a1b2c3d",
-        "lead_id": f"lead-{n}", "batch_id": "sxp_disk", "company_sov_id": f"cmp_{n % 3}",
-        "bit_score": 66, "score_evaluated_at": "2026-11-23T11:00:00Z", "verdict": "ALLOW",
-        "tier": "HOT", "strategy": "PERSONALIZED_EMAIL", "reasons": [], "error_code": None,
-        "company_name": f"Company {n % 3}",
-        "contact": {"email": f"person{n}@company{n % 3}.example", "email_verified": True,
-                    "timezone": "America/Chicago", "first_name": f"Pat{n}", "last_name": "Lee",
-                    "title": "Owner"},
-    }
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[str]:
-    b = EmbeddedBroker(log_path=tmp_path / "tansu.log").start()
-    yield b.bootstrap
-    b.stop()
-
-
 def publish_verdicts(broker: str) -> None:
     producer = Producer({"bootstrap.servers": broker})
     for n in range(PEOPLE):
         producer.produce("outreach.gate.verdict", key=f"cmp_{n % 3}",
-                         value=json.dumps(verdict(n)).encode())
+                         value=json.dumps(verdict(n, "sxp_disk", 3)).encode())
     assert producer.flush(10) == 0
 
 

@@ -25,16 +25,17 @@ TOUCHES = 5  # PERSONALIZED_EMAIL: 5 emails, 3 days apart: 12 hub days
 SPEED = 30_000.0  # 12 hub days in about 35 wall seconds
 
 
-def verdict(n: int) -> dict:
+def verdict(n: int, batch: str = "sxp_rebalance", companies: int = 5) -> dict:
+    """An ALLOW verdict for person n, of one of `companies` companies."""
     return {
         "event_id": f"verdict-{n}", "occurred_at": "2026-11-23T12:00:00Z",
         "correlation_id": f"corr-{n}",
         "process_id": "outreach-execution-campaign-20261123-0a1b2c3d",
-        "lead_id": f"lead-{n}", "batch_id": "sxp_rebalance", "company_sov_id": f"cmp_{n % 5}",
+        "lead_id": f"lead-{n}", "batch_id": batch, "company_sov_id": f"cmp_{n % companies}",
         "bit_score": 66, "score_evaluated_at": "2026-11-23T11:00:00Z", "verdict": "ALLOW",
         "tier": "HOT", "strategy": "PERSONALIZED_EMAIL", "reasons": [], "error_code": None,
-        "company_name": f"Company {n % 5}",
-        "contact": {"email": f"person{n}@company{n % 5}.example", "email_verified": True,
+        "company_name": f"Company {n % companies}",
+        "contact": {"email": f"person{n}@company{n % companies}.example", "email_verified": True,
                     "timezone": "America/Chicago", "first_name": f"Pat{n}", "last_name": "Lee",
                     "title": "Owner"},
     }
