@@ -26,6 +26,9 @@ pytestmark = pytest.mark.e2e
 
 BOUND_S = 10.0
 COMPANIES = 40
+# Touches in send_log before SIGTERM: proof the worker is sending, far below the ~10,000 cards'
+# worth of sequences still queued, so the stop always finds work in progress.
+SENDING = 100
 
 
 async def _touches(url: str) -> int:
@@ -62,21 +65,27 @@ async def test_sigterm_under_load_stops_the_worker_within_the_bound(
         assert producer.flush(30) == 0
         del producer
 
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and await _touches(database_url) < 500:
+        # The stop must land while sends are flowing; how many have landed by then depends on
+        # the machine, so the wait is for "sending has started", not for a rate.
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and await _touches(database_url) < SENDING:
             assert worker.proc.poll() is None, log.read_text()[-3000:]
             time.sleep(0.5)
-        assert await _touches(database_url) >= 500, log.read_text()[-3000:]
+        sent_before = await _touches(database_url)
+        assert sent_before >= SENDING, log.read_text()[-3000:]
 
         signalled = time.monotonic()
         worker.proc.send_signal(signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
             worker.proc.wait(BOUND_S + 60)
         took, code = time.monotonic() - signalled, worker.proc.poll()
-        print(f"stopped {took:.1f}s after SIGTERM, exit code {code}")
+        print(f"stopped {took:.1f}s after SIGTERM ({sent_before} touches sent before it), "
+              f"exit code {code}")
         assert took < BOUND_S + 3, log.read_text()[-3000:]
         # Stopped by itself (0), or by the bound, which says so in one line.
         assert code in (0, EXIT_STOP_TIMEOUT), log.read_text()[-3000:]
+        # Backpressure under load is not news for the operator's log.
+        assert "producer buffer full" not in log.read_text()
         if code == EXIT_STOP_TIMEOUT:
             assert f"error: the worker did not stop within {BOUND_S:g} s of SIGTERM" in (
                 log.read_text())
