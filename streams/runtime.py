@@ -121,6 +121,10 @@ def _quiet_libraries(level: int) -> None:
     """
     for name in ("aiokafka", "faust", "mode", "kafka"):
         logging.getLogger(name).setLevel(max(level, logging.INFO))
+    # Faust warns "producer buffer full" (and logs the flush) each time more than 100 table
+    # writes wait for the broker: the expected backpressure of any loaded stage, some 50
+    # lines a second that bury what an operator must see. It is not an error and needs no action.
+    logging.getLogger("faust.transport.producer").setLevel(max(level, logging.ERROR))
 
 
 def configured_infrastructure(settings: Settings) -> tuple[str, str]:
