@@ -62,11 +62,38 @@ def _next(consumer: Any) -> dict[Any, int | None]:
     return nxt
 
 
+def _resumed(consumer: Any) -> dict[Any, int | None]:
+    """Where each sought partition resumed (None: no committed offset, its first record says);
+    a partition not in it was not sought yet in this assignment (kernel/commit_guard.py)."""
+    resumed: dict[Any, int | None] | None = getattr(consumer, "_outreach_resumed", None)
+    if resumed is None:
+        resumed = consumer._outreach_resumed = {}
+    return resumed
+
+
+def resumed_at(consumer: Any, tp: Any) -> int | None:
+    return _resumed(consumer).get(tp)
+
+
+def guarded_topic(topic: str) -> bool:
+    """A topic whose log has no gaps of its own, so its offsets are checked here."""
+    return topic not in _compacted
+
+
 async def _guarded_perform_seek(self: Any) -> None:
     await _perform_seek(self)
-    nxt = _next(self)
+    nxt, resumed, again = _next(self), _resumed(self), []
     for tp in self.assignment():
-        nxt[tp] = self._read_offset.get(tp)  # the committed offset, None if none
+        committed = self._read_offset.get(tp)  # the committed offset, None if none
+        before = nxt.get(tp)
+        if before is not None and committed is not None and before > committed:
+            again.append(f"{tp.topic}[{tp.partition}] {committed}..{before - 1}")
+        nxt[tp] = resumed[tp] = committed
+    if again:
+        # Faust resumes the partitions before it seeks them: what they delivered meanwhile
+        # (from the consumer's own position) is delivered again from the committed offset.
+        log.info("resuming from the committed offsets; delivered before the seek, so again: "
+                 "%s", ", ".join(sorted(again)))
 
 
 async def _guarded_seek(self: Any, partition: Any, offset: int) -> None:
@@ -76,8 +103,10 @@ async def _guarded_seek(self: Any, partition: Any, offset: int) -> None:
 
 async def _guarded_revoked(self: Any, revoked: Any) -> None:
     nxt = _next(self)
+    resumed = _resumed(self)
     for tp in revoked:
         nxt.pop(tp, None)
+        resumed.pop(tp, None)
     await _revoked(self, revoked)
 
 
@@ -86,7 +115,7 @@ async def _guarded_getmany(self: Any, timeout: float) -> AsyncIterator[tuple[Any
         async for item in _getmany(self, timeout):
             yield item
         return
-    nxt, sought = _next(self), set()
+    nxt, resumed, sought = _next(self), _resumed(self), set()
     async for tp, message in _getmany(self, timeout):
         if tp in sought:
             continue
@@ -99,9 +128,13 @@ async def _guarded_getmany(self: Any, timeout: float) -> AsyncIterator[tuple[Any
             # records there (an unreadable one the client skips); go on as Faust would.
             log.warning("%s[%d]: offsets %d..%d are not in the log; going on", tp.topic,
                         tp.partition, want, message.offset - 1)
+            # The commit may pass them (kernel/commit_guard.py accepts a gap from its base).
+            self._gap[tp].addi(want, message.offset)
             want = None
         if want is None or message.offset == want:
             nxt[tp] = message.offset + 1
+            if want is None and tp in resumed and resumed[tp] is None:
+                resumed[tp] = message.offset  # no committed offset: it resumed here
             yield tp, message
         elif message.offset > want:
             sought.add(tp)

@@ -5,12 +5,14 @@ delivers what was delivered already."""
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from faust.types import TP
+from intervaltree import IntervalTree
 
 from streams.kernel import fetch_guard
 
@@ -26,6 +28,7 @@ class FakeConsumer:
         self.batch = batch
         self._outreach_next = dict(nxt)
         self.sought: list[tuple[TP, int]] = []
+        self._gap: defaultdict[TP, IntervalTree] = defaultdict(IntervalTree)
 
     def _is_changelog_tp(self, tp: TP) -> bool:
         return tp == CHANGELOG
@@ -83,6 +86,7 @@ def test_offsets_missing_from_the_log_are_gone_past_after_three_fetches() -> Non
         assert delivered(consumer) == []
     assert delivered(consumer) == [(REQUESTS, 9)]
     assert consumer.sought == [(REQUESTS, 7)] * 3
+    assert [(g.begin, g.end) for g in consumer._gap[REQUESTS]] == [(7, 9)]  # may be committed
 
 
 def test_a_compacted_topic_keeps_its_gaps_without_a_seek() -> None:
