@@ -34,7 +34,8 @@ async def test_sigkill_three_times_while_sending(
         broker: str, database_url: str, relay: tuple[Relay, int], tmp_path: Path) -> None:
     server, port = relay
     await prepare(Settings(topic_partitions=2), broker, database_url)
-    env = worker_env(tmp_path, new_app_id("kill"), port)
+    app_id = new_app_id("kill")
+    env = worker_env(tmp_path, app_id, port)
     worker = WorkerProcess.start(broker, database_url, tmp_path / "worker-0.log", env)
     workers = [worker]
     ready: list[float] = []
@@ -53,7 +54,7 @@ async def test_sigkill_three_times_while_sending(
             workers = [worker]
             ready.append(worker.wait_ready(180))
         print(f"\nrestart-to-ready after SIGKILL: {', '.join(f'{r:.1f}s' for r in ready)}")
-        rec = await settled(broker, database_url, server, expect, 240, workers)
+        rec = await settled(broker, database_url, server, expect, 240, workers, app_id)
         print(f"expected touches {expect}; SMTP server received {len(server.message_ids)}")
         assert rec.totals()["requested"] == expect
         assert_reconciled(rec, server)
