@@ -74,7 +74,7 @@ def create_app(
     )
     ack_guard.install(app)
     fetch_guard.install(frozenset(
-        spec.name for spec in catalog if spec.cleanup_policy == "compact"))
+        spec.name for spec in catalog if spec.cleanup_policy == "compact"), app)
     commit_guard.install()
     hub = Hub(
         app=app,
