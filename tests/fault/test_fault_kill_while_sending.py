@@ -24,12 +24,6 @@ from streams.runtime import prepare
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(420)]
 
 
-# Known loss, not yet fixed: in one run at ccf33d0 on a loaded machine, 32 first touches were
-# requested and never decided by the restarted senders (no in-flight mark, no send record, no
-# dead letter) while the same persons' later touches were sent; 618 of 650 reached the SMTP
-# server, none twice. Other runs reconcile 650 / 650. The harness prints the undecided touches.
-@pytest.mark.xfail(strict=False, reason="first touches can be skipped across a SIGKILL restart "
-                   "under load (32 of 650 in one run); the fault is open")
 async def test_sigkill_three_times_while_sending(
         broker: str, database_url: str, relay: tuple[Relay, int], tmp_path: Path) -> None:
     server, port = relay
