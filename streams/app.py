@@ -10,7 +10,7 @@ import faust
 
 from streams.contracts.exceptions import ConfigurationError
 from streams.contracts.topics import load_catalog
-from streams.kernel import ack_guard, fetch_guard
+from streams.kernel import ack_guard, commit_guard, fetch_guard
 from streams.kernel.clock import Clock
 from streams.kernel.hub import Hub
 from streams.kernel.kafka_security import faust_credentials
@@ -74,7 +74,8 @@ def create_app(
     )
     ack_guard.install(app)
     fetch_guard.install(frozenset(
-        spec.name for spec in catalog if spec.cleanup_policy == "compact"))
+        spec.name for spec in catalog if spec.cleanup_policy == "compact"), app)
+    commit_guard.install()
     hub = Hub(
         app=app,
         settings=settings,

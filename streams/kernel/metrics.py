@@ -114,6 +114,10 @@ FETCH_RESEEKS = Counter(
     "outreach_fetch_reseeks_total",
     "Partitions sought back because a record arrived past the next offset (fetched before a seek)",
     registry=REGISTRY)
+COMMITS_HELD = Counter(
+    "outreach_commits_held_total",
+    "Commits held back because records before the acknowledged ones were not acknowledged",
+    registry=REGISTRY)
 EVENT_AGE_SECONDS = Histogram(
     "outreach_event_age_seconds", "Wall time from a record's timestamp to its stage deciding it",
     ["stage"], buckets=(.01, .05, .1, .5, 1, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400),

@@ -24,17 +24,12 @@ from streams.runtime import prepare
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(420)]
 
 
-# Known loss, not yet fixed: in one run at ccf33d0 on a loaded machine, 32 first touches were
-# requested and never decided by the restarted senders (no in-flight mark, no send record, no
-# dead letter) while the same persons' later touches were sent; 618 of 650 reached the SMTP
-# server, none twice. Other runs reconcile 650 / 650. The harness prints the undecided touches.
-@pytest.mark.xfail(strict=False, reason="first touches can be skipped across a SIGKILL restart "
-                   "under load (32 of 650 in one run); the fault is open")
 async def test_sigkill_three_times_while_sending(
         broker: str, database_url: str, relay: tuple[Relay, int], tmp_path: Path) -> None:
     server, port = relay
     await prepare(Settings(topic_partitions=2), broker, database_url)
-    env = worker_env(tmp_path, new_app_id("kill"), port)
+    app_id = new_app_id("kill")
+    env = worker_env(tmp_path, app_id, port)
     worker = WorkerProcess.start(broker, database_url, tmp_path / "worker-0.log", env)
     workers = [worker]
     ready: list[float] = []
@@ -53,7 +48,7 @@ async def test_sigkill_three_times_while_sending(
             workers = [worker]
             ready.append(worker.wait_ready(180))
         print(f"\nrestart-to-ready after SIGKILL: {', '.join(f'{r:.1f}s' for r in ready)}")
-        rec = await settled(broker, database_url, server, expect, 240, workers)
+        rec = await settled(broker, database_url, server, expect, 240, workers, app_id)
         print(f"expected touches {expect}; SMTP server received {len(server.message_ids)}")
         assert rec.totals()["requested"] == expect
         assert_reconciled(rec, server)

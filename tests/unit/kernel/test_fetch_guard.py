@@ -5,12 +5,14 @@ delivers what was delivered already."""
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from faust.types import TP
+from intervaltree import IntervalTree
 
 from streams.kernel import fetch_guard
 
@@ -26,6 +28,7 @@ class FakeConsumer:
         self.batch = batch
         self._outreach_next = dict(nxt)
         self.sought: list[tuple[TP, int]] = []
+        self._gap: defaultdict[TP, IntervalTree] = defaultdict(IntervalTree)
 
     def _is_changelog_tp(self, tp: TP) -> bool:
         return tp == CHANGELOG
@@ -83,6 +86,7 @@ def test_offsets_missing_from_the_log_are_gone_past_after_three_fetches() -> Non
         assert delivered(consumer) == []
     assert delivered(consumer) == [(REQUESTS, 9)]
     assert consumer.sought == [(REQUESTS, 7)] * 3
+    assert [(g.begin, g.end) for g in consumer._gap[REQUESTS]] == [(7, 9)]  # may be committed
 
 
 def test_a_compacted_topic_keeps_its_gaps_without_a_seek() -> None:
@@ -94,4 +98,56 @@ def test_a_compacted_topic_keeps_its_gaps_without_a_seek() -> None:
         assert delivered(consumer) == [(scores, 9), (scores, 10)]
     finally:
         fetch_guard._compacted = original
+    assert consumer.sought == []
+
+
+class SeekingConsumer(FakeConsumer):
+    """A consumer Faust resumed before seeking it: the guard's perform_seek over Faust's."""
+
+    def __init__(self, batch: list[tuple[TP, int]], committed: int | None) -> None:
+        super().__init__(batch, {})
+        self.committed = committed
+        self._read_offset: dict[TP, int | None] = {}
+        self._thread = SimpleNamespace(seek=lambda tp, offset: self.sought.append((tp, offset)))
+
+    def assignment(self) -> set[TP]:
+        return {REQUESTS}
+
+
+def resume_after_seek(consumer: SeekingConsumer) -> None:
+    async def faust_perform_seek(self: Any) -> None:
+        # Faust seeks a partition only when its committed offset is above 0.
+        self._read_offset[REQUESTS] = self.committed
+
+    original, fetch_guard._perform_seek = fetch_guard._perform_seek, faust_perform_seek
+    try:
+        asyncio.run(fetch_guard._guarded_perform_seek(consumer))
+    finally:
+        fetch_guard._perform_seek = original
+
+
+@pytest.mark.parametrize(("committed", "again_from"), [(None, 0), (0, 0), (5, 5)])
+def test_records_delivered_before_the_seek_are_fetched_again_after_the_queues_are_cleared(
+        committed: int | None, again_from: int) -> None:
+    # Delivered while Faust sought (an agent still busy with its first batch had not taken
+    # them); Faust then clears the agents' queues when it resumes the flow. Without a
+    # committed offset Faust never seeks: they were gone for that agent, committed by the rest.
+    start = committed or 0
+    consumer = SeekingConsumer([(REQUESTS, start), (REQUESTS, start + 1)], committed)
+    assert delivered(consumer) == [(REQUESTS, start), (REQUESTS, start + 1)]
+    resume_after_seek(consumer)
+    assert consumer.sought == [(REQUESTS, again_from)]
+    fetch_guard._refetch(SimpleNamespace(_consumer=consumer))  # right after the clear
+    assert consumer.sought == [(REQUESTS, again_from)] * 2
+    assert consumer._outreach_next[REQUESTS] == again_from
+    assert fetch_guard.resumed_at(consumer, REQUESTS) == again_from  # the commit's base
+    fetch_guard._refetch(SimpleNamespace(_consumer=consumer))  # a later resume: nothing due
+    assert len(consumer.sought) == 2
+
+
+def test_a_partition_that_delivered_nothing_before_the_seek_is_not_fetched_again() -> None:
+    consumer = SeekingConsumer([], None)
+    assert delivered(consumer) == []
+    resume_after_seek(consumer)
+    fetch_guard._refetch(SimpleNamespace(_consumer=consumer))
     assert consumer.sought == []

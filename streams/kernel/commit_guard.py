@@ -1,0 +1,71 @@
+"""A partition's offset is committed only over records that were all acknowledged, counted from
+where it resumed.
+
+Faust (0.15 `Consumer._new_offset`) commits the first run of consecutive acknowledged offsets,
+and checks that run against the committed offset in a way that lets records through:
+
+- the committed offset is the next record to read, but Faust holds back only when the run
+  starts more than one past it: with 10 committed and 11.. acknowledged, it commits past 10,
+  which no stage acknowledged (a record whose acknowledgement kernel/ack_guard.py refused, or
+  one still being decided);
+- with no committed offset known (a partition never committed, one whose committed offset is
+  0, after a revocation, and before the first seek of an assignment, while the consumer already
+  delivers from its own position) there is no check at all: any run is committed, whatever lies
+  before it.
+
+Either way a SIGKILL after that commit loses the records in between: the restarted worker
+resumes past them. Here the run must start exactly at the partition's base: the committed offset
+when one is known, else the offset the partition resumed from (kernel/fetch_guard.py records it
+at the seek; nothing is committed before the seek). Otherwise nothing is committed for the
+partition until the missing records are acknowledged, or it is sought and they come again.
+Changelogs, compacted topics and `exactly_once` keep Faust's own rule (their logs have gaps by
+design, kernel/fetch_guard.py leaves them to Faust too).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from faust.transport.consumer import Consumer
+
+from streams.kernel import fetch_guard, metrics
+
+log = logging.getLogger(__name__)
+
+_new_offset = Consumer._new_offset
+
+
+def base_of(consumer: Any, tp: Any) -> int | None:
+    """The first offset a commit of `tp` must cover; None: not known (nothing is committed)."""
+    committed = consumer._committed_offset.get(tp)
+    if committed is not None:
+        return int(committed)
+    return fetch_guard.resumed_at(consumer, tp)
+
+
+def _guarded_new_offset(self: Any, tp: Any) -> int | None:
+    if (self.app.in_transaction or self._is_changelog_tp(tp)
+            or not fetch_guard.guarded_topic(tp.topic)):
+        return _new_offset(self, tp)
+    acked = self._acked.get(tp)
+    if not acked:
+        return None
+    base = base_of(self, tp)
+    first = min(acked)
+    if base is not None and any(gap.begin == base for gap in self._gap.get(tp) or ()):
+        first = base  # offsets the fetch guard found missing from the log (they never come)
+    if base is None or first > base:
+        held: dict[Any, Any] = self.__dict__.setdefault("_outreach_held", {})
+        if held.get(tp) != (base, first):
+            held[tp] = (base, first)
+            metrics.COMMITS_HELD.inc()
+            log.info("%s[%d]: not committing past offset %s: acknowledged from %d, records "
+                     "before it are not", tp.topic, tp.partition, base, first)
+        return None
+    return _new_offset(self, tp)
+
+
+def install() -> None:
+    """Guard the commits of every Faust consumer of this process (after fetch_guard.install)."""
+    Consumer._new_offset = _guarded_new_offset  # type: ignore[method-assign]

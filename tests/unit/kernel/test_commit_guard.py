@@ -1,0 +1,89 @@
+"""A partition's offset is committed only over acknowledged records, counted from where it
+resumed: Faust alone commits past an unacknowledged record at the committed offset, and commits
+anything while no committed offset is known (before the seek, after a revocation)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from faust.transport.consumer import Consumer
+from faust.types import TP
+from intervaltree import IntervalTree
+
+from streams.kernel import commit_guard
+
+REQUESTS = TP("outreach.send.requests", 0)
+CHANGELOG = TP("hub-sender-people-changelog", 0)
+
+
+class FakeConsumer:
+    """The bookkeeping Faust's `_new_offset` reads, as a consumer keeps it."""
+
+    def __init__(self, acked: Iterable[int], committed: int | None = None,
+                 resumed: dict[TP, int | None] | None = None, tp: TP = REQUESTS) -> None:
+        self.app = SimpleNamespace(in_transaction=False)
+        self._acked: defaultdict[TP, list[int]] = defaultdict(list, {tp: list(acked)})
+        self._acked_index: defaultdict[TP, set[int]] = defaultdict(set, {tp: set(acked)})
+        self._gap: defaultdict[TP, IntervalTree] = defaultdict(IntervalTree)
+        self._committed_offset: defaultdict[TP, int | None] = defaultdict(lambda: None)
+        if committed is not None:
+            self._committed_offset[tp] = committed
+        self._outreach_resumed = dict(resumed or {})
+
+    def _is_changelog_tp(self, tp: TP) -> bool:
+        return tp == CHANGELOG
+
+
+def commit_offset(consumer: FakeConsumer, tp: TP = REQUESTS) -> int | None:
+    return commit_guard._guarded_new_offset(consumer, tp)
+
+
+def test_faust_alone_commits_past_the_unacknowledged_record_at_the_committed_offset() -> None:
+    # The defect guarded here: 10 is the next record to read and nobody acknowledged it.
+    faust: Any = FakeConsumer([11, 12, 13], committed=10)
+    assert Consumer._new_offset(faust, REQUESTS) == 14
+
+
+def test_the_record_at_the_committed_offset_holds_the_commit_until_acknowledged() -> None:
+    consumer = FakeConsumer([11, 12, 13], committed=10)
+    assert commit_offset(consumer) is None
+    consumer._acked[REQUESTS].append(10)
+    consumer._acked_index[REQUESTS].add(10)
+    assert commit_offset(consumer) == 14
+
+
+def test_nothing_is_committed_before_the_partition_was_sought() -> None:
+    # Faust resumes the partitions before it seeks them to the committed offsets: what the
+    # stages acknowledged meanwhile came from the consumer's own position.
+    consumer = FakeConsumer([20, 21, 22])
+    assert commit_offset(consumer) is None
+    faust: Any = FakeConsumer([20, 21, 22])
+    assert Consumer._new_offset(faust, REQUESTS) == 23  # Faust commits it, whatever lay before
+
+
+@pytest.mark.parametrize(("acked", "offset"), [([1, 2], None), ([0, 1, 2], 3)])
+def test_a_partition_never_committed_commits_from_where_it_resumed(
+        acked: list[int], offset: int | None) -> None:
+    consumer = FakeConsumer(acked, resumed={REQUESTS: 0})
+    assert commit_offset(consumer) == offset
+
+
+def test_a_partition_sought_to_offset_0_counts_from_0() -> None:
+    # Faust keeps a committed offset of 0 as "none", and then checks nothing.
+    consumer = FakeConsumer([3, 4], committed=None, resumed={REQUESTS: 0})
+    assert commit_offset(consumer) is None
+
+
+def test_offsets_the_fetch_guard_found_missing_from_the_log_are_committed_past() -> None:
+    consumer = FakeConsumer([14, 15], committed=10)
+    consumer._gap[REQUESTS].addi(10, 14)
+    assert commit_offset(consumer) == 16
+
+
+def test_changelogs_keep_faust_own_rule() -> None:
+    consumer = FakeConsumer([11, 12], committed=10, tp=CHANGELOG)
+    assert commit_offset(consumer, CHANGELOG) == 13
