@@ -22,6 +22,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 import psutil
@@ -29,6 +30,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import count_messages, raw_produce_rate
 from faust_floor import sequencer_shape_floor
+from memory import describe
 
 from agents.sequencer.definition import load_definitions
 from agents.sequencer.enrollment import contact_key_for
@@ -104,7 +106,7 @@ def enrollment(n: int, now: datetime) -> EnrollContact:
 
 
 async def worker_throughput(people: int, data: Path, stages: str, profile: int,
-                            floor_records: int) -> dict[str, float]:
+                            floor_records: int, idle: float) -> dict[str, Any]:
     settings = Settings(topic_partitions=4)
     broker = EmbeddedBroker(log_path=data / "tansu.log").start()
     pg = EmbeddedPostgres(data / "pg").start()
@@ -150,6 +152,9 @@ async def worker_throughput(people: int, data: Path, stages: str, profile: int,
             predicate=lambda v: b'"touch_index":1,' not in v)
         rss = psutil.Process(worker.proc.pid).memory_info().rss
         cpu_used = sum(cpu.cpu_times()[:2]) - cpu_before
+        memory = describe(worker.proc.pid)
+        await asyncio.sleep(idle)  # what the worker keeps once it has nothing to do
+        steady = describe(worker.proc.pid)
         worker.stop()  # the floor runs alone, as the worker did
         worker = None
         floor = await sequencer_shape_floor(broker.bootstrap, data, floor_records)
@@ -157,6 +162,7 @@ async def worker_throughput(people: int, data: Path, stages: str, profile: int,
                 "touches_per_s": seen / max(last - started, 1e-9),
                 "due_touches_per_s": later / max(l_last - l_first, 1e-9),
                 "worker_rss_mb": rss / 2**20, "floor_per_s": floor,
+                "memory_end": memory, "memory_idle": steady,
                 "cpu_us_per_touch": cpu_used / max(seen, 1) * 1e6}
     finally:
         if worker is not None:
@@ -221,13 +227,17 @@ def main() -> None:
     parser.add_argument("--floor-records", type=int, default=200_000,
                         help="items through the Faust floor of the same shape (at least "
                              "100,000: fewer fit in one or two batches, which give no rate)")
+    parser.add_argument("--idle-seconds", type=float, default=15,
+                        help="after the last touch, how long the worker idles before its "
+                             "memory is read again")
     parser.add_argument("--profile", type=int, default=0,
                         help="record SECONDS of py-spy samples of the worker to worker.pyspy")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="outreach-bench-") as tmp:
         os.environ.setdefault("XDG_RUNTIME_DIR", tmp)
         result = asyncio.run(worker_throughput(args.people, Path(tmp), args.stages,
-                                               args.profile, args.floor_records))
+                                               args.profile, args.floor_records,
+                                               args.idle_seconds))
     raw = result["raw_produce_per_s"]
     print(f"raw aiokafka produce (100k msgs, same broker): {raw:>10,.0f} msg/s")
     print(f"measured worker runs the stages:                 {args.stages}")
@@ -245,6 +255,8 @@ def main() -> None:
     print(f"worker CPU per touch:                            {result['cpu_us_per_touch']:>8,.0f}"
           " us")
     print(f"worker RSS after the run:                        {result['worker_rss_mb']:>8,.0f} MB")
+    print(f"worker memory after the last touch: {result['memory_end']}")
+    print(f"worker memory {args.idle_seconds:.0f} s later, idle: {result['memory_idle']}")
     print(f"pure core, no Kafka:                             {core_rate(5000):>8,.0f} decisions/s")
     for count in (int(c) for c in args.memory.split(",") if c):
         per = memory_per_aggregate(count)

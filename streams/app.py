@@ -10,7 +10,7 @@ import faust
 
 from streams.contracts.exceptions import ConfigurationError
 from streams.contracts.topics import load_catalog
-from streams.kernel import ack_guard, commit_guard, fetch_guard
+from streams.kernel import ack_guard, allocator, commit_guard, fetch_guard
 from streams.kernel.clock import Clock
 from streams.kernel.hub import Hub
 from streams.kernel.kafka_security import faust_credentials
@@ -72,6 +72,8 @@ def create_app(
         stream_wait_empty=True,
         topic_disable_leader=False,
     )
+    # Changelog writes in exact-size bytes, freed memory handed back (kernel/allocator.py).
+    allocator.install(app, settings.malloc_trim_seconds)
     ack_guard.install(app)
     fetch_guard.install(frozenset(
         spec.name for spec in catalog if spec.cleanup_policy == "compact"), app)

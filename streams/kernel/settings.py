@@ -96,6 +96,10 @@ class Settings(BaseSettings):
         "them on disk under `OUTREACH_DATA_DIR` (RocksDB; install the `rocksdb` extra), so a "
         "restart reads only the changelog written since it stopped. Give each worker its own "
         "data directory, and empty it when the changelog topics are deleted or made anew"))
+    malloc_trim_seconds: float = Field(default=10.0, ge=0, description=(
+        "how often a worker hands the memory it freed back to the system (glibc's "
+        "`malloc_trim`, when at least 32 MB are free): without it a worker's RSS stays at the "
+        "high-water mark of its busiest moment. 0 turns it off; not glibc: nothing"))
     sink_batch_size: int = Field(default=500, ge=1, description="PostgreSQL write batch, rows")
     sink_batch_seconds: float = Field(default=0.2, gt=0, description=(
         "PostgreSQL write batch, longest wait"))
