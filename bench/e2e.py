@@ -51,6 +51,11 @@ WORKER_ENV = {
     "OUTREACH_WINDOW_START_HOUR": "0", "OUTREACH_WINDOW_END_HOUR": "24",
     "OUTREACH_WINDOW_WEEKDAYS": "0,1,2,3,4,5,6", "OUTREACH_CAPS_PER_MAILBOX": "1000000000",
     "OUTREACH_CAPS_PER_DOMAIN": "1000000000", "OUTREACH_SANDBOX_ENGAGEMENT": "false",
+    # The bench measures the pipeline, not a campaign's execution constraint: at the default 50
+    # sends an hour a company's campaign defers the first touches of its later leads by up to
+    # an hour, and the paced phases never settled (each enrolled person is due a first touch).
+    "OUTREACH_CAMPAIGN_MAX_SENDS_PER_HOUR": "1000000000",
+    "OUTREACH_CAMPAIGN_MAX_SENDS_PER_DAY": "1000000000",
 }
 
 
