@@ -39,8 +39,6 @@ class ExactJson(codecs.json):
         return bytes(memoryview(super()._dumps(s)))
 
 
-
-
 def should_trim(free_bytes: int | None, minimum: int = TRIM_MIN_FREE_BYTES) -> bool:
     """Whether to trim now: when the allocator holds at least `minimum` free bytes, or when it
     cannot say how much it holds (no mallinfo2), in which case a trim is the cheap way to find
@@ -86,8 +84,7 @@ def trim_once(glibc: Glibc, minimum: int = TRIM_MIN_FREE_BYTES) -> float | None:
         return None
     started = time.perf_counter()
     glibc.trim()
-    took = time.perf_counter() - started
-    return took
+    return time.perf_counter() - started
 
 
 def install(app: Any, trim_seconds: float) -> None:
