@@ -75,6 +75,19 @@ class FakeProducer:
     async def flush(self) -> None:
         self.log.append("flush")
 
+    @property
+    def buffer(self) -> FakeBuffer:
+        return FakeBuffer()
+
+
+class FakeBuffer:
+    """Faust's buffer of table writes waiting to be sent: the fake table writes at once."""
+
+    size = 0
+
+    async def flush(self) -> None:
+        raise AssertionError("an empty buffer is not flushed")
+
 
 class FakeTable(dict[str, Any]):
     def __init__(self, log: list[str]) -> None:
@@ -157,7 +170,8 @@ async def test_states_are_written_after_the_broker_has_every_emit_and_see_each_o
     # Each decision saw the batch's newer state (1, 3, 6); every write came after every ack
     # (each under its own event, so each lands on that event's changelog partition).
     assert [codec.loads(v)["n"] for _, _, v, _ in producer.accepted] == [1, 3, 6]
-    assert log == ["ack outreach.sequence.events"] * 3 + ["write total"] * 3
+    # ... and the batch returns (its input committable) only once the changelog has them.
+    assert log == ["ack outreach.sequence.events"] * 3 + ["write total"] * 3 + ["flush"]
     assert table["total"] == 6
 
 
