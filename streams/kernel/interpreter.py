@@ -103,9 +103,9 @@ async def carry_out(
 
     Counts are summed per batch (one counter update per label set), a gauge is set once per
     label set to its last value; caps spent are written
-    once per counter and batch; the table writes are flushed to their changelogs before this
-    returns (flush_changelog), so a state is in its changelog before its input is committed
-    and before the sender goes on to the email provider.
+    once per counter and batch; a MarkInFlight makes the changelog flush after the writes
+    (flush_changelog), so the state is in the changelog before the caller goes on (to the email
+    provider).
     """
     counts: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
     gauges: dict[tuple[str, tuple[tuple[str, str], ...]], SetGauge] = {}
@@ -119,27 +119,22 @@ async def carry_out(
         metrics.set_gauge(setting)
     if caps is not None:
         caps.commit()
-    wrote = False
     for event, decided in outcomes:
         if decided.store is not None:
             decided.store.write(event, decided.key, decided.before, decided.decision.state)
-            wrote = True
-    if wrote or flush or caps is not None:
-        await flush_changelog(hub)
+    if flush:
+        await flush_changelog(hub.app.producer)
 
 
-async def flush_changelog(hub: Hub) -> None:
+async def flush_changelog(producer: Any) -> None:
     """Return once Faust's producer buffer is empty and the broker has what was in it.
 
     A table write goes into that buffer (a dict's __setitem__ cannot await) and a background
-    task sends it. Faust commits input offsets without waiting for the buffer, and its own
-    flush returns as soon as the buffer has been idle for 0.1 s, empty or not: a worker that
-    stopped or died then had the offset committed and the state write lost (a gate that forgot
-    a lead it had gated; found by tests/e2e/test_intake_gate_e2e.py). A batch returns, and its
-    input becomes committable, only after this; the sender's in-flight marker waits for it too.
-    It also bounds the buffer: the writes no longer pile up behind a stage deciding flat out.
+    task sends it. Faust's own flush returns as soon as the buffer has been idle for 0.1 s,
+    empty or not, so this drains it until it is empty. The sender's in-flight marker waits for
+    it before the provider is called; every offset commit waits for it too
+    (kernel/commit_guard.py), so no committed record's state is still in the buffer.
     """
-    producer = hub.app.producer
     while producer.buffer.size:
         await producer.buffer.flush()
     await producer.flush()
