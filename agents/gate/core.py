@@ -2,23 +2,13 @@
 
 Lead cards and BIT scores are both keyed by company_sov_id on co-partitioned topics, so one
 company's leads, its latest score and the leads waiting for that score live on one partition.
-
-A company remembers its recent gated leads so that a newer score can re-gate them. The state
-names them only (lead id, batch id); their cards are kept apart, one entry per lead, because
-a state holding every card was decoded, encoded and written whole on every lead: a 105 KB
-changelog record and ~1.5 ms per lead at 200 remembered leads. A decision says which cards to
-keep (`GateDecision.kept`) and which to let go (`dropped`); a newer score is decided with the
-remembered cards handed in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from agents.gate.policy import GatePolicy
 from agents.gate.rules import gate_lead
@@ -43,64 +33,30 @@ class PendingLead(Frozen):
     last_verdict: GateVerdict | None = None
 
 
-# A remembered lead by name: (lead_id, batch_id). The same lead in another batch is another
-# handoff, gated again.
-LeadRef = tuple[str, str]
-
-
 class CompanyGateState(Frozen):
     company_sov_id: str
     version: int = 0
     score: BitScoreEvaluated | None = None
     waiting: tuple[PendingLead, ...] = ()
-    gated: tuple[LeadRef, ...] = Field(default=(), description=(
-        "recent gated leads, oldest first, for re-gating (their cards are kept apart)"))
-
-    @field_validator("gated", mode="before")
-    @classmethod
-    def _named_only(cls, value: Any) -> Any:
-        # A state stored before the cards were kept apart holds whole cards: keep their names
-        # (a newer score then finds no card for them and leaves their verdicts as they are).
-        if isinstance(value, list | tuple):
-            return [(v["lead_id"], v["batch_id"]) if isinstance(v, dict) else v for v in value]
-        return value
+    gated: tuple[PendingLead, ...] = Field(default=(), description="recent, for re-gating")
 
     def knows(self, lead_id: str, batch_id: str) -> bool:
-        return (lead_id, batch_id) in self.gated or any(
-            p.lead_id == lead_id and p.batch_id == batch_id for p in self.waiting
+        return any(
+            p.lead_id == lead_id and p.batch_id == batch_id for p in (*self.waiting, *self.gated)
         )
 
 
-def ref(lead: PendingLead) -> LeadRef:
-    return (lead.lead_id, lead.batch_id)
-
-
-@dataclass(frozen=True, slots=True)
-class GateDecision(Decision[CompanyGateState]):
-    """A decision about a company, and what changes of its remembered cards: `kept` to store
-    (newly gated, or re-gated to another verdict), `dropped` to delete (out of the window)."""
-
-    kept: tuple[PendingLead, ...] = ()
-    dropped: tuple[LeadRef, ...] = ()
-
-
 GateInput = LeadCardReceived | BitScoreEvaluated | WaitingLeadsExpiryDue
-NO_CARDS: Mapping[LeadRef, PendingLead] = {}
+GateDecision = Decision[CompanyGateState]
 
 
 def decide(
-    state: CompanyGateState,
-    event: GateInput,
-    now: datetime,
-    policy: GatePolicy,
-    ids: IdFactory,
-    remembered: Mapping[LeadRef, PendingLead] = NO_CARDS,
+    state: CompanyGateState, event: GateInput, now: datetime, policy: GatePolicy, ids: IdFactory
 ) -> GateDecision:
-    """`remembered`: the cards of `state.gated`, needed only for a score (it re-gates them)."""
     if isinstance(event, LeadCardReceived):
         return _on_lead(state, event, now, policy, ids)
     if isinstance(event, BitScoreEvaluated):
-        return _on_score(state, event, now, policy, ids, remembered)
+        return _on_score(state, event, now, policy, ids)
     return _on_expiry_due(state, now, policy, ids)
 
 
@@ -118,7 +74,7 @@ def _on_lead(
     ids: IdFactory,
 ) -> GateDecision:
     if card.disposition != "FORWARDED" or state.knows(card.lead_id, card.batch_id):
-        return GateDecision(state)  # not executable, or a redelivery: nothing new to decide
+        return Decision(state)  # not executable, or a redelivery: nothing new to decide
     enrichment = (
         Enrichment.model_validate(card.card["enrichment"]) if card.card.get("enrichment") else None
     )
@@ -133,9 +89,9 @@ def _on_lead(
         waiting = state.model_copy(
             update={"waiting": (*state.waiting, pending), "version": state.version + 1}
         )
-        return GateDecision(waiting, effects=(Count("gate_leads_waiting_total"),))
+        return Decision(waiting, effects=(Count("gate_leads_waiting_total"),))
     gated, emits, effects = _gate(pending, state.score, now, policy, ids)
-    return _remember(state, (gated,), (gated,), policy, tuple(emits), tuple(effects))
+    return Decision(_remember(state, (gated,), policy), tuple(emits), tuple(effects))
 
 
 def _on_score(
@@ -144,28 +100,19 @@ def _on_score(
     now: datetime,
     policy: GatePolicy,
     ids: IdFactory,
-    remembered: Mapping[LeadRef, PendingLead],
 ) -> GateDecision:
     if state.score is not None and score.evaluated_at <= state.score.evaluated_at:
-        return GateDecision(state, effects=(Count("gate_scores_ignored_total"),))  # stale/replay
+        return Decision(state, effects=(Count("gate_scores_ignored_total"),))  # stale or replay
     emits: list[Emit] = []
     effects: list[Count] = []
     regated: list[PendingLead] = []
-    changed: list[PendingLead] = []
-    # A remembered lead without its card (stored before cards were kept apart) keeps its place
-    # and its verdict: there is nothing to re-gate it with.
-    cards = [remembered.get(r) for r in state.gated]
-    for pending in (*(c for c in cards if c is not None), *state.waiting):
+    for pending in (*state.gated, *state.waiting):
         gated, e, f = _gate(pending, score, now, policy, ids)
         regated.append(gated)
-        if e or pending.last_verdict is None:
-            changed.append(gated)  # a new verdict: its card is stored again
         emits += e
         effects += f
-    order = {ref(p): p for p in regated}
-    names = (*(r for r, c in zip(state.gated, cards, strict=True) if c is None), *order)
     fresh = state.model_copy(update={"score": score, "waiting": (), "gated": ()})
-    return _remember(fresh, names, tuple(changed), policy, tuple(emits), tuple(effects))
+    return Decision(_remember(fresh, tuple(regated), policy), tuple(emits), tuple(effects))
 
 
 def _on_expiry_due(
@@ -174,7 +121,7 @@ def _on_expiry_due(
     bound = timedelta(seconds=policy.max_wait_seconds)
     expired = tuple(p for p in state.waiting if p.received_at + bound <= now)
     if not expired:
-        return GateDecision(state)  # a duplicate or early command: nothing is due
+        return Decision(state)  # a duplicate or early command: nothing is due
     emits: list[Emit] = []
     effects: list[Count] = []
     released: list[PendingLead] = []
@@ -184,8 +131,11 @@ def _on_expiry_due(
         emits += e
         effects += f
     still = tuple(p for p in state.waiting if p not in expired)
-    return _remember(state.model_copy(update={"waiting": still}), tuple(released),
-                     tuple(released), policy, tuple(emits), tuple(effects))
+    return Decision(
+        _remember(state.model_copy(update={"waiting": still}), tuple(released), policy),
+        tuple(emits),
+        tuple(effects),
+    )
 
 
 def _gate(
@@ -261,23 +211,8 @@ def _gate(
 
 
 def _remember(
-    state: CompanyGateState,
-    gated: tuple[PendingLead, ...] | tuple[LeadRef, ...],
-    changed: tuple[PendingLead, ...],
-    policy: GatePolicy,
-    emits: tuple[Emit, ...],
-    effects: tuple[Count, ...],
-) -> GateDecision:
-    """The state with `gated` appended to its remembered leads (the oldest beyond the policy's
-    window let go), the cards of `changed` kept where they are still remembered."""
+    state: CompanyGateState, gated: tuple[PendingLead, ...], policy: GatePolicy
+) -> CompanyGateState:
     keep = policy.remembered_leads_per_company
-    names = tuple(ref(g) if isinstance(g, PendingLead) else g for g in gated)
-    recent = (*state.gated, *names)[-keep:] if keep else ()
-    window = set(recent)
-    return GateDecision(
-        state.model_copy(update={"gated": recent, "version": state.version + 1}),
-        emits,
-        effects,
-        kept=tuple(c for c in changed if ref(c) in window),
-        dropped=tuple(r for r in dict.fromkeys((*state.gated, *names)) if r not in window),
-    )
+    recent = (*state.gated, *gated)[-keep:] if keep else ()
+    return state.model_copy(update={"gated": recent, "version": state.version + 1})

@@ -20,13 +20,6 @@ at the seek; nothing is committed before the seek). Otherwise nothing is committ
 partition until the missing records are acknowledged, or it is sought and they come again.
 Changelogs, compacted topics and `exactly_once` keep Faust's own rule (their logs have gaps by
 design, kernel/fetch_guard.py leaves them to Faust too).
-
-A commit also waits until the table writes made so far are in their changelogs. A stage writes
-its states into Faust's producer buffer before it acknowledges the records that decided them,
-and Faust commits without waiting for that buffer: a worker stopped right after a commit had
-the offsets committed and the state writes lost (a gate that forgot a lead it had gated, found
-by tests/e2e/test_intake_gate_e2e.py). Waiting at the commit, every ~3 s, rather than after
-each batch keeps the stages' throughput: a flush per batch halved the gate's.
 """
 
 from __future__ import annotations
@@ -37,12 +30,10 @@ from typing import Any
 from faust.transport.consumer import Consumer
 
 from streams.kernel import fetch_guard, metrics
-from streams.kernel.interpreter import flush_changelog
 
 log = logging.getLogger(__name__)
 
 _new_offset = Consumer._new_offset
-_commit_tps = Consumer._commit_tps
 
 
 def base_of(consumer: Any, tp: Any) -> int | None:
@@ -75,16 +66,6 @@ def _guarded_new_offset(self: Any, tp: Any) -> int | None:
     return _new_offset(self, tp)
 
 
-async def _durable_commit_tps(self: Any, tps: Any, start_new_transaction: bool) -> bool:
-    try:
-        await flush_changelog(self.app.producer)
-    except RuntimeError as exc:  # the producer stopped first: commit nothing, records come again
-        log.warning("not committing: table writes could not be flushed (%s)", exc)
-        return False
-    return bool(await _commit_tps(self, tps, start_new_transaction))
-
-
 def install() -> None:
     """Guard the commits of every Faust consumer of this process (after fetch_guard.install)."""
     Consumer._new_offset = _guarded_new_offset  # type: ignore[method-assign]
-    Consumer._commit_tps = _durable_commit_tps  # type: ignore[method-assign]

@@ -103,9 +103,8 @@ async def carry_out(
 
     Counts are summed per batch (one counter update per label set), a gauge is set once per
     label set to its last value; caps spent are written
-    once per counter and batch; a MarkInFlight makes the changelog flush after the writes
-    (flush_changelog), so the state is in the changelog before the caller goes on (to the email
-    provider).
+    once per counter and batch; a MarkInFlight makes the producer flush after the writes, so
+    the state is in the changelog before the caller goes on (to the email provider).
     """
     counts: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
     gauges: dict[tuple[str, tuple[tuple[str, str], ...]], SetGauge] = {}
@@ -123,21 +122,7 @@ async def carry_out(
         if decided.store is not None:
             decided.store.write(event, decided.key, decided.before, decided.decision.state)
     if flush:
-        await flush_changelog(hub.app.producer)
-
-
-async def flush_changelog(producer: Any) -> None:
-    """Return once Faust's producer buffer is empty and the broker has what was in it.
-
-    A table write goes into that buffer (a dict's __setitem__ cannot await) and a background
-    task sends it. Faust's own flush returns as soon as the buffer has been idle for 0.1 s,
-    empty or not, so this drains it until it is empty. The sender's in-flight marker waits for
-    it before the provider is called; every offset commit waits for it too
-    (kernel/commit_guard.py), so no committed record's state is still in the buffer.
-    """
-    while producer.buffer.size:
-        await producer.buffer.flush()
-    await producer.flush()
+        await hub.app.producer.flush()
 
 
 def _collect(effect: Effect, event: Any, counts: dict[Any, float], gauges: dict[Any, SetGauge],

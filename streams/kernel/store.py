@@ -94,15 +94,9 @@ class TableStore(Generic[S]):
 
     def write(self, event: Any, key: str, before: S | None, after: S) -> None:
         """Under `event`, so the changelog record goes to that event's partition as if written
-        inside the stream iteration; nothing when the decision left the state as it was. A
-        state of None deletes the key (a tombstone in the changelog) where it is stored."""
+        inside the stream iteration; nothing when the decision left the state as it was."""
         self._pending.pop(key, None)
-        if after is None:
-            if key in self.table:
-                with_event(event)
-                del self.table[key]
-                self._kept.pop(key, None)
-        elif after is not before and after != before:
+        if after is not None and after is not before and after != before:
             with_event(event)
             self.table[key] = raw = self._dump(after)
             self._remember(key, raw, after)

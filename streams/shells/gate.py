@@ -1,9 +1,4 @@
-"""Gate shell: lead cards, BIT scores and expiry commands for one company -> gate verdicts.
-
-Two tables, both written under the deciding record's partition: the companies (score, waiting
-leads, the names of the remembered ones) and the remembered leads' cards, one entry each, kept
-as their JSON text: read back only when a newer score re-gates them (agents/gate/core.py).
-"""
+"""Gate shell: lead cards, BIT scores and expiry commands for one company -> gate verdicts."""
 
 from __future__ import annotations
 
@@ -11,15 +6,8 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from agents.gate.core import (
-    CompanyGateState,
-    GateInput,
-    LeadRef,
-    PendingLead,
-    decide,
-    expiry_due,
-)
-from streams.contracts.decision import Decision, Emit
+from agents.gate.core import CompanyGateState, GateInput, decide, expiry_due
+from streams.contracts.decision import Emit
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import BitScoreEvaluated, WaitingLeadsExpiryDue
 from streams.kernel.channel import Channel
@@ -34,35 +22,17 @@ def register(hub: Hub) -> None:
     companies: TableStore[CompanyGateState] = TableStore.of(
         hub, "gate-companies", "lead_cards", CompanyGateState,
         default=lambda key: CompanyGateState(company_sov_id=key))
-    cards: TableStore[PendingLead | None] = TableStore(
-        hub.app.Table("gate-remembered-leads", partitions=hub.catalog["lead_cards"].partitions),
-        lambda _key, raw: PendingLead.model_validate_json(raw),
-        lambda lead: None if lead is None else lead.model_dump_json(),
-        lambda _key: None)
-
-    def card_key(company: str, lead: LeadRef) -> str:
-        return "\x1f".join((company, *lead))
 
     def route_score(score: BitScoreEvaluated, _event: Any) -> Decided[None]:
         # The BIT Engine may partition with another hash than ours: re-key onto a hub-produced
         # topic so each score meets its company's lead cards on one partition.
         return routed([Emit("gate_scores", score.company_sov_id, score)])
 
-    def decide_company(item: GateInput, _event: Any) -> list[Decided[Any]]:
+    def decide_company(item: GateInput, _event: Any) -> Decided[CompanyGateState]:
         key = str(getattr(item, "company_sov_id", None) or getattr(item, "lead_id", ""))
         state = companies.get(key)
-        remembered: dict[LeadRef, PendingLead] = {}
-        if isinstance(item, BitScoreEvaluated):  # only a score re-gates the remembered leads
-            for lead in state.gated:
-                if (card := cards.get(card_key(key, lead))) is not None:
-                    remembered[lead] = card
-        decision = decide(state, item, hub.clock.now(), policy, STABLE_IDS, remembered)
-        kept: list[Decided[Any]] = [
-            cards.decided(card_key(key, (c.lead_id, c.batch_id)), None, Decision(c))
-            for c in decision.kept]
-        dropped: list[Decided[Any]] = [
-            cards.decided(card_key(key, lead), None, Decision(None)) for lead in decision.dropped]
-        return [companies.decided(key, state, decision), *kept, *dropped]
+        return companies.decided(key, state, decide(state, item, hub.clock.now(), policy,
+                                                    STABLE_IDS))
 
     async def expired_waits(now: datetime) -> AsyncIterator[Emit]:
         # The command is keyed by company; the core ignores one that finds nothing due.

@@ -14,18 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.gate.core import (
-    CompanyGateState,
-    GateDecision,
-    LeadRef,
-    PendingLead,
-    decide,
-    expiry_due,
-    ref,
-)
+from agents.gate.core import CompanyGateState, decide, expiry_due
 from agents.gate.policy import GatePolicy
 from agents.gate.rules import gate_lead
-from streams.contracts.decision import Emit
+from streams.contracts.decision import Decision, Emit
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models.base import PROCESS_ID_PATTERN
 from streams.contracts.models.bit_score import BitScoreEvaluated
@@ -109,28 +101,9 @@ def fresh() -> CompanyGateState:
     return CompanyGateState(company_sov_id=COMPANY)
 
 
-# The shell's second table, the remembered leads' cards, as a fake: each decided state is
-# paired with the cards stored as of it (states are immutable, so a test may branch from any).
-_CARDS: dict[int, tuple[CompanyGateState, dict[LeadRef, PendingLead]]] = {}
-
-
-def cards_of(state: CompanyGateState) -> dict[LeadRef, PendingLead]:
-    entry = _CARDS.get(id(state))
-    return entry[1] if entry is not None and entry[0] is state else {}
-
-
 def step(state: CompanyGateState, event: Any, now: datetime,
-         policy: GatePolicy = POLICY) -> GateDecision:
-    cards = cards_of(state)
-    d = decide(state, event, now, policy, STABLE_IDS,
-               {r: cards[r] for r in state.gated if r in cards})
-    after = {**cards, **{ref(c): c for c in d.kept}}
-    for r in d.dropped:
-        after.pop(r, None)
-    # What the decision keeps and lets go leaves exactly the remembered leads' cards stored.
-    assert set(after) == set(d.state.gated), (sorted(after), d.state.gated)
-    _CARDS[id(d.state)] = (d.state, after)
-    return d
+         policy: GatePolicy = POLICY) -> Decision[CompanyGateState]:
+    return decide(state, event, now, policy, STABLE_IDS)
 
 
 def fold(events: Iterable[tuple[float, Any]], state: CompanyGateState | None = None,
@@ -191,8 +164,7 @@ def test_a_score_releases_every_waiting_lead_once() -> None:
     assert "email_unverified" in err.reason
     assert "@" not in err.reason and "@" not in str(err.record)
     assert d.state.waiting == ()
-    assert {lead_id for lead_id, _batch in d.state.gated} == set(leads)
-    assert {c.lead_id for c in d.kept} == set(leads)  # each released lead's card is stored
+    assert {p.lead_id for p in d.state.gated} == set(leads)
     for g in leads.values():
         assert g.bit_score == 63 and g.score_evaluated_at == at(3)
         assert g.batch_id == "sxp_2026_03_02_001" and g.occurred_at == at(4)
@@ -449,55 +421,6 @@ def test_every_emit_is_a_valid_event_on_a_declared_topic() -> None:
     _, emits = fold(SCENARIO)
     for e in emits:
         assert catalog[e.topic].value == type(e.event).__name__
-
-
-# ---- remembered cards --------------------------------------------------------------------------
-
-def test_a_lead_writes_its_own_card_and_a_name_not_the_company_s_cards() -> None:
-    state, _ = fold([(0, score(90))] + [(1 + i, card(f"lead-{i}")) for i in range(200)])
-    d = step(state, card("lead-new"), at(300))
-    assert [c.lead_id for c in d.kept] == ["lead-new"]
-    assert d.dropped == (("lead-0", "sxp_2026_03_02_001"),)  # the window holds 200
-    # What the company's changelog record carries per lead: a name, not a card.
-    assert len(d.state.model_dump_json()) < 12_000
-    assert len(d.state.gated) == POLICY.remembered_leads_per_company
-
-
-def test_a_newer_score_stores_again_only_the_cards_whose_verdict_changed() -> None:
-    state, _ = fold([(0, card("lead-ok")), (0, card("lead-unverified", flaw="email_unverified")),
-                     (1, score(80, 1))])
-    d = step(state, score(60, 10), at(11))  # BURNING -> WARM: the verified lead's verdict moves
-    assert sorted(c.lead_id for c in d.kept) == sorted(g.lead_id for g in gated(d.emits))
-    assert d.dropped == ()
-    assert step(d.state, score(61, 12), at(13)).kept == ()  # same band: nothing changes
-
-
-def test_a_smaller_window_lets_the_oldest_cards_go() -> None:
-    policy = GatePolicy(remembered_leads_per_company=2)
-    state, _ = fold([(0, score(90)), (1, card("a")), (2, card("b"))], policy=policy)
-    d = step(state, card("c"), at(3), policy)
-    assert d.state.gated == (("b", "sxp_2026_03_02_001"), ("c", "sxp_2026_03_02_001"))
-    assert d.dropped == (("a", "sxp_2026_03_02_001"),)
-    # A card gone is a lead no longer remembered: delivered again, it is gated again.
-    assert len(gated(step(d.state, card("a"), at(4), policy).emits)) == 1
-
-
-def test_no_window_stores_no_card() -> None:
-    policy = GatePolicy(remembered_leads_per_company=0)
-    state, _ = fold([(0, score(90))], policy=policy)
-    d = step(state, card("a"), at(1), policy)
-    assert (d.state.gated, d.kept, len(gated(d.emits))) == ((), (), 1)
-
-
-def test_a_state_stored_with_whole_cards_reads_as_names() -> None:
-    state, _ = fold([(0, score(90)), (1, card("lead-1"))])
-    old = state.model_dump(mode="json")
-    old["gated"] = [cards_of(state)[r].model_dump(mode="json") for r in state.gated]
-    read = CompanyGateState.model_validate(old)
-    assert read.gated == state.gated and read.knows("lead-1", "sxp_2026_03_02_001")
-    # A newer score has no card to re-gate it with: its verdict stays, nothing is emitted.
-    d = decide(read, score(10, 5), at(6), POLICY, STABLE_IDS)
-    assert (d.emits, d.kept, d.state.gated) == ((), (), read.gated)
 
 
 # ---- properties --------------------------------------------------------------------------------
