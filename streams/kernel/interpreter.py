@@ -122,7 +122,20 @@ async def carry_out(
         if decided.store is not None:
             decided.store.write(event, decided.key, decided.before, decided.decision.state)
     if flush:
-        await hub.app.producer.flush()
+        await flush_changelog(hub.app.producer)
+
+
+async def flush_changelog(producer: Any) -> None:
+    """Return once Faust's producer buffer is empty and the broker has what was in it.
+
+    A table write goes into that buffer (a dict's __setitem__ cannot await) and a background
+    task sends it. Faust's own flush returns as soon as the buffer has been idle for 0.1 s,
+    empty or not, which would let the sender call the provider with its in-flight marker still
+    in the buffer: a worker killed then would not know the email was on its way.
+    """
+    while producer.buffer.size:
+        await producer.buffer.flush()
+    await producer.flush()
 
 
 def _collect(effect: Effect, event: Any, counts: dict[Any, float], gauges: dict[Any, SetGauge],

@@ -75,6 +75,19 @@ class FakeProducer:
     async def flush(self) -> None:
         self.log.append("flush")
 
+    @property
+    def buffer(self) -> FakeBuffer:
+        return FakeBuffer()
+
+
+class FakeBuffer:
+    """Faust's buffer of table writes waiting to be sent: the fake table writes at once."""
+
+    size = 0
+
+    async def flush(self) -> None:
+        raise AssertionError("an empty buffer is not flushed")
+
 
 class FakeTable(dict[str, Any]):
     def __init__(self, log: list[str]) -> None:
