@@ -10,11 +10,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.gate.core import CompanyGateState, decide, expiry_due
+from agents.gate.core import CompanyGateState, decide, expiry_due, recalled
 from agents.gate.policy import GatePolicy
 from agents.gate.rules import gate_lead
 from streams.contracts.decision import Decision, Emit
@@ -164,7 +165,7 @@ def test_a_score_releases_every_waiting_lead_once() -> None:
     assert "email_unverified" in err.reason
     assert "@" not in err.reason and "@" not in str(err.record)
     assert d.state.waiting == ()
-    assert {p.lead_id for p in d.state.gated} == set(leads)
+    assert {lead_id for lead_id, _, _ in d.state.gated} == set(leads)
     for g in leads.values():
         assert g.bit_score == 63 and g.score_evaluated_at == at(3)
         assert g.batch_id == "sxp_2026_03_02_001" and g.occurred_at == at(4)
@@ -289,6 +290,37 @@ def test_only_changed_verdicts_are_emitted_on_a_regate() -> None:
     assert sorted(g.lead_id for g in gated(d.emits)) == ["lead-early", "lead-late"]
     d2 = step(d.state, score(99, minutes=80), at(81))
     assert d2.emits == ()
+
+
+def _as_stored_before_text(state: CompanyGateState) -> dict[str, Any]:
+    """The state as a changelog held it while remembered leads were stored as objects."""
+    raw = state.model_dump(mode="json")
+    raw["gated"] = [recalled(g).model_dump(mode="json") for g in state.gated]
+    return raw
+
+
+def test_a_state_stored_with_leads_as_objects_reads_and_regates_as_one_stored_as_text() -> None:
+    state = _three_gated_at_60()
+    old = CompanyGateState.model_validate(_as_stored_before_text(state))
+    assert old == state
+    newer = score(20, minutes=10, correlation="bit-corr-2")
+    assert step(old, newer, at(11)) == step(state, newer, at(11))
+
+
+def test_a_stored_state_round_trips_through_its_changelog_json() -> None:
+    state = _three_gated_at_60()
+    stored = orjson.loads(orjson.dumps(state.model_dump(mode="json")))
+    assert CompanyGateState.model_validate(stored) == state
+    # The lead's card, unknown fields included, is what a newer score re-gates with.
+    raw = card("lead-extra").card
+    raw["enrichment"]["sxp_attachment_note"] = "kept"
+    raw["enrichment"]["contact"]["first_name"] = "Zoë \"Z\" \u2028"
+    extra = card("lead-extra").model_copy(update={"card": raw})
+    d = step(state, extra, at(2))
+    [lead] = [recalled(g) for g in CompanyGateState.model_validate(
+        orjson.loads(orjson.dumps(d.state.model_dump(mode="json")))).gated
+        if g[0] == "lead-extra"]
+    assert lead.enrichment == Enrichment.model_validate(raw["enrichment"])
 
 
 @pytest.mark.parametrize("offset", [-5, 0])
