@@ -30,7 +30,7 @@ from streams.contracts.decision import (
 from streams.kernel import metrics
 from streams.kernel.caps import CapLedger
 from streams.kernel.hub import Hub
-from streams.kernel.store import Decided
+from streams.kernel.store import Decided, TableStore
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +102,9 @@ async def carry_out(
     """Every effect of the batch's decisions, then their states (the emits are acknowledged).
 
     Counts are summed per batch (one counter update per label set), a gauge is set once per
-    label set to its last value; caps spent are written
-    once per counter and batch; a MarkInFlight makes the producer flush after the writes, so
-    the state is in the changelog before the caller goes on (to the email provider).
+    label set to its last value; caps spent are written once per counter and batch, a state
+    once per key and batch; a MarkInFlight makes the producer flush after the writes, so the
+    state is in the changelog before the caller goes on (to the email provider).
     """
     counts: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
     gauges: dict[tuple[str, tuple[tuple[str, str], ...]], SetGauge] = {}
@@ -118,11 +118,28 @@ async def carry_out(
         metrics.set_gauge(setting)
     if caps is not None:
         caps.commit()
-    for event, decided in outcomes:
-        if decided.store is not None:
-            decided.store.write(event, decided.key, decided.before, decided.decision.state)
+    for event, store, key, before, after in _last_states(outcomes):
+        store.write(event, key, before, after)
     if flush:
         await flush_changelog(hub.app.producer)
+
+
+def _last_states(
+    outcomes: Sequence[tuple[Any, Decided[Any]]],
+) -> list[tuple[Any, TableStore[Any], str, Any, Any]]:
+    """Per key of a store: the batch's last state (under the event that decided it), and the
+    state before the batch's first decision about it. The changelog needs only the last one,
+    which compaction would keep anyway; a write per decision cost a dump and a changelog record
+    each (a company's leads in one batch, a touch and its send report)."""
+    first: dict[tuple[int, str], Any] = {}
+    last: dict[tuple[int, str], tuple[Any, Decided[Any]]] = {}
+    for event, decided in outcomes:
+        if decided.store is not None:
+            key = (id(decided.store), decided.key)
+            first.setdefault(key, decided.before)
+            last[key] = (event, decided)
+    return [(event, d.store, d.key, first[key], d.decision.state)
+            for key, (event, d) in last.items() if d.store is not None]
 
 
 async def flush_changelog(producer: Any) -> None:

@@ -167,11 +167,31 @@ def summing_stage(hub: Any, table: FakeTable) -> Stage:
 async def test_states_are_written_after_the_broker_has_every_emit_and_see_each_other() -> None:
     log, hub, producer, table = setup()
     await summing_stage(hub, table).run_batch([event(1, 0), event(2, 1), event(3, 2)])
-    # Each decision saw the batch's newer state (1, 3, 6); every write came after every ack
-    # (each under its own event, so each lands on that event's changelog partition).
+    # Each decision saw the batch's newer state (1, 3, 6); the write came after every ack, once
+    # for the key, its last state (under the last event: that event's changelog partition).
     assert [codec.loads(v)["n"] for _, _, v, _ in producer.accepted] == [1, 3, 6]
-    assert log == ["ack outreach.sequence.events"] * 3 + ["write total"] * 3
+    assert log == ["ack outreach.sequence.events"] * 3 + ["write total"]
     assert table["total"] == 6
+
+
+async def test_each_key_is_written_once_per_batch_and_not_at_all_when_back_where_it_began(
+) -> None:
+    log, hub, _producer, table = setup()
+    table["a"], table["b"] = 10, 20
+    log.clear()
+    store: TableStore[int] = TableStore(table, lambda _k, raw: int(raw), lambda s: s,
+                                        lambda _k: 0)
+
+    def decide(item: Note, _event: Any) -> Decided[int]:
+        if item.n:  # a: adds n
+            return store.decided("a", before := store.get("a"), Decision(before + item.n))
+        before = store.get("b")  # b: 20 -> 21 -> 20, back where it began
+        return store.decided("b", before, Decision(21 if before == 20 else 20))
+
+    stage = Stage(hub, "test", Decode(), decide)  # type: ignore[arg-type]
+    await stage.run_batch([event(1, 0), event(0, 1), event(2, 2), event(0, 3), event(3, 4)])
+    assert [line for line in log if line.startswith("write")] == ["write a"]
+    assert (table["a"], table["b"]) == (16, 20)
 
 
 async def test_a_refusing_broker_is_waited_out_and_nothing_is_dead_lettered() -> None:
