@@ -11,6 +11,17 @@ from streams.contracts.topics import TopicCatalog
 from streams.kernel.clock import Clock
 from streams.kernel.settings import Settings
 
+# RocksDB's defaults are sized for one database per process: a 64 MB memtable (up to 3) and a
+# 2 GB block cache each. Faust opens one database per table and partition (about ten tables
+# over the topics' partitions here), each with a cache of its own, so a soak on the disk store
+# grew a worker's RSS 661 -> 2,034 MB in 10 minutes as memtables and caches filled (bench/e2e.py
+# at e760194). These bound each database to ~12 MB; the state itself is on disk.
+ROCKSDB_OPTIONS = {
+    "write_buffer_size": 4 * 2**20,
+    "max_write_buffer_number": 2,
+    "block_cache_size": 4 * 2**20,
+}
+
 
 @dataclass
 class Hub:
@@ -25,6 +36,12 @@ class Hub:
     topics: dict[str, Any] = field(default_factory=dict)
     # Things a worker holds once whatever stages use them (the campaign-status view).
     shared: dict[str, Any] = field(default_factory=dict)
+
+    def table(self, name: str, partitions: int, **kwargs: Any) -> Any:
+        """A Faust table of this worker's store (every stage's tables are made here)."""
+        if self.settings.table_store == "rocksdict":
+            kwargs["options"] = dict(ROCKSDB_OPTIONS)
+        return self.app.Table(name, partitions=partitions, **kwargs)
 
     def topic(self, alias: str) -> Any:
         if alias not in self.topics:

@@ -60,7 +60,7 @@ class TableStore(Generic[S]):
     def of(cls, hub: Hub, name: str, alias: str, model: type[Any],
            default: Callable[[str], S] | None = None) -> TableStore[S]:
         """A table of `model` states (pydantic), partitioned like the topic `alias`."""
-        table = hub.app.Table(name, partitions=hub.catalog[alias].partitions)
+        table = hub.table(name, hub.catalog[alias].partitions)
         return cls(table, lambda _key, raw: model.model_validate(raw), _dump_json,
                    default or (lambda _key: model()))
 

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 def register(hub: Hub) -> None:
     # Values are JSON dicts (model_dump), so Faust's json codec stores them in the changelog.
     seen_batches: TableStore[SeenBatch | None] = TableStore(
-        hub.app.Table("intake-seen-batches", partitions=hub.catalog["lead_batches"].partitions),
+        hub.table("intake-seen-batches", hub.catalog["lead_batches"].partitions),
         lambda _key, raw: SeenBatch.model_validate(raw),
         lambda state: state.model_dump(mode="json") if state else None,
         lambda _key: None,

@@ -43,9 +43,9 @@ def register(hub: Hub) -> None:
     s, n = hub.settings, hub.catalog["sequence_commands"].partitions
     definitions = load_definitions(s.sequences_file) if s.sequences_file else load_definitions()
     people: TableStore[PersonState] = TableStore(
-        hub.app.Table("sequencer-people", partitions=n), decode, encode,
+        hub.table("sequencer-people", n), decode, encode,
         lambda key: PersonState(contact_key=key), keep=STATES_KEPT)
-    caps = CapLedger(hub.app.Table("sequencer-caps", partitions=n, default=int), hub.clock)
+    caps = CapLedger(hub.table("sequencer-caps", n, default=int), hub.clock)
     campaigns, schedule = CampaignStatusView.on(hub), DueSchedule(n)
     people.on_write = lambda key, state, part: schedule.update(key, state.next_due_at, part)
 
