@@ -92,7 +92,9 @@ class Settings(BaseSettings):
         "acknowledgement before writing its table; 0 still batches while a request is in flight"))
     table_store: Literal["memory", "rocksdict"] = Field(default="memory", description=(
         "where a worker keeps its tables (the sequencer's persons, caps, seen batches): "
-        "`memory` rebuilds them from their changelog topics on every start; `rocksdict` keeps "
+        "`memory` rebuilds them from their changelog topics on every start and every newly "
+        "assigned partition (read in bulk, ~100,000 records/s; a million persons in ~10 s); "
+        "`rocksdict` keeps "
         "them on disk under `OUTREACH_DATA_DIR` (RocksDB; install the `rocksdb` extra), so a "
         "restart reads only the changelog written since it stopped. Give each worker its own "
         "data directory, and empty it when the changelog topics are deleted or made anew"))

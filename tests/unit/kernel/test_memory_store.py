@@ -1,0 +1,76 @@
+"""The memory store applies raw changelog records as Faust's replay would (kernel/memory_store.py):
+through the table's own serializers, in offset order, the last write of a key winning and a
+tombstone deleting it; a partition counts as loaded only once it was read to its end."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import orjson
+from aiokafka import ConsumerRecord
+from faust.types import TP
+
+from streams.app import create_app
+from streams.kernel.memory_store import ChangelogLoadedStore, loaded_offsets
+from streams.kernel.settings import Settings
+
+TOPIC = "outreach-hub-sequencer-people-changelog"
+
+
+def record(offset: int, key: str, value: object, partition: int = 0) -> ConsumerRecord:
+    """A changelog record as Faust writes it: key and value through its json codec."""
+    raw = None if value is None else orjson.dumps(value)
+    return ConsumerRecord(topic=TOPIC, partition=partition, offset=offset, timestamp=0,
+                          timestamp_type=0, key=orjson.dumps(key), value=raw, checksum=None,
+                          serialized_key_size=0, serialized_value_size=0, headers=())
+
+
+def people_table(tmp_path: Path):  # type: ignore[no-untyped-def]
+    settings = Settings(stages=("sequencer",), data_dir=tmp_path)  # type: ignore[arg-type]
+    hub = create_app(settings, "127.0.0.1:1", "postgresql://127.0.0.1:1/none")
+    return next(t for t in hub.app.tables.values() if t.name == "sequencer-people")
+
+
+def test_every_table_of_the_memory_store_loads_its_changelog_in_bulk(tmp_path: Path) -> None:
+    table = people_table(tmp_path)
+    assert isinstance(table.data, ChangelogLoadedStore)
+
+
+def test_records_apply_in_order_last_write_wins_and_a_tombstone_deletes(tmp_path: Path) -> None:
+    table = people_table(tmp_path)
+    store = table.data
+    store.apply_records([
+        record(0, "ck_a", '{"v":1}'),
+        record(1, "ck_b", '{"v":1}', partition=2),
+        record(2, "ck_a", '{"v":2}'),
+        record(3, "ck_c", '{"v":1}'),
+        record(4, "ck_c", None),
+    ])
+    assert table["ck_a"] == '{"v":2}'
+    assert table["ck_b"] == '{"v":1}'
+    assert "ck_c" not in table
+    assert sorted(store.data) == ["ck_a", "ck_b"]
+    # The partition of each key is kept: Faust drops keys of partitions no longer assigned.
+    assert store._key_partition == {"ck_a": 0, "ck_b": 2}
+    # Applying is not loading: no partition is claimed, so Faust would still replay them all.
+    assert loaded_offsets(store) == {}
+    assert store.persisted_offset(TP(TOPIC, 0)) is None
+
+
+def test_a_loaded_partition_follows_its_acknowledged_writes_and_a_revoked_one_is_forgotten(
+    tmp_path: Path
+) -> None:
+    store = people_table(tmp_path).data
+    loaded, elsewhere = TP(TOPIC, 0), TP(TOPIC, 1)
+    store._loaded_to[loaded] = 41  # what a whole load of partition 0 leaves
+    store.set_persisted_offset(loaded, 57)  # this worker's write, acknowledged
+    store.set_persisted_offset(loaded, 50)  # an older acknowledgement never moves it back
+    store.set_persisted_offset(elsewhere, 12)  # not loaded whole: Faust replays it all
+    assert store.persisted_offset(loaded) == 57
+    assert store.persisted_offset(elsewhere) is None
+    # Revoked: when it comes back, another worker may have written it; it is loaded again.
+    asyncio.run(store.on_rebalance(set(), {loaded}, set()))
+    assert store.persisted_offset(loaded) is None
+    store.set_persisted_offset(loaded, 60)  # a late acknowledgement after the revoke
+    assert store.persisted_offset(loaded) is None
