@@ -10,7 +10,7 @@ import faust
 
 from streams.contracts.exceptions import ConfigurationError
 from streams.contracts.topics import load_catalog
-from streams.kernel import ack_guard, allocator, commit_guard, fetch_guard, memory_store
+from streams.kernel import ack_guard, allocator, commit_guard, fetch_guard, table_stores
 from streams.kernel.clock import Clock
 from streams.kernel.hub import Hub
 from streams.kernel.kafka_security import faust_credentials
@@ -18,9 +18,9 @@ from streams.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Faust's RocksDB store runs on rocksdict when that is installed (the `rocksdb` extra); the
-# memory store is Faust's, filled from its changelog in bulk (kernel/memory_store.py).
-_STORE_URLS = {"memory": memory_store.URL, "rocksdict": "rocksdb://"}
+# Faust's memory and RocksDB stores (RocksDB on rocksdict, the `rocksdb` extra), each filled
+# from its changelog in bulk (kernel/table_stores.py).
+_STORE_URLS = {"memory": table_stores.MEMORY_URL, "rocksdict": table_stores.ROCKSDB_URL}
 
 
 def create_app(
@@ -75,7 +75,7 @@ def create_app(
     )
     # Changelog writes in exact-size bytes, freed memory handed back (kernel/allocator.py).
     allocator.install(app, settings.malloc_trim_seconds)
-    memory_store.install(app, kafka_bootstrap, settings.kafka)
+    table_stores.install(app, kafka_bootstrap, settings.kafka)
     ack_guard.install(app)
     fetch_guard.install(frozenset(
         spec.name for spec in catalog if spec.cleanup_policy == "compact"), app)

@@ -1,7 +1,7 @@
 """A worker is stopped in the middle of running sequences and started again: it goes on from
 its stored persons (the remaining touches come, each once; a redelivered verdict enrolls no one
 twice). With its tables on disk (OUTREACH_TABLE_STORE=rocksdict) on the same data directory;
-with the memory store, from the changelog it loads in bulk (kernel/memory_store.py). Driven
+with the memory store, from the changelog it loads in bulk (kernel/table_stores.py). Driven
 from outside with confluent-kafka; hub time accelerated."""
 
 from __future__ import annotations

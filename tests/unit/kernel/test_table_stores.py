@@ -1,4 +1,4 @@
-"""The memory store applies raw changelog records as Faust's replay would (kernel/memory_store.py):
+"""The memory store applies raw changelog records as Faust's replay would (kernel/table_stores.py):
 through the table's own serializers, in offset order, the last write of a key winning and a
 tombstone deleting it; a partition counts as loaded only once it was read to its end."""
 
@@ -12,8 +12,12 @@ from aiokafka import ConsumerRecord
 from faust.types import TP
 
 from streams.app import create_app
-from streams.kernel.memory_store import ChangelogLoadedStore, loaded_offsets
 from streams.kernel.settings import Settings
+from streams.kernel.table_stores import (
+    ChangelogLoadedMemoryStore,
+    ChangelogLoadedRocksStore,
+    loaded_offsets,
+)
 
 TOPIC = "outreach-hub-sequencer-people-changelog"
 
@@ -34,7 +38,7 @@ def people_table(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def test_every_table_of_the_memory_store_loads_its_changelog_in_bulk(tmp_path: Path) -> None:
     table = people_table(tmp_path)
-    assert isinstance(table.data, ChangelogLoadedStore)
+    assert isinstance(table.data, ChangelogLoadedMemoryStore)
 
 
 def test_records_apply_in_order_last_write_wins_and_a_tombstone_deletes(tmp_path: Path) -> None:
@@ -74,3 +78,23 @@ def test_a_loaded_partition_follows_its_acknowledged_writes_and_a_revoked_one_is
     assert store.persisted_offset(loaded) is None
     store.set_persisted_offset(loaded, 60)  # a late acknowledgement after the revoke
     assert store.persisted_offset(loaded) is None
+
+
+def test_the_disk_store_writes_a_chunk_as_the_log_has_it_and_then_its_offset(
+    tmp_path: Path
+) -> None:
+    settings = Settings(stages=("sequencer",), data_dir=tmp_path,  # type: ignore[arg-type]
+                        table_store="rocksdict")
+    hub = create_app(settings, "127.0.0.1:1", "postgresql://127.0.0.1:1/none")
+    table = next(t for t in hub.app.tables.values() if t.name == "sequencer-people")
+    store = table.data
+    assert isinstance(store, ChangelogLoadedRocksStore)
+    tp = TP(TOPIC, 0)
+    assert store.persisted_offset(tp) is None
+    store.apply_records(tp, [record(7, "ck_a", '{"v":1}'), record(8, "ck_c", '{"v":1}')])
+    store.apply_records(tp, [record(9, "ck_a", '{"v":2}'), record(10, "ck_c", None)])
+    db = store._db_for_partition(0)
+    assert db[orjson.dumps("ck_a")] == orjson.dumps('{"v":2}')  # the log's bytes, as Faust's
+    assert db.get(orjson.dumps("ck_c")) is None
+    # Recovery resumes after the last chunk written: a load cut short goes on from there.
+    assert store.persisted_offset(tp) == 10

@@ -1,0 +1,134 @@
+"""Faust's table stores, each filled from its changelog in bulk when a partition is assigned
+(kernel/changelog_load.py says why and how): `outreach-memory://` and `outreach-rocksdb://`.
+
+Memory: a partition counts as loaded only once it was read to its end, so a load cut short
+leaves Faust to replay that partition from its start. A revoked partition is forgotten, so when
+it comes back it is loaded again from its first record (another worker wrote it meanwhile); a
+partition kept through a rebalance is replayed from this worker's last acknowledged write.
+
+Disk (RocksDB): the database keeps the offset it holds, as Faust's store does; a newly assigned
+partition is read from there, each chunk written in one batch and its offset after it, so a
+load cut short resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from faust.stores import memory, rocksdb
+from faust.types import TP
+
+from streams.kernel import changelog_load
+from streams.kernel.kafka_security import KafkaSecurity
+
+MEMORY_URL = "outreach-memory://"
+ROCKSDB_URL = "outreach-rocksdb://"
+
+
+class ChangelogLoadedMemoryStore(memory.Store):
+    """Faust's memory store, filled from the changelog by one plain consumer per rebalance."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._loaded_to: dict[TP, int] = {}
+
+    def persisted_offset(self, tp: TP) -> int | None:
+        return self._loaded_to.get(tp)
+
+    def set_persisted_offset(self, tp: TP, offset: int) -> None:
+        # This worker's own changelog write, acknowledged (Faust writes the table first): a
+        # partition kept through a rebalance is then replayed from here, not from its load.
+        # Faust flushes its producer before a rebalance, so every write is acknowledged by then.
+        # Only a partition that was loaded whole is followed: a late acknowledgement for a
+        # revoked partition must not make it look loaded.
+        known = self._loaded_to.get(tp)
+        if known is not None and offset > known:
+            self._loaded_to[tp] = offset
+
+    async def on_rebalance(self, assigned: set[TP], revoked: set[TP], newly_assigned: set[TP],
+                           generation_id: int = 0) -> None:
+        for tp in revoked:
+            self._loaded_to.pop(tp, None)
+        tps = changelog_load.wanted(self, newly_assigned)
+        for tp in tps:
+            self._loaded_to.pop(tp, None)
+        if not tps:
+            return
+        last: dict[TP, int] = {}
+
+        def apply(tp: TP, records: list[ConsumerRecord]) -> None:
+            self.apply_records(records)
+            last[tp] = records[-1].offset
+
+        done = await changelog_load.load(self, tps, lambda _tp: None, apply, generation_id)
+        self._loaded_to.update({tp: offset for tp, offset in last.items() if tp in done})
+
+    def apply_records(self, records: list[ConsumerRecord]) -> None:
+        """Apply raw changelog records in offset order, as Faust's replay would."""
+        loads_key, loads_value = self.app.serializers.loads_key, self.app.serializers.loads_value
+        table: Any = self.table  # a Table: CollectionT does not declare its key/value hooks
+        to_key, to_value = table._to_key, table._to_value
+        key_type, value_type = self.key_type, self.value_type
+        key_serializer, value_serializer = self.key_serializer, self.value_serializer
+        data, partitions = self.data, self._key_partition
+        for record in records:
+            key = to_key(loads_key(key_type, record.key, serializer=key_serializer))
+            if record.value is None:
+                data.pop(key, None)
+                partitions.pop(key, None)
+                continue
+            data[key] = to_value(loads_value(value_type, record.value,
+                                             serializer=value_serializer))
+            partitions[key] = record.partition
+
+
+class ChangelogLoadedRocksStore(rocksdb.Store):
+    """Faust's RocksDB store (on rocksdict), caught up with the changelog in bulk."""
+
+    async def on_rebalance(self, assigned: set[TP], revoked: set[TP], newly_assigned: set[TP],
+                           generation_id: int = 0) -> None:
+        await super().on_rebalance(assigned, revoked, newly_assigned, generation_id)
+        tps = changelog_load.wanted(self, newly_assigned) if self.use_rocksdict else []
+        if not tps:
+            return
+
+        def start_of(tp: TP) -> int | None:
+            held = self.persisted_offset(tp)
+            return None if held is None else held + 1
+
+        await changelog_load.load(self, tps, start_of, self.apply_records, generation_id)
+
+    def apply_records(self, tp: TP, records: list[ConsumerRecord]) -> None:
+        """One chunk of a partition's raw records, in one write, then its offset: the bytes
+        as they are in the log, as Faust's own replay writes them."""
+        batch = self._rocksdict_write_batch()
+        for record in records:
+            if record.value is None:
+                batch.delete(record.key)
+            else:
+                batch.put(record.key, record.value)
+        self._db_for_partition(tp.partition).write(batch)
+        self.set_persisted_offset(tp, records[-1].offset)
+
+    @staticmethod
+    def _rocksdict_write_batch() -> Any:
+        import rocksdict
+
+        return rocksdict.WriteBatch(raw_mode=True)
+
+
+def install(app: Any, bootstrap: str, security: KafkaSecurity) -> None:
+    """Name these stores for Faust's tables (`outreach-memory://`, `outreach-rocksdb://`),
+    reading `app`'s changelogs from `bootstrap` with the worker's Kafka security settings."""
+    from faust import stores
+
+    stores.STORES.aliases.setdefault(
+        "outreach-memory", f"{__name__}:ChangelogLoadedMemoryStore")
+    stores.STORES.aliases.setdefault("outreach-rocksdb", f"{__name__}:ChangelogLoadedRocksStore")
+    changelog_load.register(app, bootstrap, security)
+
+
+def loaded_offsets(store: Any) -> dict[TP, int]:
+    """The partitions a memory store loaded whole and the last offset of each."""
+    return dict(getattr(store, "_loaded_to", {}))
