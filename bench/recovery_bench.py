@@ -108,6 +108,26 @@ async def fill_changelog(bootstrap: str, topic: str, people: int, sequences: Pat
     return time.perf_counter() - started
 
 
+async def raw_read(bootstrap: str, topic: str) -> float:
+    """The yardstick: records/s of a plain aiokafka consumer reading the whole changelog."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                max_partition_fetch_bytes=16 << 20)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        started, read, todo = time.perf_counter(), 0, {tp for tp, end in ends.items() if end}
+        while todo:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=20_000)
+            read += sum(len(records) for records in batch.values())
+            todo = {tp for tp in todo if await consumer.position(tp) < ends[tp]}
+        return read / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+
+
 async def changelog_topic(bootstrap: str) -> str:
     """The people table's changelog, named by Faust after the worker's group (app id and
     stages)."""
@@ -194,6 +214,7 @@ async def timed_start(bootstrap: str, pg: str, env: dict[str, str], log: Path, t
 
 
 async def run(people: int, data: Path, timeout: float) -> list[tuple[str, Result]]:
+    """The raw read's figure first, then each start's."""
     broker = EmbeddedBroker(log_path=data / "tansu.log").start()
     pg = EmbeddedPostgres(data / "pg").start()
     try:
@@ -218,7 +239,9 @@ async def run(people: int, data: Path, timeout: float) -> list[tuple[str, Result
         changelog = await changelog_topic(broker.bootstrap)
         filled = await fill_changelog(broker.bootstrap, changelog, people, sequences)
         print(f"changelog filled with {people:,} persons in {filled:.0f} s", flush=True)
-        results = []
+        raw = await raw_read(broker.bootstrap, changelog)
+        print(f"raw aiokafka read of the changelog: {raw:,.0f} records/s", flush=True)
+        results: list[tuple[str, Result]] = [("raw", {"records_per_s": raw})]
         for n, (name, run_env) in enumerate((
                 ("memory store (changelog replay)", memory),
                 ("disk store, first start (changelog into RocksDB)", disk),
@@ -247,6 +270,8 @@ def main() -> None:
         results = asyncio.run(run(args.people, data, args.timeout))
     print(f"restarted sequencer worker holding {args.people:,} person aggregates, "
           f"{os.cpu_count()} cores, broker on the same cores")
+    raw = results.pop(0)[1]["records_per_s"]
+    print(f"yardstick, same run: raw aiokafka reads the changelog at {raw:,.0f} records/s")
     for name, r in results:
         seconds = "never" if r["seconds"] is None else f"{r['seconds']:.1f} s"
         print(f"{name:<52} decides again after {seconds:>8}  RSS {r['rss_mb']:>6,.0f} MB  "

@@ -7,16 +7,21 @@ task or two of its own. Measured on a sequencer worker holding 200,000 persons
 idle; a million persons took 100 s from the changelog and 201 s into an empty disk store,
 where raw aiokafka reads ~500,000 records/s.
 
-The stores of kernel/table_stores.py call `load` from `on_rebalance`, which Faust runs before
-its recovery reads any store's persisted offset: each newly assigned changelog partition is
-read from where the store has it to the end the partition had when the load began, in offset
-order, and handed to the store chunk by chunk. The store then reports the last offset it
-applied as persisted, so Faust's recovery reads only what was written after (normally
-nothing) and keeps its own checks and hand-over.
+The stores of kernel/table_stores.py `start` a load from `on_rebalance`: each newly assigned
+changelog partition is read from where the store has it to the end the partition had when the
+load began, in offset order, and handed to the store chunk by chunk. The load runs beside the
+rebalance, not in it: aiokafka sends no heartbeat while a rebalance callback runs, so a load
+of more than the session timeout there would have the member expired. Faust pauses every
+assigned partition until its recovery seeks and resumes them, and its recovery waits for the
+loads (`settle`, from `Recovery._build_offsets`), then reads each store's persisted offset
+again: it reads only what was written after (normally nothing) and keeps its own checks and
+hand-over. A load that outlasts its budget (Faust gives that step `broker_request_timeout`)
+is cancelled before Faust reads anything, and Faust's replay takes the rest.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import weakref
@@ -48,8 +53,46 @@ class Broker:
 _BROKERS: weakref.WeakKeyDictionary[Any, Broker] = weakref.WeakKeyDictionary()
 
 
+# The loads under way per app, for Faust's recovery to wait for.
+_PENDING: weakref.WeakKeyDictionary[Any, set[asyncio.Task[None]]] = weakref.WeakKeyDictionary()
+
+
 def register(app: Any, bootstrap: str, security: KafkaSecurity) -> None:
     _BROKERS[app] = Broker(bootstrap, security)
+
+
+def start(store: Any, tps: list[TP], start_of: Callable[[TP], int | None], apply: Apply,
+          generation_id: int, on_done: Callable[[set[TP]], None] = lambda _done: None) -> None:
+    """Load in a task of its own; `on_done` gets the partitions read to their end, only if no
+    newer rebalance began meanwhile."""
+
+    async def run() -> None:
+        done = await load(store, tps, start_of, apply, generation_id)
+        if store.app.consumer_generation_id == generation_id:
+            on_done(done)
+
+    task = asyncio.ensure_future(run())
+    _PENDING.setdefault(store.app, set()).add(task)
+
+
+async def settle(app: Any, budget_s: float) -> None:
+    """Wait for the app's loads; past the budget, cancel them (their partitions are left to
+    Faust's replay) and wait until they stopped applying records."""
+    tasks = _PENDING.pop(app, set())
+    if not tasks:
+        return
+    finished, late = await asyncio.wait(tasks, timeout=budget_s)
+    for task in late:
+        task.cancel()
+    if late:
+        log.warning("%d changelog loads cancelled after %.0f s: Faust replays the rest",
+                    len(late), budget_s)
+        await asyncio.gather(*late, return_exceptions=True)
+    for task in finished:
+        if not task.cancelled() and task.exception() is not None:
+            # A failed load leaves its partitions unclaimed: Faust replays them.
+            log.warning("a changelog load failed (%s): Faust replays its partitions",
+                        type(task.exception()).__name__)
 
 
 def wanted(store: Any, newly_assigned: set[TP]) -> list[TP]:
@@ -75,9 +118,9 @@ async def load(store: Any, tps: list[TP], start_of: Callable[[TP], int | None],
         max_partition_fetch_bytes=conf.consumer_max_fetch_size,
         request_timeout_ms=int(conf.broker_request_timeout * 1000),
         **client_kwargs(broker.security))
-    await consumer.start()
     applied, done = 0, set()
     try:
+        await consumer.start()
         parts = {TopicPartition(tp.topic, tp.partition): tp for tp in tps}
         consumer.assign(list(parts))
         begins = await consumer.beginning_offsets(list(parts))
@@ -106,6 +149,8 @@ async def load(store: Any, tps: list[TP], start_of: Callable[[TP], int | None],
                 log.warning("table %s: %d changelog partitions left to Faust's replay "
                             "(no records for %.0f s)", store.table.name, len(todo), STALL_S)
                 break
+            if store.app.consumer_generation_id != generation_id:
+                break  # revoked meanwhile, perhaps: nothing more is written for this assignment
             for p, records in batch.items():
                 apply(parts[p], records)
                 applied += len(records)

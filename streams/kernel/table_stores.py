@@ -17,6 +17,7 @@ from typing import Any
 
 from aiokafka import ConsumerRecord
 from faust.stores import memory, rocksdb
+from faust.tables.recovery import Recovery
 from faust.types import TP
 
 from streams.kernel import changelog_load
@@ -61,8 +62,10 @@ class ChangelogLoadedMemoryStore(memory.Store):
             self.apply_records(records)
             last[tp] = records[-1].offset
 
-        done = await changelog_load.load(self, tps, lambda _tp: None, apply, generation_id)
-        self._loaded_to.update({tp: offset for tp, offset in last.items() if tp in done})
+        def claim(done: set[TP]) -> None:
+            self._loaded_to.update({tp: offset for tp, offset in last.items() if tp in done})
+
+        changelog_load.start(self, tps, lambda _tp: None, apply, generation_id, claim)
 
     def apply_records(self, records: list[ConsumerRecord]) -> None:
         """Apply raw changelog records in offset order, as Faust's replay would."""
@@ -97,7 +100,7 @@ class ChangelogLoadedRocksStore(rocksdb.Store):
             held = self.persisted_offset(tp)
             return None if held is None else held + 1
 
-        await changelog_load.load(self, tps, start_of, self.apply_records, generation_id)
+        changelog_load.start(self, tps, start_of, self.apply_records, generation_id)
 
     def apply_records(self, tp: TP, records: list[ConsumerRecord]) -> None:
         """One chunk of a partition's raw records, in one write, then its offset: the bytes
@@ -118,15 +121,33 @@ class ChangelogLoadedRocksStore(rocksdb.Store):
         return rocksdict.WriteBatch(raw_mode=True)
 
 
+_build_offsets = Recovery._build_offsets
+
+
+async def _build_offsets_after_loads(self: Recovery, consumer: Any, tps: set[TP],
+                                     destination: Any, title: str) -> None:
+    """Faust's recovery, before it decides where to read each changelog from: the loads
+    finish (within the step's own time limit), and each store says again what it holds."""
+    await changelog_load.settle(self.app, 0.8 * self.app.conf.broker_request_timeout)
+    for tp in tps:
+        table = self.tp_to_table.get(tp)
+        held = None if table is None else table.persisted_offset(tp)
+        if held is not None and (destination[tp] is None or held > destination[tp]):
+            destination[tp] = held
+    await _build_offsets(self, consumer, tps, destination, title)
+
+
 def install(app: Any, bootstrap: str, security: KafkaSecurity) -> None:
     """Name these stores for Faust's tables (`outreach-memory://`, `outreach-rocksdb://`),
-    reading `app`'s changelogs from `bootstrap` with the worker's Kafka security settings."""
+    reading `app`'s changelogs from `bootstrap` with the worker's Kafka security settings,
+    and have Faust's recovery wait for their loads."""
     from faust import stores
 
     stores.STORES.aliases.setdefault(
         "outreach-memory", f"{__name__}:ChangelogLoadedMemoryStore")
     stores.STORES.aliases.setdefault("outreach-rocksdb", f"{__name__}:ChangelogLoadedRocksStore")
     changelog_load.register(app, bootstrap, security)
+    Recovery._build_offsets = _build_offsets_after_loads  # type: ignore[method-assign]
 
 
 def loaded_offsets(store: Any) -> dict[TP, int]:

@@ -5,13 +5,16 @@ tombstone deleting it; a partition counts as loaded only once it was read to its
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import orjson
+import pytest
 from aiokafka import ConsumerRecord
 from faust.types import TP
 
 from streams.app import create_app
+from streams.kernel import changelog_load
 from streams.kernel.settings import Settings
 from streams.kernel.table_stores import (
     ChangelogLoadedMemoryStore,
@@ -98,3 +101,25 @@ def test_the_disk_store_writes_a_chunk_as_the_log_has_it_and_then_its_offset(
     assert db.get(orjson.dumps("ck_c")) is None
     # Recovery resumes after the last chunk written: a load cut short goes on from there.
     assert store.persisted_offset(tp) == 10
+
+
+def test_a_load_runs_beside_the_rebalance_and_a_failed_one_leaves_the_partition_to_faust(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """aiokafka sends no heartbeat while a rebalance callback runs: the callback only starts
+    the load. Faust's recovery waits for it (`settle`); one that failed (here: no broker)
+    claims nothing, so Faust replays the partition."""
+    store = people_table(tmp_path).data
+    tp = TP(store.table.changelog_topic.get_topic_name(), 0)
+
+    async def rebalance_then_recover() -> float:
+        started = time.monotonic()
+        await store.on_rebalance({tp}, set(), {tp}, 0)
+        returned = time.monotonic() - started
+        await changelog_load.settle(store.app, 30)
+        return returned
+
+    assert asyncio.run(rebalance_then_recover()) < 0.1
+    assert "a changelog load failed (KafkaConnectionError)" in caplog.text
+    assert store.persisted_offset(tp) is None
+    assert loaded_offsets(store) == {}
