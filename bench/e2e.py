@@ -215,6 +215,15 @@ async def paced_phase(args: argparse.Namespace, pub: Publisher, watch: Watcher,
         print(f"  stop latency, reply in → sequence stopped: p50 {p50 * 1000:,.0f} ms, p99 "
               f"{p99 * 1000:,.0f} ms ({len(stops)}/{len(replies)} stopped; send requests after "
               f"the stop: {after})")
+        hops = {"router": [s.reply_routed_ts[a] - t for a, t in replies.items()
+                           if a in s.reply_routed_ts],
+                "engagement": [s.reply_recorded_ts[a] - s.reply_routed_ts[a] for a in replies
+                               if a in s.reply_recorded_ts and a in s.reply_routed_ts],
+                "sequencer": [s.stopped_ts[a] - s.reply_recorded_ts[a] for a in replies
+                              if a in s.stopped_ts and a in s.reply_recorded_ts]}
+        print("    per hop, p50 / p99: " + ", ".join(
+            f"{hop} {percentiles(v)[0] * 1000:,.0f} / {percentiles(v)[2] * 1000:,.0f} ms"
+            for hop, v in hops.items()))
         ok &= len(stops) == len(replies) and after == 0
     return ok
 

@@ -24,7 +24,8 @@ from e2e_load import Publisher
 from streams.process import WorkerProcess
 
 # Topic aliases of topics.yaml this watcher reads.
-WATCHED = ("gate_verdicts", "sequence_commands", "send_requests", "sequence_events", "errors")
+WATCHED = ("gate_verdicts", "sequence_commands", "send_requests", "sequence_events", "errors",
+           "engagement_routed", "engagement_events")
 
 
 @dataclass
@@ -41,6 +42,9 @@ class Seen:
     aggregate_of: dict[str, str] = field(default_factory=dict)  # contact_key -> aggregate
     last_send_ts: dict[str, float] = field(default_factory=dict)  # aggregate -> latest request
     stopped_ts: dict[str, float] = field(default_factory=dict)  # aggregate -> sequence_stopped
+    # A reply's hops before the stop: routed to the person, then recorded by engagement.
+    reply_routed_ts: dict[str, float] = field(default_factory=dict)  # aggregate -> routed
+    reply_recorded_ts: dict[str, float] = field(default_factory=dict)  # aggregate -> recorded
     dead_letters: Counter[str] = field(default_factory=Counter)
     records: int = 0
 
@@ -75,7 +79,9 @@ class Watcher:
                          self.names["sequence_commands"]: self._command,
                          self.names["send_requests"]: self._request,
                          self.names["sequence_events"]: self._sequence_event,
-                         self.names["errors"]: self._error}
+                         self.names["errors"]: self._error,
+                         self.names["engagement_routed"]: self._routed,
+                         self.names["engagement_events"]: self._recorded}
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
@@ -121,6 +127,14 @@ class Watcher:
     def _sequence_event(self, v: dict[str, Any], ts: float) -> None:
         if v.get("type") == "sequence_stopped":
             self.seen.stopped_ts.setdefault(v["aggregate_id"], ts)
+
+    def _routed(self, v: dict[str, Any], ts: float) -> None:
+        if v.get("type") == "replied" and v.get("aggregate_id"):
+            self.seen.reply_routed_ts.setdefault(v["aggregate_id"], ts)
+
+    def _recorded(self, v: dict[str, Any], ts: float) -> None:
+        if v.get("type") == "replied":
+            self.seen.reply_recorded_ts.setdefault(v["aggregate_id"], ts)
 
     def _error(self, v: dict[str, Any], ts: float) -> None:
         self.seen.dead_letters[str(v.get("error_code") or v.get("code"))] += 1
