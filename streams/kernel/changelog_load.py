@@ -53,7 +53,7 @@ class Broker:
 _BROKERS: weakref.WeakKeyDictionary[Any, Broker] = weakref.WeakKeyDictionary()
 
 
-# The loads under way per app, for Faust's recovery to wait for.
+# The loads under way per app, for Faust's recovery to wait for; a load leaves it when done.
 _PENDING: weakref.WeakKeyDictionary[Any, set[asyncio.Task[None]]] = weakref.WeakKeyDictionary()
 
 
@@ -61,38 +61,54 @@ def register(app: Any, bootstrap: str, security: KafkaSecurity) -> None:
     _BROKERS[app] = Broker(bootstrap, security)
 
 
-def start(store: Any, tps: list[TP], start_of: Callable[[TP], int | None], apply: Apply,
-          generation_id: int, on_done: Callable[[set[TP]], None] = lambda _done: None) -> None:
-    """Load in a task of its own; `on_done` gets the partitions read to their end, only if no
-    newer rebalance began meanwhile."""
+def start(store: Any, starts: dict[TP, int | None], apply: Apply, generation_id: int,
+          on_done: Callable[[dict[TP, int]], None] = lambda _done: None) -> asyncio.Task[None]:
+    """Load in a task of its own from `starts` (taken during the rebalance, while the store
+    still owns the partitions); `on_done` gets the partitions read to their end, each with the
+    last offset it then had, only if no newer rebalance began meanwhile."""
 
     async def run() -> None:
-        done = await load(store, tps, start_of, apply, generation_id)
+        done = await load(store, starts, apply, generation_id)
         if store.app.consumer_generation_id == generation_id:
             on_done(done)
 
     task = asyncio.ensure_future(run())
-    _PENDING.setdefault(store.app, set()).add(task)
+    pending = _PENDING.setdefault(store.app, set())
+    pending.add(task)
+    task.add_done_callback(_finished(pending))
+    return task
 
 
-async def settle(app: Any, budget_s: float) -> None:
-    """Wait for the app's loads; past the budget, cancel them (their partitions are left to
-    Faust's replay) and wait until they stopped applying records."""
-    tasks = _PENDING.pop(app, set())
-    if not tasks:
-        return
-    finished, late = await asyncio.wait(tasks, timeout=budget_s)
-    for task in late:
-        task.cancel()
-    if late:
-        log.warning("%d changelog loads cancelled after %.0f s: Faust replays the rest",
-                    len(late), budget_s)
-        await asyncio.gather(*late, return_exceptions=True)
-    for task in finished:
+def _finished(pending: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+    def finished(task: asyncio.Task[None]) -> None:
+        pending.discard(task)
         if not task.cancelled() and task.exception() is not None:
             # A failed load leaves its partitions unclaimed: Faust replays them.
             log.warning("a changelog load failed (%s): Faust replays its partitions",
                         type(task.exception()).__name__)
+
+    return finished
+
+
+async def settle(app: Any, budget_s: float) -> None:
+    """Wait for the app's loads; past the budget, cancel them (their partitions are left to
+    Faust's replay) and wait until they stopped applying records. A wait cut short (a newer
+    rebalance restarts Faust's recovery) leaves the loads pending for the next one."""
+    tasks = set(_PENDING.get(app, ()))
+    if not tasks:
+        return
+    _finished_in_time, late = await asyncio.wait(tasks, timeout=max(0.0, budget_s))
+    if late:
+        log.warning("%d changelog loads cancelled after %.0f s: Faust replays the rest",
+                    len(late), budget_s)
+        await stop(late)
+
+
+async def stop(tasks: set[asyncio.Task[None]]) -> None:
+    """Cancel loads and wait until each has closed its consumer."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def wanted(store: Any, newly_assigned: set[TP]) -> list[TP]:
@@ -106,19 +122,22 @@ def wanted(store: Any, newly_assigned: set[TP]) -> list[TP]:
     return sorted(tp for tp in newly_assigned if tp.topic in mine and tp not in standbys)
 
 
-async def load(store: Any, tps: list[TP], start_of: Callable[[TP], int | None],
-               apply: Apply, generation_id: int) -> set[TP]:
-    """Read each partition from `start_of(tp)` (None: its first record) to its end, handing
-    the records to `apply`; returns the partitions read to their end."""
+async def load(store: Any, starts: dict[TP, int | None], apply: Apply,
+               generation_id: int) -> dict[TP, int]:
+    """Read each partition from its start (None: its first record) to its end, handing the
+    records to `apply`; returns the partitions read to their end, each with its last offset
+    then (-1: it never held a record)."""
+    tps = list(starts)
     started = time.perf_counter()
     conf, broker = store.app.conf, _BROKERS[store.app]
     consumer = AIOKafkaConsumer(
         bootstrap_servers=broker.bootstrap,
         enable_auto_commit=False,
+        auto_offset_reset="earliest",
         max_partition_fetch_bytes=conf.consumer_max_fetch_size,
         request_timeout_ms=int(conf.broker_request_timeout * 1000),
         **client_kwargs(broker.security))
-    applied, done = 0, set()
+    applied, done = 0, {}
     try:
         await consumer.start()
         parts = {TopicPartition(tp.topic, tp.partition): tp for tp in tps}
@@ -127,10 +146,10 @@ async def load(store: Any, tps: list[TP], start_of: Callable[[TP], int | None],
         ends = await consumer.end_offsets(list(parts))
         todo = set()
         for p, tp in parts.items():
-            start = start_of(tp)
+            start = starts[tp]
             first = begins[p] if start is None else max(start, begins[p])
             if first >= ends[p]:
-                done.add(tp)
+                done[tp] = ends[p] - 1
                 continue
             consumer.seek(p, first)
             todo.add(p)
@@ -157,7 +176,8 @@ async def load(store: Any, tps: list[TP], start_of: Callable[[TP], int | None],
             for p in list(todo):
                 if await consumer.position(p) >= ends[p]:
                     todo.discard(p)
-                    done.add(parts[p])
+                    done[parts[p]] = ends[p] - 1
+            await asyncio.sleep(0)  # a chunk decoded: the worker's timers and web pages run
     finally:
         await consumer.stop()
     log.info("table %s: %d changelog records of %d partitions loaded in %.1f s",

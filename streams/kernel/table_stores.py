@@ -13,6 +13,8 @@ load cut short resumes where it stopped.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from aiokafka import ConsumerRecord
@@ -33,6 +35,11 @@ class ChangelogLoadedMemoryStore(memory.Store):
     def __post_init__(self) -> None:
         super().__post_init__()
         self._loaded_to: dict[TP, int] = {}
+        self._loads: set[asyncio.Task[None]] = set()
+
+    async def stop(self) -> None:
+        await _stop_loads(self._loads)
+        await super().stop()
 
     def persisted_offset(self, tp: TP) -> int | None:
         return self._loaded_to.get(tp)
@@ -56,16 +63,13 @@ class ChangelogLoadedMemoryStore(memory.Store):
             self._loaded_to.pop(tp, None)
         if not tps:
             return
-        last: dict[TP, int] = {}
 
-        def apply(tp: TP, records: list[ConsumerRecord]) -> None:
-            self.apply_records(records)
-            last[tp] = records[-1].offset
+        def claim(done: dict[TP, int]) -> None:
+            self._loaded_to.update(done)  # an empty partition too: its writes are followed
 
-        def claim(done: set[TP]) -> None:
-            self._loaded_to.update({tp: offset for tp, offset in last.items() if tp in done})
-
-        changelog_load.start(self, tps, lambda _tp: None, apply, generation_id, claim)
+        self._loads.add(changelog_load.start(
+            self, dict.fromkeys(tps), lambda _tp, records: self.apply_records(records),
+            generation_id, claim))
 
     def apply_records(self, records: list[ConsumerRecord]) -> None:
         """Apply raw changelog records in offset order, as Faust's replay would."""
@@ -89,18 +93,25 @@ class ChangelogLoadedMemoryStore(memory.Store):
 class ChangelogLoadedRocksStore(rocksdb.Store):
     """Faust's RocksDB store (on rocksdict), caught up with the changelog in bulk."""
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._loads: set[asyncio.Task[None]] = set()
+
     async def on_rebalance(self, assigned: set[TP], revoked: set[TP], newly_assigned: set[TP],
                            generation_id: int = 0) -> None:
         await super().on_rebalance(assigned, revoked, newly_assigned, generation_id)
         tps = changelog_load.wanted(self, newly_assigned) if self.use_rocksdict else []
         if not tps:
             return
+        # Read now, while this worker owns the partitions: a database opened later for a
+        # partition revoked meanwhile would stay open (and locked) here.
+        held = {tp: self.persisted_offset(tp) for tp in tps}
+        starts = {tp: None if offset is None else offset + 1 for tp, offset in held.items()}
+        self._loads.add(changelog_load.start(self, starts, self.apply_records, generation_id))
 
-        def start_of(tp: TP) -> int | None:
-            held = self.persisted_offset(tp)
-            return None if held is None else held + 1
-
-        changelog_load.start(self, tps, start_of, self.apply_records, generation_id)
+    async def stop(self) -> None:
+        await _stop_loads(self._loads)
+        await super().stop()
 
     def apply_records(self, tp: TP, records: list[ConsumerRecord]) -> None:
         """One chunk of a partition's raw records, in one write, then its offset: the bytes
@@ -121,20 +132,31 @@ class ChangelogLoadedRocksStore(rocksdb.Store):
         return rocksdict.WriteBatch(raw_mode=True)
 
 
+async def _stop_loads(loads: set[asyncio.Task[None]]) -> None:
+    """A store stopping: its loads stop first (no write after the store closed)."""
+    await changelog_load.stop({task for task in loads if not task.done()})
+    loads.clear()
+
+
 _build_offsets = Recovery._build_offsets
+# Faust gives `_build_offsets` `broker_request_timeout` (90 s by default) and ends its recovery
+# for good when that runs out; the loads may take this share of it.
+LOAD_SHARE = 0.7
 
 
 async def _build_offsets_after_loads(self: Recovery, consumer: Any, tps: set[TP],
                                      destination: Any, title: str) -> None:
-    """Faust's recovery, before it decides where to read each changelog from: the loads
-    finish (within the step's own time limit), and each store says again what it holds."""
-    await changelog_load.settle(self.app, 0.8 * self.app.conf.broker_request_timeout)
+    """Faust's recovery deciding where to read each changelog from: its own offsets, then,
+    once the loads finished (within the step's time limit), what each store holds now."""
+    started = time.monotonic()
+    await _build_offsets(self, consumer, tps, destination, title)
+    budget = LOAD_SHARE * self.app.conf.broker_request_timeout - (time.monotonic() - started)
+    await changelog_load.settle(self.app, budget)
     for tp in tps:
         table = self.tp_to_table.get(tp)
         held = None if table is None else table.persisted_offset(tp)
         if held is not None and (destination[tp] is None or held > destination[tp]):
             destination[tp] = held
-    await _build_offsets(self, consumer, tps, destination, title)
 
 
 def install(app: Any, bootstrap: str, security: KafkaSecurity) -> None:

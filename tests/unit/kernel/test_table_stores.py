@@ -5,6 +5,7 @@ tombstone deleting it; a partition counts as loaded only once it was read to its
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from pathlib import Path
 
@@ -123,3 +124,34 @@ def test_a_load_runs_beside_the_rebalance_and_a_failed_one_leaves_the_partition_
     assert "a changelog load failed (KafkaConnectionError)" in caplog.text
     assert store.persisted_offset(tp) is None
     assert loaded_offsets(store) == {}
+
+
+def test_a_wait_cut_short_keeps_the_load_for_the_next_and_a_stopping_store_stops_its_loads(
+    tmp_path: Path
+) -> None:
+    """A newer rebalance cancels Faust's recovery step while it waits: the load must still be
+    waited for (or stopped) by the next one, never left applying beside Faust's replay; a
+    store that stops takes its loads down first. The broker here accepts and never answers."""
+    table = people_table(tmp_path)
+    store = table.data
+    tp = TP(table.changelog_topic.get_topic_name(), 0)
+
+    async def scenario() -> None:
+        server = await asyncio.start_server(lambda _r, _w: None, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        changelog_load.register(store.app, f"127.0.0.1:{port}", Settings().kafka)
+        try:
+            first = changelog_load.start(store, {tp: None}, lambda _tp, _r: None, 0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changelog_load.settle(store.app, 30), 0.2)
+            assert not first.done()  # the cut-short wait neither lost nor stopped it
+            await changelog_load.settle(store.app, 0.2)  # the next wait: past its budget
+            assert first.cancelled()
+            await store.on_rebalance({tp}, set(), {tp}, 0)
+            (second,) = store._loads
+            await store.stop()
+            assert second.done()
+        finally:
+            server.close()
+
+    asyncio.run(scenario())
