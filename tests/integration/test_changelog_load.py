@@ -46,13 +46,20 @@ async def write_changelog(bootstrap: str, topic: str, records: list[tuple[str, o
         await producer.stop()
 
 
+async def people_with_changelog(bootstrap: str, tmp_path: Path, store: str):  # type: ignore[no-untyped-def]
+    """The people table on `store`, its changelog holding an overwrite and a tombstone at
+    offsets 0..3 of partition 0 (ck_a: v1, ck_b: v1, ck_a: v2, ck_b deleted)."""
+    table = people(bootstrap, tmp_path, store)
+    topic = table.changelog_topic.get_topic_name()
+    await write_changelog(bootstrap, topic, [("ck_a", '{"v":1}'), ("ck_b", '{"v":1}'),
+                                             ("ck_a", '{"v":2}'), ("ck_b", None)])
+    return table, topic
+
+
 async def test_a_changelog_loads_as_faust_would_replay_it_and_the_offsets_are_claimed(
     broker: str, tmp_path: Path
 ) -> None:
-    table = people(broker, tmp_path, "memory")
-    topic = table.changelog_topic.get_topic_name()
-    await write_changelog(broker, topic, [("ck_a", '{"v":1}'), ("ck_b", '{"v":1}'),
-                                          ("ck_a", '{"v":2}'), ("ck_b", None)])
+    table, topic = await people_with_changelog(broker, tmp_path, "memory")
     written, empty = TP(topic, 0), TP(topic, 1)
     store = table.data
     await store.on_rebalance({written, empty}, set(), {written, empty}, 0)
@@ -67,10 +74,7 @@ async def test_a_changelog_loads_as_faust_would_replay_it_and_the_offsets_are_cl
 async def test_the_disk_store_loads_what_it_lacks_and_resumes_from_its_offset(
     broker: str, tmp_path: Path
 ) -> None:
-    table = people(broker, tmp_path, "rocksdict")
-    topic = table.changelog_topic.get_topic_name()
-    await write_changelog(broker, topic, [("ck_a", '{"v":1}'), ("ck_b", '{"v":1}'),
-                                          ("ck_a", '{"v":2}'), ("ck_b", None)])
+    table, topic = await people_with_changelog(broker, tmp_path, "rocksdict")
     tp = TP(topic, 0)
     store = table.data
     # It holds offsets 0..2 already (as a stopped worker left them): only offset 3 is read.
