@@ -67,7 +67,7 @@ class ChangelogLoadedMemoryStore(memory.Store):
         def claim(done: dict[TP, int]) -> None:
             self._loaded_to.update(done)  # an empty partition too: its writes are followed
 
-        self._loads.add(changelog_load.start(
+        _track(self._loads, changelog_load.start(
             self, dict.fromkeys(tps), lambda _tp, records: self.apply_records(records),
             generation_id, claim))
 
@@ -107,7 +107,8 @@ class ChangelogLoadedRocksStore(rocksdb.Store):
         # partition revoked meanwhile would stay open (and locked) here.
         held = {tp: self.persisted_offset(tp) for tp in tps}
         starts = {tp: None if offset is None else offset + 1 for tp, offset in held.items()}
-        self._loads.add(changelog_load.start(self, starts, self.apply_records, generation_id))
+        _track(self._loads, changelog_load.start(self, starts, self.apply_records,
+                                                 generation_id))
 
     async def stop(self) -> None:
         await _stop_loads(self._loads)
@@ -130,6 +131,12 @@ class ChangelogLoadedRocksStore(rocksdb.Store):
         import rocksdict
 
         return rocksdict.WriteBatch(raw_mode=True)
+
+
+def _track(loads: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
+    """A store's loads under way (a finished one leaves: a worker rebalances for months)."""
+    loads.add(task)
+    task.add_done_callback(loads.discard)
 
 
 async def _stop_loads(loads: set[asyncio.Task[None]]) -> None:

@@ -122,6 +122,7 @@ def test_a_load_runs_beside_the_rebalance_and_a_failed_one_leaves_the_partition_
 
     assert asyncio.run(rebalance_then_recover()) < 0.1
     assert "a changelog load failed (KafkaConnectionError)" in caplog.text
+    assert not store._loads  # a finished load is not kept
     assert store.persisted_offset(tp) is None
     assert loaded_offsets(store) == {}
 
