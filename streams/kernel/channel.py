@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from streams.contracts import codec
 from streams.contracts.models import MODELS
+from streams.kernel.delivery import HoldingTopic
 from streams.kernel.hub import Hub
 
 Decoder = Callable[[bytes], Any]
@@ -35,7 +36,8 @@ class Channel:
         self._alias = {name: spec.alias for name, spec in self.specs.items()}
         self.topic = (
             hub.topic(aliases[0]) if len(aliases) == 1
-            else hub.app.topic(*self.specs, key_serializer="raw", value_serializer="raw")
+            else HoldingTopic(hub.app, topics=list(self.specs), key_serializer="raw",
+                              value_serializer="raw")
         )
 
     def alias_of(self, event: Any) -> str:

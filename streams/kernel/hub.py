@@ -9,6 +9,7 @@ import faust
 
 from streams.contracts.topics import TopicCatalog
 from streams.kernel.clock import Clock
+from streams.kernel.delivery import HoldingTopic
 from streams.kernel.settings import Settings
 
 # RocksDB's defaults are sized for one database per process: a 64 MB memtable (up to 3) and a
@@ -46,8 +47,10 @@ class Hub:
     def topic(self, alias: str) -> Any:
         if alias not in self.topics:
             spec = self.catalog[alias]
-            self.topics[alias] = self.app.topic(
-                spec.name,
+            # A stage's queue over it never stalls Faust's delivery (kernel/delivery.py).
+            self.topics[alias] = HoldingTopic(
+                self.app,
+                topics=[spec.name],
                 key_serializer="raw",
                 value_serializer="raw",
                 partitions=spec.partitions,
