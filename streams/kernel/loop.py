@@ -47,11 +47,15 @@ class Stage:
     channel: Channel
     decide: Decide
     caps: CapLedger | None = None
+    # Aliases whose records are carried out on their own: what the batch decided before one is
+    # carried out first, and the record's own outcome right after its decision (the sender's
+    # touches: an email is never decided while earlier work waits, nor its result held back).
+    alone: frozenset[str] = frozenset()
 
     def agent(self, agent_name: str, batch: int = 500, within: float = 0.02) -> None:
         """Register the Faust agent: batches of up to `batch` records, or what `within`
-        seconds gathered. A stage that must not hold decided work back (the sender: one email
-        per record) passes batch=1."""
+        seconds gathered. Records that must not wait behind decided work, nor hold theirs back,
+        are named in `alone` (the sender's touches)."""
 
         batch_agent(self.hub, self.channel, agent_name, self.run_batch, batch, within)
 
@@ -61,6 +65,10 @@ class Stage:
         emitted: list[Emit] = []
         outside = bind_record(None)
         for event in events:
+            alone = bool(self.alone) and self.channel.alias_of(event) in self.alone
+            if alone and outcomes:
+                await self._carry_out(outcomes, acks, emitted)
+                outcomes, acks, emitted = [], [], []
             bind_record(event.value)  # log lines until the next one are about this record
             # Table reads go to the event's own partition: a disk store keeps one database per
             # partition and looks a key up in the current event's, which is otherwise the
@@ -82,7 +90,14 @@ class Stage:
                 if d.store is not None:
                     d.store.stage(d.key, d.decision.state)
                 outcomes.append((event, d))
+            if alone:
+                await self._carry_out(outcomes, acks, emitted)
+                outcomes, acks, emitted = [], [], []
         unbind(outside)
+        await self._carry_out(outcomes, acks, emitted)
+
+    async def _carry_out(self, outcomes: list[tuple[Any, Decided[Any]]],
+                         acks: list[Awaitable[Any]], emitted: list[Emit]) -> None:
         await until_accepted(self.hub, self.name, acks, emitted)
         await carry_out(self.hub, outcomes, self.caps)
 

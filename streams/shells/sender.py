@@ -66,5 +66,7 @@ def register(hub: Hub) -> None:
                 people, "send_requests", "in_flight",
                 lambda _key, state, now: renudge(state, now, unresolved.after))
     channel = Channel(hub, "send_requests", "engagement_events", "send_events")
-    sender = Stage(hub, "sender", channel, decide)
-    sender.agent("sender", batch=1)  # one email at a time: nothing decided is held back
+    # Reports in batches; each touch alone: what came before it is carried out first, and its
+    # send result right after the provider call (nothing decided is held back by an email).
+    sender = Stage(hub, "sender", channel, decide, alone=frozenset({"send_requests"}))
+    sender.agent("sender")

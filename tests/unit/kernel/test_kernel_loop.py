@@ -210,6 +210,43 @@ async def test_an_undecidable_record_is_dead_lettered_and_the_batch_goes_on() ->
     assert table["total"] == 3
 
 
+class DecodeByTopic(Decode):
+    """A channel over two topics: the sender's touches and its reports."""
+
+    def alias_of(self, event: Event) -> str:
+        return "send_requests" if event.message.topic == "outreach.send.requests" else "x"
+
+
+async def test_a_record_alone_is_carried_out_after_the_batch_before_it_and_before_the_next(
+) -> None:
+    """The sender's shape: reports batched, each touch decided only once what came before it is
+    carried out, and its own outcome carried out before the batch goes on."""
+    log, hub, producer, table = setup()
+    store: TableStore[int] = TableStore(table, lambda _k, raw: int(raw), lambda s: s,
+                                        lambda _k: 0)
+    seen: list[int] = []
+
+    def decide(item: Note, ev: Event) -> Decided[int]:
+        before = store.get("p")
+        seen.append(table.get("p", 0))  # what is durable when this record is decided
+        log.append(f"decide {item.n}")
+        return store.decided("p", before, Decision(
+            before + item.n, (Emit("sequence_events", "p", Note(n=before + item.n)),)))
+
+    def touch(n: int, offset: int) -> Event:
+        return Event(codec.dumps({"n": n}), Msg("outreach.send.requests", 0, offset))
+
+    stage = Stage(hub, "sender", DecodeByTopic(), decide,  # type: ignore[arg-type]
+                  alone=frozenset({"send_requests"}))
+    await stage.run_batch([event(1, 0), event(2, 1), touch(10, 0), event(4, 2), event(8, 3)])
+    ack = "ack outreach.sequence.events"
+    assert log == ["decide 1", ack, "decide 2", ack, "write p",  # the reports before the touch
+                   "decide 10", ack, "write p",                  # the touch, at once
+                   "decide 4", ack, "decide 8", ack, "write p"]  # the reports after it
+    assert seen == [0, 0, 3, 13, 13] and table["p"] == 25
+    assert len(producer.accepted) == 5
+
+
 async def test_an_unchanged_state_is_not_written() -> None:
     log, hub, _, table = setup()
     await summing_stage(hub, table).run_batch([event(0)])
