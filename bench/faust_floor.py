@@ -1,7 +1,7 @@
 """The floor under any Faust stage on this machine: what a Faust worker does per record with
 no decision at all, beside raw aiokafka on the same broker in the same run.
 
-    .venv/bin/python bench/faust_floor.py [--records 30000] [--linger-ms 0]
+    .venv/bin/python bench/faust_floor.py [--records 30000] [--linger-ms 0] [--delivery-ab 3]
 
 Each variant is a one-agent Faust app in its own worker process, reading in batches of 500 as
 the hub's stages do, waiting once per batch for its sends' acks, then writing its table:
@@ -13,6 +13,10 @@ the hub's stages do, waiting once per batch for its sends' acks, then writing it
   nudges carry up to 200 persons each.
 
 A goal stated as "x% of the raw produce rate" is reachable only where the floor is above x.
+
+`--delivery-ab N` then runs the first two variants N times more, interleaved, with Faust's
+delivery and with the hub's (streams/kernel/delivery.py's queues, streams/kernel/drain.py's
+drain), each in a fresh worker on the same broker.
 """
 
 from __future__ import annotations
@@ -46,8 +50,15 @@ app = faust.App(os.environ["FLOOR_ID"], broker="kafka://" + os.environ["FLOOR_BO
                 topic_partitions=4, broker_rebalance_timeout=3.0, broker_session_timeout=6.0,
                 broker_heartbeat_interval=1.0, consumer_auto_offset_reset="earliest",
                 producer_linger_ms=int(os.environ["FLOOR_LINGER"]), topic_disable_leader=False)
-source = app.topic(os.environ["FLOOR_INPUT"], key_serializer="raw", value_serializer="raw",
-                   internal=False)
+if os.environ["FLOOR_HUB_DELIVERY"] == "1":  # the hub's queues and drain, nothing else of it
+    from streams.kernel import drain
+    from streams.kernel.delivery import HoldingTopic
+    drain.install()
+    source = HoldingTopic(app, topics=[os.environ["FLOOR_INPUT"]], key_serializer="raw",
+                          value_serializer="raw", internal=False)
+else:
+    source = app.topic(os.environ["FLOOR_INPUT"], key_serializer="raw",
+                       value_serializer="raw", internal=False)
 done = app.topic("floor.done", key_serializer="raw", value_serializer="raw", internal=False)
 table = app.Table("floor-state", partitions=4)
 SENDS, FAN = int(os.environ["FLOOR_SENDS"]), int(os.environ["FLOOR_FAN"])
@@ -114,13 +125,14 @@ async def count_done(bootstrap: str, expected: int, timeout: float, after: float
 
 
 async def floor_rate(bootstrap: str, data: Path, n: int, v: Variant, records: int,
-                     linger_ms: int) -> float:
+                     linger_ms: int, hub_delivery: bool = False) -> float:
     app = data / "floor_app.py"
     app.write_text(APP)
     env = {**os.environ, "FLOOR_ID": f"floor-{n}", "FLOOR_BOOTSTRAP": bootstrap,
            "FLOOR_SENDS": str(v.sends), "FLOOR_FAN": str(v.fan),
            "FLOOR_TABLE": "1" if v.table else "0", "FLOOR_LINGER": str(linger_ms),
-           "FLOOR_INPUT": f"floor.in.{n}"}  # each variant reads only its own records
+           "FLOOR_INPUT": f"floor.in.{n}",  # each variant reads only its own records
+           "FLOOR_HUB_DELIVERY": "1" if hub_delivery else "0"}
     worker = subprocess.Popen([sys.executable, str(app), "worker", "-l", "warn",
                                "--without-web"], env=env, cwd=data,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -142,12 +154,12 @@ async def floor_rate(bootstrap: str, data: Path, n: int, v: Variant, records: in
         worker.wait(30)
 
 
-async def create_floor_topics(bootstrap: str) -> None:
+async def create_floor_topics(bootstrap: str, inputs: int = len(VARIANTS)) -> None:
     spec = {"key": "k", "value": "v", "replication_factor": 1, "cleanup_policy": "delete",
             "retention_ms": 3600000, "producers": (), "consumers": ()}
     await create_topics(bootstrap, [
         *(TopicSpec(alias=f"i{n}", name=f"floor.in.{n}", partitions=4, **spec)
-          for n in range(len(VARIANTS))),
+          for n in range(inputs)),
         TopicSpec(alias="o", name="floor.out", partitions=4, **spec),
         TopicSpec(alias="d", name="floor.done", partitions=1, **spec)], security=PLAINTEXT)
 
@@ -164,14 +176,20 @@ async def sequencer_shape_floor(bootstrap: str, data: Path, records: int = 30000
                             records, linger_ms)
 
 
-async def run(records: int, linger_ms: int, data: Path) -> tuple[float, list[float]]:
+async def run(records: int, linger_ms: int, data: Path, rounds: int
+              ) -> tuple[float, list[float], list[tuple[int, str, bool, float]]]:
     broker = EmbeddedBroker(log_path=data / "tansu.log").start()
     try:
         raw = await raw_produce_rate(broker.bootstrap, "bench.raw-aiokafka")
-        await create_floor_topics(broker.bootstrap)
+        ab = [(r, v, hub) for r in range(rounds) for hub in (False, True) for v in VARIANTS[:2]]
+        await create_floor_topics(broker.bootstrap, len(VARIANTS) + len(ab))
         rates = [await floor_rate(broker.bootstrap, data, n, v, records, linger_ms)
                  for n, v in enumerate(VARIANTS)]
-        return raw, rates
+        pairs = []
+        for n, (r, v, hub) in enumerate(ab, start=len(VARIANTS)):
+            rate = await floor_rate(broker.bootstrap, data, n, v, records, linger_ms, hub)
+            pairs.append((r, v.name, hub, rate))
+        return raw, rates, pairs
     finally:
         broker.stop()
 
@@ -180,13 +198,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=30000)
     parser.add_argument("--linger-ms", type=int, default=0)
+    parser.add_argument("--delivery-ab", type=int, default=0, metavar="ROUNDS",
+                        help="rounds of Faust's delivery against the hub's (0: none)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="outreach-floor-") as tmp:
-        raw, rates = asyncio.run(run(args.records, args.linger_ms, Path(tmp)))
+        raw, rates, pairs = asyncio.run(run(args.records, args.linger_ms, Path(tmp),
+                                            args.delivery_ab))
     print(f"raw aiokafka produce (100k msgs, same broker): {raw:>10,.0f} msg/s")
     for v, rate in zip(VARIANTS, rates, strict=True):
         print(f"Faust floor, {v.name:<44} {rate:>8,.0f} items/s ({rate / raw:.1%} of raw)")
     print(f"(Faust producer linger {args.linger_ms} ms)")
+    for r, name, hub, rate in pairs:
+        who = "the hub's delivery" if hub else "Faust's delivery  "
+        print(f"round {r + 1}, {who}, {name:<44} {rate:>8,.0f} items/s ({rate / raw:.1%} of raw)")
 
 
 if __name__ == "__main__":
