@@ -1,9 +1,9 @@
 """Delivery that never waits on one stage's full queue.
 
 Faust's conductor hands each fetched record to its agent's queue, in fetch order, one at a
-time; when that queue is full it waits for room, and every other stage waits with it. A reply
-then sat behind a full sequencer queue for seconds before the engagement router saw it
-(bench/e2e.py's stop latency per hop). Here a stage's queue that is full holds the record
+time; when that queue is full it waits for room, and every other stage waits with it
+(measured inside a worker at 50% load of bench/e2e.py: up to 8 of every 10 s spent in that
+wait while the sender's queue was full). Here a stage's queue that is full holds the record
 aside and stops fetching its partition instead: the conductor goes on to the next record, the
 held records move into the queue, in order, as the stage takes records out, and the paused
 partitions fetch again once nothing is held and the queue has drained to Faust's own

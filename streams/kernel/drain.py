@@ -3,10 +3,10 @@
 Faust (0.15 `Consumer._drain_messages`) hands each fetched record to the conductor through
 `wait_first(callback(message), suspend_flow.wait())`: four tasks made and three cancelled per
 record (the callback, the suspend flag, the service's stopped and crashed flags), so a record
-costs at least one turn of the event loop. While the stages' batches hold the loop, delivery
-crawls: a reply waited 1-3 s at 50% load before the conductor saw it, and about as long again
-at each later hop (bench/e2e.py's stop latency per hop, measured at the conductor and at each
-stage's take).
+costs at least one turn of the event loop, and delivery crawls while the stages' batches hold
+the loop (at 50% load of bench/e2e.py a reply reached the conductor 1-3 s after it was
+published, with no wait in its stage's queue after that). On the Faust floor's one-agent app
+this drain reads 2.2-2.6x as many records per second (bench/faust_floor.py --delivery-ab).
 
 The wait exists so that a rebalance can interrupt a callback waiting for room in a full queue.
 A stage's queue never waits here (kernel/delivery.py), so for a record read only by stages
