@@ -21,11 +21,16 @@ class Channel:
 
     `decode(event)` validates the record's value against its topic's model; `models` gives an
     alias a decoder of its own (of the raw bytes: a core that reads its records itself).
+    `first` names the aliases of the stage's reply path, whose records the stage takes before
+    the others (kernel/delivery.py).
     """
 
-    def __init__(self, hub: Hub, *aliases: str, models: dict[str, Decoder] | None = None):
+    def __init__(self, hub: Hub, *aliases: str, models: dict[str, Decoder] | None = None,
+                 first: tuple[str, ...] = ()):
         if not aliases:
             raise ValueError("a channel reads at least one topic")
+        if not set(first) <= set(aliases):
+            raise ValueError(f"first names aliases the channel does not read: {sorted(first)}")
         self.aliases = aliases
         self.specs = {hub.catalog[a].name: hub.catalog[a] for a in aliases}
         overrides = models or {}
@@ -37,7 +42,8 @@ class Channel:
         self.topic = (
             hub.topic(aliases[0]) if len(aliases) == 1
             else HoldingTopic(hub.app, topics=list(self.specs), key_serializer="raw",
-                              value_serializer="raw")
+                              value_serializer="raw",
+                              first=[hub.catalog[a].name for a in first])
         )
 
     def alias_of(self, event: Any) -> str:

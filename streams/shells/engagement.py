@@ -52,7 +52,10 @@ def register(hub: Hub) -> None:
           ).agent("engagement-router")
     placements = Channel(hub, "engagement_placement")
     Stage(hub, "engagement", placements, place).agent("engagement-placement")
-    inputs = Channel(hub, "engagement_routed", "send_events", "engagement_checks")
+    # Provider events before send reports: a reply is signalled first (a signal that finds no
+    # send yet is held for it, OUT-004).
+    inputs = Channel(hub, "engagement_routed", "send_events", "engagement_checks",
+                     first=("engagement_routed",))
     Stage(hub, "engagement", inputs, decide).agent("engagement")
     tick = max(1.0, min(60.0, wait / 10))
     nudge_owned(hub, "engagement-check-held-signals", tick, people, "engagement_routed",

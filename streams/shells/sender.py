@@ -65,7 +65,9 @@ def register(hub: Hub) -> None:
     nudge_owned(hub, "sender-unresolved", max(1.0, min(30.0, s.send_unresolved_after_s / 4)),
                 people, "send_requests", "in_flight",
                 lambda _key, state, now: renudge(state, now, unresolved.after))
-    channel = Channel(hub, "send_requests", "engagement_events", "send_events")
+    # Engagement signals before touches: a stop or a suppression is known before the next send.
+    channel = Channel(hub, "send_requests", "engagement_events", "send_events",
+                      first=("engagement_events",))
     # Reports in batches; each touch alone: what came before it is carried out first, and its
     # send result right after the provider call (nothing decided is held back by an email).
     sender = Stage(hub, "sender", channel, decide, alone=frozenset({"send_requests"}))

@@ -80,8 +80,10 @@ def register(hub: Hub) -> None:
         return people.decided(key, state, decision)
 
     Stage(hub, "sequencer", Channel(hub, "gate_verdicts"), enroll).agent("sequencer-enrollments")
+    # A reply's signal is taken before touches and send reports: a sequence stops first.
     commands = Channel(hub, "sequence_commands", "send_events", "engagement_events", models={
-        "sequence_commands": lambda raw: SequenceCommand.model_validate(codec.loads(raw)).root})
+        "sequence_commands": lambda raw: SequenceCommand.model_validate(codec.loads(raw)).root},
+        first=("engagement_events",))
     Stage(hub, "sequencer", commands, decide, caps).agent("sequencer", s.sequencer_batch_size)
     nudge_due(hub, "sequencer-nudge-due-people", s.sequencer_tick_seconds, schedule,
               "sequence_commands", people.table.items, lambda _key, raw: next_due_of(raw),
