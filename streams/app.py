@@ -10,7 +10,15 @@ import faust
 
 from streams.contracts.exceptions import ConfigurationError
 from streams.contracts.topics import load_catalog
-from streams.kernel import ack_guard, allocator, commit_guard, drain, fetch_guard, table_stores
+from streams.kernel import (
+    ack_guard,
+    allocator,
+    commit_guard,
+    drain,
+    fetch_guard,
+    fetch_wait,
+    table_stores,
+)
 from streams.kernel.clock import Clock
 from streams.kernel.hub import Hub
 from streams.kernel.kafka_security import faust_credentials
@@ -81,6 +89,7 @@ def create_app(
         spec.name for spec in catalog if spec.cleanup_policy == "compact"), app)
     commit_guard.install()
     drain.install()  # records to stages delivered without a task each (kernel/drain.py)
+    fetch_wait.install(app, settings.fetch_max_wait_ms)  # kernel/fetch_wait.py
     hub = Hub(
         app=app,
         settings=settings,
