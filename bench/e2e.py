@@ -2,15 +2,16 @@
 embedded broker and PostgreSQL, the hub's workers as an operator runs them, measured from outside.
 
     .venv/bin/python bench/e2e.py [--leads 1000000] [--layout one|pools|both]
-        [--rates 0.2,0.5,1.0] [--phase-seconds 30] [--soak-minutes 0] [--floor-records 20000]
+        [--rates 0.2,0.5,1.0] [--reply-rates 0.5] [--phase-seconds 30] [--soak-minutes 0]
+        [--floor-records 20000]
 
 BIT scores first, then N leads in batches of 1,000 cards flat out: the rate to each hop is
 measured there. Then the publisher holds 20%, 50% and 100% of the measured rate for
---phase-seconds each (latency per hop); at 50% replies of touched persons go in too (the stop
-latency). --soak-minutes holds 50% that long, sampling the workers' RSS every 10 s. Every
-campaign is approved by the approval policy (OUTREACH_AUTO_APPROVE_TIERS: all tiers).
-Ends with `<rate> leads/s to first touch requested` and the reconciliation; exits 1 when a lead
-is not accounted for.
+--phase-seconds each (latency per hop); at 50% (or the fractions --reply-rates names) replies
+of touched persons go in too (the stop latency). --soak-minutes holds 50% that long, sampling
+the workers' RSS every 10 s. Every campaign is approved by the approval policy
+(OUTREACH_AUTO_APPROVE_TIERS: all tiers). Ends with `<rate> leads/s to first touch requested`
+and the reconciliation; exits 1 when a lead is not accounted for.
 """
 
 from __future__ import annotations
@@ -188,7 +189,7 @@ async def paced_phase(args: argparse.Namespace, pub: Publisher, watch: Watcher,
     touched = [a for a in watch.seen.aggregate_of.values() if a not in watch.seen.stopped_ts]
     replies: dict[str, float] = {}
 
-    async def reply_some(elapsed: float) -> None:  # at 50%: replies of touched persons
+    async def reply_some(elapsed: float) -> None:  # replies of touched persons
         while touched and len(replies) < int(elapsed * args.replies_per_s):
             aggregate = touched.pop()
             key, value = reply(aggregate, len(replies))
@@ -198,7 +199,8 @@ async def paced_phase(args: argparse.Namespace, pub: Publisher, watch: Watcher,
     res.mark()
     span = Span(pub.published, 0, time.time())
     sent = await pub.paced(rate * frac, args.phase_seconds, args.paced_batch, progress.tick,
-                           reply_some if abs(frac - 0.5) < 1e-9 else None)
+                           reply_some if any(abs(frac - r) < 1e-9 for r in args.reply_fracs)
+                           else None)
     span.end = span.first + sent
     ok = await settle(watch, pub.expected(span.first, span.end), progress, args.timeout)
     await asyncio.sleep(3 if replies else 0)
@@ -272,10 +274,14 @@ def main() -> None:
     parser.add_argument("--paced-batch", type=int, default=1000,
                         help="cards per batch when paced (the flat-out run's 1,000 by default)")
     parser.add_argument("--replies-per-s", type=float, default=5)
+    parser.add_argument("--reply-rates", default="0.5",
+                        help="the paced fractions (of --rates) during which replies go in, for "
+                             "the stop latency")
     parser.add_argument("--soak-minutes", type=float, default=0)
     parser.add_argument("--floor-records", type=int, default=20000, help="0 skips the floor")
     parser.add_argument("--timeout", type=float, default=1800, help="per phase, seconds")
     args = parser.parse_args()
+    args.reply_fracs = [float(r) for r in args.reply_rates.split(",") if r.strip()]
     # A SIGTERM (CI's timeout) unwinds like Ctrl-C, so the workers, broker and PostgreSQL stop.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.floor_records:
