@@ -25,13 +25,13 @@ def worker_consumer(settings: Settings) -> Any:
 
 
 def test_the_worker_consumer_asks_for_the_settings_wait(tmp_path: Path) -> None:
-    short = worker_consumer(Settings(stages=("sequencer",), data_dir=tmp_path / "a"))
-    longer = worker_consumer(Settings(stages=("sequencer",), data_dir=tmp_path / "b",
-                                      fetch_max_wait_ms=500))
-    assert short._fetch_max_wait_ms == 100  # the default, against Faust's 1,500
-    assert longer._fetch_max_wait_ms == 500
+    default = worker_consumer(Settings(stages=("sequencer",), data_dir=tmp_path / "a"))
+    short = worker_consumer(Settings(stages=("sequencer",), data_dir=tmp_path / "b",
+                                     fetch_max_wait_ms=100))
+    assert default._fetch_max_wait_ms == 500  # against Faust's 1,500
+    assert short._fetch_max_wait_ms == 100
     # Everything else is Faust's: the group, manual commits.
-    assert short._group_id == longer._group_id and not short._enable_auto_commit
+    assert default._group_id == short._group_id and not short._enable_auto_commit
 
 
 @pytest.mark.parametrize("wait", [0, 1501])
