@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from agents.sequencer.campaign_quota import CampaignRates
 from streams.contracts import codec
 from streams.contracts.models import ApprovalTerms, CampaignEvent, CampaignStateChanged
-from streams.kernel.follower import follow, one_per_worker
+from streams.kernel.follower import Progress, follow, one_per_worker
 from streams.kernel.kafka_security import KafkaSecurity
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ class CampaignStatusView:
         self._bootstrap = bootstrap
         self._security = security
         self._ready = asyncio.Event()
+        self._progress = Progress()
 
     @classmethod
     def on(cls, hub: Hub) -> CampaignStatusView:
@@ -108,9 +109,16 @@ class CampaignStatusView:
             log.info("waiting for the campaign-status view to catch up")
             await self._ready.wait()
 
+    async def caught_up(self, timeout: float = 5.0) -> bool:
+        """Wait until the view has folded every campaign event written before this call (False:
+        not within `timeout` s). A stage that decides on another worker's judgement (the sender
+        on a touch the sequencer found active) may otherwise be behind it: seen in stage pools,
+        a touch of a campaign approved a moment earlier refused as "unknown"."""
+        return await self._progress.caught_up(timeout)
+
     async def follow(self) -> None:
         await follow(self._topic, self._bootstrap, self._security, self._fold, self._ready.set,
-                     start="beginning")
+                     start="beginning", progress=self._progress)
 
     def _fold(self, message: Any) -> None:
         try:

@@ -45,14 +45,46 @@ def one_per_worker(hub: Hub, key: str, make: Callable[[], V]) -> V:
     return view
 
 
+class Progress:
+    """How far a follower has read, so a caller can wait until it has read what the topic
+    holds now: a record written before the call is then folded into the view."""
+
+    def __init__(self) -> None:
+        self.consumer: AIOKafkaConsumer | None = None
+        self.tps: list[TopicPartition] = []
+        self._moved = asyncio.Event()
+
+    def moved(self) -> None:
+        self._moved.set()
+
+    async def caught_up(self, timeout: float) -> bool:
+        """True once every partition's position has reached its end offset as of this call
+        (records are folded before their position is seen: `follow` folds a batch without an
+        await); False if not following, or not there within `timeout` seconds."""
+        consumer, tps = self.consumer, self.tps
+        if consumer is None or not tps:
+            return False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            ends = await asyncio.wait_for(consumer.end_offsets(tps), timeout)
+            while True:
+                self._moved.clear()
+                if all([await consumer.position(tp) >= end for tp, end in ends.items()]):
+                    return True
+                await asyncio.wait_for(self._moved.wait(), deadline - loop.time())
+        except (TimeoutError, ValueError):  # ValueError: no time left for wait_for
+            return False
+
+
 async def follow(
     topic: str, bootstrap: str, security: KafkaSecurity, on_message: Callable[[Any], None],
     on_ready: Callable[[], None], *, start: Literal["beginning", "end"],
-    poll_ms: int = 1000,
+    poll_ms: int = 1000, progress: Progress | None = None,
 ) -> None:
     """Read `topic` forever, calling `on_message` for each record; `on_ready` once the records
     the topic held when following began are read (from the end: as soon as positions are
-    pinned, so a record produced after `on_ready` is seen)."""
+    pinned, so a record produced after `on_ready` is seen). `progress` is told what is read."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                                 **client_kwargs(security))
     await consumer.start()
@@ -76,15 +108,21 @@ async def follow(
         # What the topic held at start: positions, not message offsets, tell when it is read
         # (compaction and transaction markers leave gaps in offsets).
         ends = {} if ready else await consumer.end_offsets(tps)
+        if progress is not None:
+            progress.consumer, progress.tps = consumer, tps
         while True:
             batch = await consumer.getmany(timeout_ms=poll_ms)
             for messages in batch.values():
                 for message in messages:
                     on_message(message)
+            if progress is not None:
+                progress.moved()
             if not ready:
                 positions = [await consumer.position(tp) for tp in ends]
                 if all(p >= end for p, end in zip(positions, ends.values(), strict=True)):
                     on_ready()
                     ready = True
     finally:
+        if progress is not None:
+            progress.consumer = None
         await consumer.stop()

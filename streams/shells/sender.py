@@ -50,8 +50,13 @@ def register(hub: Hub) -> None:
             return people.decided(key, state, on_report(state, item, now, STABLE_IDS,
                                                         adapter.name))
         await campaigns.wait_ready()  # a restarted worker judges no touch on an empty view
-        outcome = decide_touch(state, item, cfg, campaigns.refusal(item.campaign_id, now), now,
-                               STABLE_IDS, adapter.name, unresolved)
+        refusal = campaigns.refusal(item.campaign_id, now)
+        if refusal is not None and await campaigns.caught_up():
+            # The sequencer requested it on its own view, which this worker's may lag (a
+            # campaign approved a moment ago): judge on every campaign event written before.
+            refusal = campaigns.refusal(item.campaign_id, now)
+        outcome = decide_touch(state, item, cfg, refusal, now, STABLE_IDS, adapter.name,
+                               unresolved)
         if not isinstance(outcome, SendEmail):
             return people.decided(key, state, outcome)
         # The in-flight marker is in the changelog before the provider is called.

@@ -1,5 +1,6 @@
 """The campaign-status view on the real broker: ready only once it has read what the topic held
-at start, so a restarted sequencer never mistakes a paused campaign for an unknown one."""
+at start, so a restarted sequencer never mistakes a paused campaign for an unknown one; caught
+up on demand, so the sender never refuses a touch of a campaign approved a moment earlier."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from streams.admin import create_topics, produce
 from streams.contracts.topics import load_catalog
@@ -66,6 +68,29 @@ async def test_an_empty_topic_is_ready_at_once(broker: str) -> None:
         await asyncio.wait_for(view.wait_ready(), 30)
         assert view.status("anything") is None
     finally:
+        follower.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await follower
+
+
+async def test_caught_up_means_every_event_written_before_is_folded(broker: str) -> None:
+    spec = load_catalog(partitions_override=3)["campaign_events"]
+    await create_topics(broker, [spec], security=PLAINTEXT)
+    view = CampaignStatusView(spec.name, broker, security=PLAINTEXT)
+    follower = asyncio.create_task(view.follow())
+    producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all")
+    await producer.start()
+    try:
+        await asyncio.wait_for(view.wait_ready(), 30)
+        for n in range(5):
+            # What the sender meets: a campaign approved a moment before its touch came in
+            # (the follower's fetch may still be waiting on the broker).
+            key, value = changed(f"cmp-new-{n}", 1, "active")
+            await producer.send_and_wait(spec.name, value, key=key)
+            assert await view.caught_up(10)
+            assert view.status(f"cmp-new-{n}") == "active"  # no sleep, no retry
+    finally:
+        await producer.stop()
         follower.cancel()
         with pytest.raises(asyncio.CancelledError):
             await follower
