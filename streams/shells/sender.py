@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from agents.sender.content import ContentLibrary
-from agents.sender.core import SendEmail, SenderConfig, SenderState, record_result
+from agents.sender.core import (
+    SendEmail,
+    SenderConfig,
+    SenderState,
+    approval_refusal,
+    record_result,
+)
 from agents.sender.inflight import renudge
 from agents.sender.touch import decide_touch, on_report, unknown_outcome_policy
 from agents.sequencer.definition import DEFAULT_DEFINITIONS_PATH, load_templates
@@ -51,9 +57,12 @@ def register(hub: Hub) -> None:
                                                         adapter.name))
         await campaigns.wait_ready()  # a restarted worker judges no touch on an empty view
         refusal = campaigns.refusal(item.campaign_id, now)
-        if refusal is not None and await campaigns.caught_up():
+        if (refusal is not None or (item.channel == "email"
+                                    and approval_refusal(item, cfg) is not None)) \
+                and await campaigns.caught_up():
             # The sequencer requested it on its own view, which this worker's may lag (a
-            # campaign approved a moment ago): judge on every campaign event written before.
+            # campaign or its content approved a moment ago): judge on every campaign event
+            # written before. (Rare: a wait of up to one fetch of the view's consumer.)
             refusal = campaigns.refusal(item.campaign_id, now)
         outcome = decide_touch(state, item, cfg, refusal, now, STABLE_IDS, adapter.name,
                                unresolved)
