@@ -100,6 +100,10 @@ def calendar_link(request: TouchRequested, cfg: SenderConfig) -> str | None:
     )
 
 
+# Refusals read off the campaign-status view (which may lag), not off the content itself.
+NOT_APPROVED = frozenset({"campaign_not_approved", "content_digest_not_approved"})
+
+
 def approval_refusal(request: TouchRequested, cfg: SenderConfig) -> str | None:
     """Why this touch's content may not go out under its campaign's approval, if it may not."""
     approved = cfg.approved_digests(request.campaign_id)

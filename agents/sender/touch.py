@@ -3,12 +3,16 @@ recorded (pure). The shell only looks up the person, asks here, and carries out 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
 from agents.sender.core import (
+    CAMPAIGN_GATE,
+    CONTENT_REFUSED,
     IN_FLIGHT_AT_RESTART,
+    NOT_APPROVED,
     UNKNOWN_OUTCOME,
     RecordWithoutSending,
     SendEmail,
@@ -49,11 +53,21 @@ def on_report(
                        recorded=False)
 
 
+@dataclass(frozen=True, slots=True)
+class RefusedOnViews:
+    """The touch is refused on what this worker's views say: its campaign not active or
+    outside its window, or its content not under the approval in force. ``decision`` records
+    the refusal (failed, OUT-003). The views may lag the sequencer's, which requested it: the
+    shell may catch them up and decide again before it carries this out."""
+
+    decision: Decision[SenderState]
+
+
 def decide_touch(
     state: SenderState, request: TouchRequested, cfg: SenderConfig,
     campaign_refusal: str | None, now: datetime, ids: IdFactory, provider: str,
     unknown: UnknownOutcomePolicy,
-) -> Decision[SenderState] | SendEmail:
+) -> Decision[SenderState] | SendEmail | RefusedOnViews:
     """`decide_request` with every outcome but a send turned into its decision."""
     try:
         outcome = decide_request(state, request, cfg, campaign_refusal, now=now, unknown=unknown)
@@ -62,6 +76,11 @@ def decide_touch(
                              failure=f"cannot render the email: {describe(exc)}")
     if isinstance(outcome, RecordWithoutSending):
         at_restart = outcome.provider == IN_FLIGHT_AT_RESTART
-        return record_result(state, request, now, ids, provider=outcome.provider,
-                             failure=outcome.failure or (UNKNOWN_OUTCOME if at_restart else None))
+        recorded = record_result(
+            state, request, now, ids, provider=outcome.provider,
+            failure=outcome.failure or (UNKNOWN_OUTCOME if at_restart else None))
+        if outcome.provider == CAMPAIGN_GATE or (outcome.provider == CONTENT_REFUSED
+                                                 and outcome.failure in NOT_APPROVED):
+            return RefusedOnViews(recorded)
+        return recorded
     return outcome

@@ -9,11 +9,10 @@ from agents.sender.core import (
     SendEmail,
     SenderConfig,
     SenderState,
-    approval_refusal,
     record_result,
 )
 from agents.sender.inflight import renudge
-from agents.sender.touch import decide_touch, on_report, unknown_outcome_policy
+from agents.sender.touch import RefusedOnViews, decide_touch, on_report, unknown_outcome_policy
 from agents.sequencer.definition import DEFAULT_DEFINITIONS_PATH, load_templates
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import EngagementRecorded, SendRecorded, TouchRequested
@@ -56,16 +55,16 @@ def register(hub: Hub) -> None:
             return people.decided(key, state, on_report(state, item, now, STABLE_IDS,
                                                         adapter.name))
         await campaigns.wait_ready()  # a restarted worker judges no touch on an empty view
-        refusal = campaigns.refusal(item.campaign_id, now)
-        if (refusal is not None or (item.channel == "email"
-                                    and approval_refusal(item, cfg) is not None)) \
-                and await campaigns.caught_up():
+        outcome = decide_touch(state, item, cfg, campaigns.refusal(item.campaign_id, now), now,
+                               STABLE_IDS, adapter.name, unresolved)
+        if isinstance(outcome, RefusedOnViews) and await campaigns.caught_up():
             # The sequencer requested it on its own view, which this worker's may lag (a
             # campaign or its content approved a moment ago): judge on every campaign event
             # written before. (Rare: a wait of up to one fetch of the view's consumer.)
-            refusal = campaigns.refusal(item.campaign_id, now)
-        outcome = decide_touch(state, item, cfg, refusal, now, STABLE_IDS, adapter.name,
-                               unresolved)
+            outcome = decide_touch(state, item, cfg, campaigns.refusal(item.campaign_id, now),
+                                   now, STABLE_IDS, adapter.name, unresolved)
+        if isinstance(outcome, RefusedOnViews):
+            outcome = outcome.decision
         if not isinstance(outcome, SendEmail):
             return people.decided(key, state, outcome)
         # The in-flight marker is in the changelog before the provider is called.

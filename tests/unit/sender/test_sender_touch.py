@@ -3,14 +3,16 @@ settles what it names, the unknown-outcome policy is the provider's unless one i
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
-from agents.sender.core import SendEmail, SenderState
-from agents.sender.touch import decide_touch, unknown_outcome_policy
+from agents.sender.core import SendEmail, SenderConfig, SenderState
+from agents.sender.touch import RefusedOnViews, decide_touch, unknown_outcome_policy
 from streams.contracts.decision import Decision
 from streams.contracts.ids import STABLE_IDS
+from streams.contracts.models import TouchRequested
 from tests.unit.sender.test_sender_in_flight import CFG, RESEND, T0, touch
 
 
@@ -30,7 +32,45 @@ def test_a_new_touch_is_sent_and_a_refused_one_is_recorded_failed() -> None:
     assert isinstance(sent, SendEmail)
     refused = decide_touch(SenderState(), touch(1), CFG, "campaign_not_active", T0, STABLE_IDS,
                            "smtp", RESEND)
-    assert isinstance(refused, Decision)
-    statuses = [getattr(e.event, "status", None) for e in refused.emits]
+    assert isinstance(refused, RefusedOnViews)
+    statuses = [getattr(e.event, "status", None) for e in refused.decision.emits]
     assert "failed" in statuses
-    assert touch(1).idempotency_key in refused.state.settled
+    assert touch(1).idempotency_key in refused.decision.state.settled
+
+
+NOTHING_APPROVED = replace(CFG, approved_digests=lambda _c: None)
+OTHER_APPROVED = replace(CFG, approved_digests=lambda _c: frozenset({"sha256:" + "0" * 64}))
+SUPPRESSED = SenderState(suppressed="unsubscribed")
+
+
+@pytest.mark.parametrize(("state", "request_", "cfg", "campaign", "on_views", "failure"), [
+    # What this worker's campaign-status view says: the shell may catch it up and ask again.
+    (SenderState(), touch(1), CFG, "campaign_not_active", True, "campaign_not_active"),
+    (SenderState(), touch(1), CFG, "outside_window", True, "outside_window"),
+    (SenderState(), touch(1), NOTHING_APPROVED, None, True, "campaign_not_approved"),
+    (SenderState(), touch(1), OTHER_APPROVED, None, True, "content_digest_not_approved"),
+    # Not the view's to change: recorded at once, no wait.
+    (SUPPRESSED, touch(1), CFG, None, False, None),
+    (SenderState(), touch(1).model_copy(update={"to_email": "not an address"}), CFG, None,
+     False, "cannot render"),
+])
+def test_only_a_refusal_read_off_the_campaign_view_asks_for_a_catch_up(
+        state: SenderState, request_: TouchRequested, cfg: SenderConfig, campaign: str | None,
+        on_views: bool, failure: str | None) -> None:
+    outcome = decide_touch(state, request_, cfg, campaign, T0, STABLE_IDS, "smtp", RESEND)
+    assert isinstance(outcome, RefusedOnViews) is on_views
+    decision = outcome.decision if isinstance(outcome, RefusedOnViews) else outcome
+    assert isinstance(decision, Decision)
+    failed = [e.event for e in decision.emits if getattr(e.event, "status", None) == "failed"]
+    assert len(failed) == 1
+    if failure is not None:
+        assert failure in (getattr(failed[0], "failure_reason", None) or "")
+
+
+def test_content_unknown_to_this_worker_is_refused_without_a_catch_up() -> None:
+    unknown = "sha256:" + "0" * 64
+    stranger = touch(1).model_copy(update={"sequence_id": "other-1", "content_digest": unknown})
+    everything = replace(CFG, approved_digests=lambda _c: frozenset({unknown}))
+    outcome = decide_touch(SenderState(), stranger, everything, None, T0, STABLE_IDS, "smtp",
+                           RESEND)
+    assert isinstance(outcome, Decision)  # template_unknown: no view would change it
