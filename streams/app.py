@@ -17,6 +17,7 @@ from streams.kernel import (
     drain,
     fetch_guard,
     fetch_wait,
+    table_memory,
     table_stores,
 )
 from streams.kernel.clock import Clock
@@ -84,6 +85,7 @@ def create_app(
     # Changelog writes in exact-size bytes, freed memory handed back (kernel/allocator.py).
     allocator.install(app, settings.malloc_trim_seconds)
     table_stores.install(app, kafka_bootstrap, settings.kafka)
+    table_memory.install(app, settings.table_store_memory_mb)  # one RocksDB budget a worker
     ack_guard.install(app)
     fetch_guard.install(frozenset(
         spec.name for spec in catalog if spec.cleanup_policy == "compact"), app)

@@ -13,14 +13,13 @@ from streams.kernel.delivery import HoldingTopic
 from streams.kernel.settings import Settings
 
 # RocksDB's defaults are sized for one database per process: a 64 MB memtable (up to 3) and a
-# 2 GB block cache each. Faust opens one database per table and partition (about ten tables
-# over the topics' partitions here), each with a cache of its own, so a soak on the disk store
-# grew a worker's RSS 661 -> 2,034 MB in 10 minutes as memtables and caches filled (bench/e2e.py
-# at e760194). These bound each database to ~12 MB; the state itself is on disk.
+# 2 GB block cache each. Faust opens one database per table and partition, so a soak on the disk
+# store grew a worker's RSS 661 -> 2,034 MB in 10 minutes (bench/e2e.py at e760194). Each
+# memtable is bounded here; all of them together, and the block cache the databases share, by
+# the worker's budget (kernel/table_memory.py).
 ROCKSDB_OPTIONS = {
     "write_buffer_size": 4 * 2**20,
     "max_write_buffer_number": 2,
-    "block_cache_size": 4 * 2**20,
 }
 
 

@@ -22,7 +22,7 @@ from faust.stores import memory, rocksdb
 from faust.tables.recovery import Recovery
 from faust.types import TP
 
-from streams.kernel import changelog_load
+from streams.kernel import changelog_load, table_memory
 from streams.kernel.kafka_security import KafkaSecurity
 
 MEMORY_URL = "outreach-memory://"
@@ -91,7 +91,13 @@ class ChangelogLoadedMemoryStore(memory.Store):
 
 
 class ChangelogLoadedRocksStore(rocksdb.Store):
-    """Faust's RocksDB store (on rocksdict), caught up with the changelog in bulk."""
+    """Faust's RocksDB store (on rocksdict), caught up with the changelog in bulk, its memory
+    within the worker's budget (kernel/table_memory.py)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rocksdb_options = table_memory.options_for(self.app, self.rocksdb_options,
+                                                        dict(self.options or {}))
 
     def __post_init__(self) -> None:
         super().__post_init__()
