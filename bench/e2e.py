@@ -3,7 +3,7 @@ embedded broker and PostgreSQL, the hub's workers as an operator runs them, meas
 
     .venv/bin/python bench/e2e.py [--leads 1000000] [--layout one|pools|both]
         [--rates 0.2,0.5,1.0] [--reply-rates 0.5] [--phase-seconds 30] [--soak-minutes 0]
-        [--floor-records 20000]
+        [--paced-rate 0] [--floor-records 20000]
 
 BIT scores first, then N leads in batches of 1,000 cards flat out: the rate to each hop is
 measured there. Then the publisher holds 20%, 50% and 100% of the measured rate for
@@ -171,10 +171,11 @@ async def measure(args: argparse.Namespace, pub: Publisher, watch: Watcher, res:
     print(f"  workers: RSS {res.rss_mb():,.0f} MB now, peak {res.peak_mb:,.0f} MB; CPU "
           f"{cpu:.0f}% of one core over {wall:.0f} s")
     print_latencies("flat out (queueing included)", hop_latencies(seen, pub.publish_ts, span))
+    held = args.paced_rate or rate  # an A/B of two commits holds one load
     for frac in (float(f) for f in args.rates.split(",") if f):
-        settled &= await paced_phase(args, pub, watch, res, progress, rate, frac, names)
+        settled &= await paced_phase(args, pub, watch, res, progress, held, frac, names)
     if args.soak_minutes:
-        settled &= await soak(args, pub, watch, [p.pid for p in res.procs], progress, rate)
+        settled &= await soak(args, pub, watch, [p.pid for p in res.procs], progress, held)
     poller.cancel()
     print(f"{rate:,.0f} leads/s to first touch requested")
     return settled
@@ -278,6 +279,9 @@ def main() -> None:
                         help="the paced fractions (of --rates) during which replies go in, for "
                              "the stop latency")
     parser.add_argument("--soak-minutes", type=float, default=0)
+    parser.add_argument("--paced-rate", type=float, default=0, help=(
+        "leads/s the paced fractions and the soak are of, instead of the flat-out rate "
+        "measured (0): two commits compared at one load"))
     parser.add_argument("--floor-records", type=int, default=20000, help="0 skips the floor")
     parser.add_argument("--timeout", type=float, default=1800, help="per phase, seconds")
     args = parser.parse_args()
