@@ -128,6 +128,13 @@ class Settings(BaseSettings):
         "hub time; unset: the start"))
     sequencer_batch_size: int = Field(default=500, ge=1, description=(
         "events the sequencer decides per broker acknowledgement"))
+    # Decoding a stored person was a sixth of a touch's cost (5fc10a3), and a person decided
+    # once is soon decided again (its send report, its next touch).
+    sequencer_persons_kept: int = Field(default=10_000, ge=0, description=(
+        "decoded persons the sequencer keeps between decisions, least recently used out: a "
+        "decoded person holds ~8 KB against ~0.5 KB stored, so 10,000 take ~80 MB of a "
+        "worker's memory once that many persons have been worked on; fewer: less memory, and "
+        "a person's send report or next touch that comes after it left decodes it again"))
     sequencer_tick_seconds: float = Field(default=1.0, gt=0, description=(
         "wall time between the sequencer's scans for due touches"))
     sequencer_campaign_recheck_seconds: float = Field(default=60.0, gt=0, description=(

@@ -33,18 +33,15 @@ from streams.kernel.schedule import DueSchedule
 from streams.kernel.store import Decided, TableStore
 from streams.kernel.timer import nudge_due
 
-# Decoded persons kept between decisions (streams/kernel/store.py): a decoded person with a
-# few touches holds ~8 KB of models against ~0.5 KB stored, so this bounds the cost near 80 MB
-# while the persons being worked on (a touch, its send report, the next touch) decode once.
-STATES_KEPT = 10_000
-
 
 def register(hub: Hub) -> None:
     s, n = hub.settings, hub.catalog["sequence_commands"].partitions
     definitions = load_definitions(s.sequences_file) if s.sequences_file else load_definitions()
     people: TableStore[PersonState] = TableStore(
         hub.table("sequencer-people", n), decode, encode,
-        lambda key: PersonState(contact_key=key), keep=STATES_KEPT)
+        # Decoded persons kept between decisions (streams/kernel/store.py): the persons being
+        # worked on (a touch, its send report, the next touch) decode once.
+        lambda key: PersonState(contact_key=key), keep=s.sequencer_persons_kept)
     caps = CapLedger(hub.table("sequencer-caps", n, default=int), hub.clock)
     campaigns, schedule = CampaignStatusView.on(hub), DueSchedule(n)
     people.on_write = lambda key, state, part: schedule.update(key, state.next_due_at, part)
