@@ -106,12 +106,13 @@ class Settings(BaseSettings):
         "them on disk under `OUTREACH_DATA_DIR` (RocksDB; install the `rocksdb` extra), so a "
         "restart reads only the changelog written since it stopped. Give each worker its own "
         "data directory, and empty it when the changelog topics are deleted or made anew"))
-    # Shared by every database of the worker: 40 of them (one worker, 4 partitions) each with
-    # their own memtables and cache grew a soak's worker 382 -> 568 MB (kernel/table_memory.py).
+    # Shared by every database of the worker: 40 of them (one worker, 4 partitions) with their
+    # own memtables and cache could hold 40 x 12 MB between them (kernel/table_memory.py).
     table_store_memory_mb: int = Field(default=64, ge=8, le=65536, description=(
         "the RocksDB memory of all of a worker's tables on the disk store together: one block "
         "cache of this size that every table and partition shares, their memtables charged "
-        "to it (up to half; a flush when they reach it). The memory store ignores it"))
+        "to it (up to half; past that, a database written flushes its memtable). The memory "
+        "store ignores it"))
     malloc_trim_seconds: float = Field(default=10.0, ge=0, description=(
         "how often a worker hands the memory it freed back to the system (glibc's "
         "`malloc_trim`, when at least 32 MB are free): without it a worker's RSS stays at the "

@@ -3,15 +3,16 @@
 Faust opens one database per table and partition (40 in one worker running every stage at 4
 partitions), and gives each a block cache of its own and memtables of its own. Bounded each
 (4 MB memtables, two, and a 4 MB cache: streams/kernel/hub.py), a worker could still hold
-40 x 12 MB, and it filled towards that as state was written: a 10-minute disk-store soak grew
-a worker 382 -> 568 MB (bench/e2e.py at 9b487e2).
+40 x 12 MB, filled as state is written and read.
 
 Here every database of a worker shares one LRU block cache of the budget's size, and their
-memtables are charged to that cache by one write-buffer manager (up to half of it): when the
-memtables together reach their share, RocksDB flushes the largest. This is the bound Kafka
-Streams recommends for many stores in one process (`BoundedMemoryRocksDBConfig`). Measured
-with 40 databases and 600,000 writes of 1.2 KB over 130,000 keys: RSS 31 -> 238 MB with a
-cache and memtables per database, 31 -> 99 MB with a 16 MB budget shared.
+memtables are charged to that cache by one write-buffer manager (up to half of it): once the
+memtables together pass their share, a database written flushes its memtable. This is the
+bound Kafka Streams recommends for many stores in one process (`BoundedMemoryRocksDBConfig`).
+Measured with 40 databases and 600,000 writes of 1.2 KB over 130,000 keys: RSS 31 -> 238 MB
+with a cache and memtables per database, 31 -> 99 MB with a 16 MB budget shared. An 8-minute
+soak of one worker (bench/e2e.py, 60 leads/s) grew as much with it as without (+45%): there
+the growth was the sequencer's decoded persons, not RocksDB (README, *End to end*).
 """
 
 from __future__ import annotations
