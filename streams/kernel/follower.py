@@ -45,6 +45,12 @@ def one_per_worker(hub: Hub, key: str, make: Callable[[], V]) -> V:
     return view
 
 
+async def reached(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+    """Every partition's position is at or past its end offset in `ends`: positions, not
+    message offsets (compaction and transaction markers leave gaps in offsets)."""
+    return all([await consumer.position(tp) >= end for tp, end in ends.items()])
+
+
 class Progress:
     """How far a follower has read, so a caller can wait until it has read what the topic
     holds now: a record written before the call is then folded into the view."""
@@ -70,7 +76,7 @@ class Progress:
             ends = await asyncio.wait_for(consumer.end_offsets(tps), timeout)
             while True:
                 self._moved.clear()
-                if all([await consumer.position(tp) >= end for tp, end in ends.items()]):
+                if await reached(consumer, ends):
                     return True
                 await asyncio.wait_for(self._moved.wait(), deadline - loop.time())
         except (TimeoutError, ValueError):  # ValueError: no time left for wait_for
@@ -117,11 +123,9 @@ async def follow(
                     on_message(message)
             if progress is not None:
                 progress.moved()
-            if not ready:
-                positions = [await consumer.position(tp) for tp in ends]
-                if all(p >= end for p, end in zip(positions, ends.values(), strict=True)):
-                    on_ready()
-                    ready = True
+            if not ready and await reached(consumer, ends):
+                on_ready()
+                ready = True
     finally:
         if progress is not None:
             progress.consumer = None
