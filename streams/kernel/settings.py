@@ -136,6 +136,11 @@ class Settings(BaseSettings):
         "decoded person holds ~8 KB against ~0.5 KB stored, so 10,000 take ~80 MB of a "
         "worker's memory once that many persons have been worked on; fewer: less memory, and "
         "a person's send report or next touch that comes after it left decodes it again"))
+    sequencer_persons_kept_seconds: float = Field(default=60.0, ge=0, description=(
+        "a decoded person not decided again for this long leaves the kept ones (0: only the "
+        "count bounds them): a touch's send report comes within seconds and its next touch "
+        "days later, so at a steady load the kept persons settle within this time instead of "
+        "filling to the count over many minutes"))
     sequencer_tick_seconds: float = Field(default=1.0, gt=0, description=(
         "wall time between the sequencer's scans for due touches"))
     sequencer_campaign_recheck_seconds: float = Field(default=60.0, gt=0, description=(

@@ -9,10 +9,17 @@ decoding a stored value was a large share of a decision's cost, and a key decide
 soon decided again (a touch is followed by its send report, a nudge by the next). A kept state
 is used only while the table still holds the very value it was read from or written as, so a
 changelog recovery or any other write simply decodes again.
+
+What is kept is bounded by count and, with `keep_seconds`, by age: a state not used for that
+long leaves. A person's send report follows its touch within seconds and its next touch comes
+days later, so the age bound holds the persons being worked on and lets the cache settle within
+a minute at any rate below the count bound, where a count alone fills over many minutes of a
+steady load and reads as a worker's memory growing.
 """
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
@@ -46,12 +53,15 @@ class TableStore(Generic[S]):
         dump: Callable[[S], Any],
         default: Callable[[str], S],
         keep: int = 0,
+        keep_seconds: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.table = table
         self._load, self._dump, self._default = load, dump, default
         self._pending: dict[str, S] = {}  # states decided in the current batch, not yet written
-        self._keep = keep
-        self._kept: OrderedDict[str, tuple[Any, S]] = OrderedDict()  # key -> (stored, state)
+        self._keep, self._keep_seconds, self._clock = keep, keep_seconds, clock
+        # key -> (stored, state, last used), least recently used first
+        self._kept: OrderedDict[str, tuple[Any, S, float]] = OrderedDict()
         # Told of every decided state once it is written or found unchanged (key, state,
         # partition): the sequencer's due schedule follows its table this way.
         self.on_write: Callable[[str, S, int], None] | None = None
@@ -72,18 +82,29 @@ class TableStore(Generic[S]):
             return self._default(key)
         kept = self._kept.get(key)
         if kept is not None and (kept[0] is raw or kept[0] == raw):
-            self._kept.move_to_end(key)
+            self._remember(key, kept[0], kept[1])
             return kept[1]
         state = self._load(key, raw)
         self._remember(key, raw, state)
         return state
 
     def _remember(self, key: str, raw: Any, state: S) -> None:
-        if self._keep:
-            self._kept[key] = (raw, state)
-            self._kept.move_to_end(key)
-            if len(self._kept) > self._keep:
-                self._kept.popitem(last=False)
+        if not self._keep:
+            return
+        now, kept = self._clock(), self._kept
+        kept[key] = (raw, state, now)
+        kept.move_to_end(key)
+        if len(kept) > self._keep:
+            kept.popitem(last=False)
+        if self._keep_seconds:
+            cutoff = now - self._keep_seconds
+            while kept and next(iter(kept.values()))[2] < cutoff:
+                kept.popitem(last=False)
+
+    @property
+    def kept(self) -> int:
+        """Decoded states kept now."""
+        return len(self._kept)
 
     def decided(self, key: str, before: S, decision: Decision[S]) -> Decided[S]:
         return Decided(self, key, before, decision)

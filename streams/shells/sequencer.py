@@ -41,7 +41,8 @@ def register(hub: Hub) -> None:
         hub.table("sequencer-people", n), decode, encode,
         # Decoded persons kept between decisions (streams/kernel/store.py): the persons being
         # worked on (a touch, its send report, the next touch) decode once.
-        lambda key: PersonState(contact_key=key), keep=s.sequencer_persons_kept)
+        lambda key: PersonState(contact_key=key), keep=s.sequencer_persons_kept,
+        keep_seconds=s.sequencer_persons_kept_seconds)
     caps = CapLedger(hub.table("sequencer-caps", n, default=int), hub.clock)
     campaigns, schedule = CampaignStatusView.on(hub), DueSchedule(n)
     people.on_write = lambda key, state, part: schedule.update(key, state.next_due_at, part)

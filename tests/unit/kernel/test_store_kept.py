@@ -66,3 +66,38 @@ def test_a_store_that_keeps_nothing_decodes_every_time() -> None:
     table["a"] = "1"
     store.get("a"), store.get("a")
     assert decoded == ["a", "a"]
+
+
+def test_a_state_not_used_for_keep_seconds_leaves_and_one_in_use_stays() -> None:
+    now = [0.0]
+    table: dict[str, Any] = {"a": "1", "b": "2", "c": "3"}
+    decoded: list[str] = []
+
+    def load(key: str, raw: str) -> list[int]:
+        decoded.append(key)
+        return [int(raw)]
+
+    store: TableStore[list[int]] = TableStore(
+        table, load, lambda s: ",".join(map(str, s)), lambda _k: [], keep=100,
+        keep_seconds=60, clock=lambda: now[0])
+    store.get("a"), store.get("b")
+    now[0] = 50.0
+    store.get("a")  # used again: kept 60 s from now
+    now[0] = 70.0
+    store.get("c")  # b was last used 70 s ago
+    assert store.kept == 2
+    decoded.clear()
+    store.get("a"), store.get("c"), store.get("b")
+    assert decoded == ["b"]
+
+
+@pytest.mark.parametrize("seconds", [0.0, 1e9])
+def test_without_an_age_bound_only_the_count_bounds_what_is_kept(seconds: float) -> None:
+    now = [0.0]
+    store: TableStore[int] = TableStore({str(n): str(n) for n in range(10)},
+                                        lambda _k, raw: int(raw), str, lambda _k: 0, keep=5,
+                                        keep_seconds=seconds, clock=lambda: now[0])
+    for n in range(10):
+        now[0] += 3600
+        store.get(str(n))
+    assert store.kept == 5
