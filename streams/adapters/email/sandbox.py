@@ -33,7 +33,10 @@ Payload = dict[str, Any]
 Publish = Callable[[Payload | list[Payload]], Awaitable[None]]
 Delay = tuple[float, float]  # uniform (min, max) seconds of hub time
 
-_MAX_REMEMBERED = 100_000  # idempotency keys kept to answer a resend with the same receipt
+# Idempotency keys kept to answer a resend with the same receipt. Only the time each was
+# accepted is kept (the message id derives from the key): a whole receipt per send was ~600
+# bytes, and a worker on this provider grew by that per email until the bound.
+_MAX_REMEMBERED = 100_000
 
 
 class SandboxRates(Frozen):
@@ -111,7 +114,7 @@ class SandboxProvider:
         self._rng = rng
         self._heap: list[tuple[datetime, int, _Kind, Payload]] = []
         self._seq = 0
-        self._receipts: OrderedDict[str, SendReceipt] = OrderedDict()
+        self._accepted: OrderedDict[str, datetime] = OrderedDict()  # idempotency key -> at
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -119,9 +122,10 @@ class SandboxProvider:
         return len(self._heap)
 
     async def send(self, message: OutgoingEmail) -> SendReceipt:
-        known = self._receipts.get(message.idempotency_key)
+        known = self._accepted.get(message.idempotency_key)
         if known is not None:
-            return known  # a resend is the same message: same receipt, no second set of events
+            # A resend is the same message: same receipt, no second set of events.
+            return self._receipt(message, known)
         if self._rng.random() < self.settings.rates.transient_failure:
             raise SendFailed(
                 "sandbox 421: simulated try-again-later",
@@ -129,17 +133,20 @@ class SandboxProvider:
                 transient=True,
                 code=421,
             )
-        receipt = SendReceipt(
-            provider=self.name,
-            provider_message_id=stable_token(self.name, message.idempotency_key),
-            accepted_at=self._now(),
-        )
-        self._receipts[message.idempotency_key] = receipt
-        if len(self._receipts) > _MAX_REMEMBERED:
-            self._receipts.popitem(last=False)
+        receipt = self._receipt(message, self._now())
+        self._accepted[message.idempotency_key] = receipt.accepted_at
+        if len(self._accepted) > _MAX_REMEMBERED:
+            self._accepted.popitem(last=False)
         for due, kind, payload in self._plan(message, receipt):
             self._push(due, kind, payload)
         return receipt
+
+    def _receipt(self, message: OutgoingEmail, accepted_at: datetime) -> SendReceipt:
+        return SendReceipt(
+            provider=self.name,
+            provider_message_id=stable_token(self.name, message.idempotency_key),
+            accepted_at=accepted_at,
+        )
 
     def _delay(self, bounds: Delay) -> timedelta:
         return timedelta(seconds=self._rng.uniform(*bounds))
