@@ -89,7 +89,14 @@ class Watcher:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self.consumer.stop()
+        try:
+            await self.consumer.stop()
+        except asyncio.CancelledError:
+            # aiokafka's fetcher lets the cancellation of its own fetch task (asleep in a
+            # retry backoff) out of close(): seen at the end of a soak, after the results.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
 
     async def _run(self) -> None:
         while True:
