@@ -12,6 +12,13 @@ measures both).
    and the table writes behind it) long after the memory was freed. `malloc_trim(0)` hands
    the free pages back; a timer calls it when enough is free (OUTREACH_MALLOC_TRIM_SECONDS).
    Not glibc (musl, macOS): both calls are absent and the timer does nothing.
+3. glibc serves an allocation of at least its mmap threshold with pages of its own, returned
+   when it is freed, and raises that threshold to the size of every such block freed (up to
+   32 MB): after the first fetched record batches and RocksDB buffers of a few hundred KB are
+   freed, blocks that size land in the heap among small live ones, and their pages stay there
+   once freed. In a disk-store soak the allocator's free memory grew 39 -> 86 MB over 12
+   minutes while what was in use stayed at ~100 MB. `mallopt(M_MMAP_THRESHOLD)` fixes the
+   threshold (OUTREACH_MALLOC_MMAP_THRESHOLD_KB), as MALLOC_MMAP_THRESHOLD_ would.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ from typing import Any
 from faust.serializers import codecs
 
 log = logging.getLogger(__name__)
+
+M_MMAP_THRESHOLD = -3  # mallopt's parameter number (glibc malloc.h)
 
 # Trimming walks the heap's free chunks and re-faulting trimmed pages costs the next burst a
 # little: below this much free memory the RSS it would return is not worth it.
@@ -60,6 +69,10 @@ class Glibc:
         libc = ctypes.CDLL(name) if name else None
         self._trim = getattr(libc, "malloc_trim", None)
         self._info = getattr(libc, "mallinfo2", None)  # glibc >= 2.33
+        self._mallopt = getattr(libc, "mallopt", None)
+        if self._mallopt is not None:
+            self._mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+            self._mallopt.restype = ctypes.c_int
         if self._trim is not None:
             self._trim.argtypes, self._trim.restype = [ctypes.c_size_t], ctypes.c_int
         if self._info is not None:
@@ -77,6 +90,10 @@ class Glibc:
         if self._trim is not None:
             self._trim(0)
 
+    def fix_mmap_threshold(self, nbytes: int) -> bool:
+        """Blocks of at least `nbytes` on pages of their own, for good (no dynamic raising)."""
+        return self._mallopt is not None and self._mallopt(M_MMAP_THRESHOLD, nbytes) == 1
+
 
 def trim_once(glibc: Glibc, minimum: int = TRIM_MIN_FREE_BYTES) -> float | None:
     """Trim when `should_trim`: what the trim took (seconds), None when it did not trim."""
@@ -87,12 +104,15 @@ def trim_once(glibc: Glibc, minimum: int = TRIM_MIN_FREE_BYTES) -> float | None:
     return time.perf_counter() - started
 
 
-def install(app: Any, trim_seconds: float) -> None:
-    """Both fixes of the module docstring: the exact-size json codec, and every `trim_seconds`
-    (0: never) the allocator's free pages given back when enough are free."""
+def install(app: Any, trim_seconds: float, mmap_threshold_kb: int = 0) -> None:
+    """The fixes of the module docstring: the exact-size json codec, every `trim_seconds`
+    (0: never) the allocator's free pages given back when enough are free, and a fixed mmap
+    threshold of `mmap_threshold_kb` (0: glibc's own, raised as it goes)."""
     # In Faust's registry under the name every table's changelog uses (a Table picks "json"
     # for any key or value type but bytes and models; no setting reaches it).
     codecs.register("json", ExactJson())
+    if mmap_threshold_kb:
+        Glibc().fix_mmap_threshold(mmap_threshold_kb * 1024)
     install_trim(app, trim_seconds)
 
 

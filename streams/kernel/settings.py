@@ -117,6 +117,12 @@ class Settings(BaseSettings):
         "how often a worker hands the memory it freed back to the system (glibc's "
         "`malloc_trim`, when at least 32 MB are free): without it a worker's RSS stays at the "
         "high-water mark of its busiest moment. 0 turns it off; not glibc: nothing"))
+    malloc_mmap_threshold_kb: int = Field(default=128, ge=0, le=32 * 1024, description=(
+        "allocations of at least this many KiB get pages of their own, given back when freed "
+        "(glibc's M_MMAP_THRESHOLD, fixed): left to glibc (0), the threshold rises to the "
+        "largest block freed so far, and buffers that size (fetched record batches, RocksDB's) "
+        "then sit in the heap, whose pages stay with the worker after they are freed. Not "
+        "glibc: nothing"))
     sink_batch_size: int = Field(default=500, ge=1, description="PostgreSQL write batch, rows")
     sink_batch_seconds: float = Field(default=0.2, gt=0, description=(
         "PostgreSQL write batch, longest wait"))

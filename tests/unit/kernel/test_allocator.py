@@ -81,3 +81,34 @@ def test_trim_once_on_this_machine() -> None:
     assert trim_once(glibc, minimum=2**62) is None  # never that much free
     took = trim_once(glibc, minimum=0)
     assert took is not None and took < 1.0
+
+
+# Run in a child: the threshold is process-wide, and the test needs glibc's own to start from.
+THRESHOLD_PROBE = """
+import ctypes, sys
+from streams.kernel.allocator import Glibc, _MallInfo2
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = _MallInfo2
+def mapped():
+    return libc.mallinfo2().hblkhd
+block = bytearray(8 << 20)
+del block  # glibc raises its threshold past 8 MB: a 1 MB block now goes to the heap
+before = mapped(); heaped = bytearray(1 << 20); in_heap = mapped() - before < (1 << 20)
+if sys.argv[1] == "fixed":
+    assert Glibc().fix_mmap_threshold(128 * 1024)
+before = mapped(); block = bytearray(1 << 20); own_pages = mapped() - before >= (1 << 20)
+print(in_heap, own_pages)
+"""
+
+
+@pytest.mark.parametrize(("mode", "own_pages"), [("glibc", False), ("fixed", True)])
+def test_a_fixed_threshold_gives_a_large_block_pages_of_its_own(mode: str, own_pages: bool
+                                                                ) -> None:
+    import subprocess
+    import sys
+
+    if not Glibc().available or Glibc().free_bytes() is None:
+        pytest.skip("not glibc >= 2.33 (mallinfo2)")
+    out = subprocess.run([sys.executable, "-c", THRESHOLD_PROBE, mode], capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == ["True", str(own_pages)]
