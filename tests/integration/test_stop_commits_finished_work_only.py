@@ -76,8 +76,10 @@ async def test_sigterm_mid_batch(
     script.write_text(APP)
     env = {**os.environ, "BOOTSTRAP": kafka_bootstrap, "APP_ID": group, "TOPIC": topic,
            "WORK_S": str(work_s), "PYTHONPATH": str(PROJECT_ROOT)}
+    # In tmp_path: Faust keeps its data directory (<app id>-data) in the working directory.
     proc = subprocess.Popen([sys.executable, str(script), "worker", "-l", "info"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
     try:
         assert proc.stdout is not None
         lines: list[str] = []
