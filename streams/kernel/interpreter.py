@@ -130,13 +130,17 @@ def _last_states(
     """Per key of a store: the batch's last state (under the event that decided it), and the
     state before the batch's first decision about it. The changelog needs only the last one,
     which compaction would keep anyway; a write per decision cost a dump and a changelog record
-    each (a company's leads in one batch, a touch and its send report)."""
+    each (a company's leads in one batch, a touch and its send report). The writes go out in
+    the order of those last decisions, each decision's in the order it lists them: a record
+    written after another was decided after it (the gate writes a lead's slot, then the company
+    state that names it)."""
     first: dict[tuple[int, str], Any] = {}
     last: dict[tuple[int, str], tuple[Any, Decided[Any]]] = {}
     for event, decided in outcomes:
         if decided.store is not None:
             key = (id(decided.store), decided.key)
             first.setdefault(key, decided.before)
+            last.pop(key, None)  # in the order of each key's last decision, not its first
             last[key] = (event, decided)
     return [(event, d.store, d.key, first[key], d.decision.state)
             for key, (event, d) in last.items() if d.store is not None]

@@ -194,6 +194,25 @@ async def test_each_key_is_written_once_per_batch_and_not_at_all_when_back_where
     assert (table["a"], table["b"]) == (16, 20)
 
 
+async def test_writes_go_out_in_the_order_of_each_key_last_decision() -> None:
+    # Each record writes a part of its own, then the whole that names it (the gate's slot, then
+    # its company): the whole is written last, after every part it names, though it was first
+    # decided before the second part.
+    log, hub, _producer, table = setup()
+    store: TableStore[int] = TableStore(table, lambda _k, raw: int(raw), lambda s: s,
+                                        lambda _k: 0)
+
+    def decide(item: Note, _event: Any) -> list[Decided[int]]:
+        whole = store.get("whole")
+        return [store.decided(f"part-{item.n}", 0, Decision(item.n)),
+                store.decided("whole", whole, Decision(whole + item.n))]
+
+    stage = Stage(hub, "test", Decode(), decide)  # type: ignore[arg-type]
+    await stage.run_batch([event(1, 0), event(2, 1)])
+    assert [line for line in log if line.startswith("write")] == [
+        "write part-1", "write part-2", "write whole"]
+
+
 async def test_a_refusing_broker_is_waited_out_and_nothing_is_dead_lettered() -> None:
     _, hub, producer, table = setup(refusals=2)
     await summing_stage(hub, table).run_batch([event(5)])
