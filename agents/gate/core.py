@@ -3,16 +3,25 @@
 Lead cards and BIT scores are both keyed by company_sov_id on co-partitioned topics, so one
 company's leads, its latest score and the leads waiting for that score live on one partition.
 
-A company remembers its recent gated leads so that a newer score can re-gate them, in the same
-state and the same table write as the rest of its decision (two writes could be split by a
-stop). Every lead rewrites that state, so the remembered leads are kept as text: each as its
-name and its PendingLead's JSON, decoded only when a newer score re-gates. As models, 200
-remembered leads cost ~1.6 ms a lead to validate and dump (45% of a worker's CPU in the soak
-of bench/e2e.py); as text, ~0.18 ms.
+A company remembers its recent gated leads so that a newer score can re-gate them. Each is
+kept in a slot of its own (the shell's remembered-leads table, key `{company}#{slot}`); the
+company's state holds only each lead's fingerprint and slot, oldest first. A lead gated writes
+its one slot and the small company state. Kept whole in the company's state (as text since
+an earlier change), 200 remembered leads made every lead's write ~134 KB: ~0.5 ms of this
+core's time and as many bytes through the changelog, the broker and the disk store, growing
+with every lead of the company (the soak of bench/e2e.py).
+
+The company's state and a slot are two table writes, which a stop can split. A slot that does
+not hold the lead its fingerprint names is skipped when a score re-gates, and the lead's card,
+redelivered after that stop, writes it again (`_on_lead`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,8 +50,8 @@ class PendingLead(Frozen):
     last_verdict: GateVerdict | None = None
 
 
-# A remembered lead: (lead_id, batch_id, the PendingLead as JSON text). The same lead in
-# another batch is another handoff, gated again.
+# A lead remembered the way states stored before slots hold it: (lead_id, batch_id, the
+# PendingLead as JSON text). Read only: the next change moves such leads into slots.
 RememberedLead = tuple[str, str, str]
 
 
@@ -54,13 +63,27 @@ def recalled(lead: RememberedLead) -> PendingLead:
     return PendingLead.model_validate_json(lead[2])
 
 
+def fingerprint(lead_id: str, batch_id: str) -> str:
+    """A remembered lead's name in its company's state: 16 hex digits of (lead id, batch id).
+    The same lead in another batch is another handoff, gated again."""
+    return hashlib.blake2b(f"{lead_id}\x1f{batch_id}".encode(), digest_size=8).hexdigest()
+
+
+def fingerprint_of(lead: PendingLead) -> str:
+    return fingerprint(lead.lead_id, lead.batch_id)
+
+
 class CompanyGateState(Frozen):
     company_sov_id: str
     version: int = 0
     score: BitScoreEvaluated | None = None
     waiting: tuple[PendingLead, ...] = ()
+    remembered: tuple[tuple[str, int], ...] = Field(default=(), description=(
+        "recent gated leads, oldest first, for re-gating: each lead's fingerprint and the slot "
+        "that holds it"))
     gated: tuple[RememberedLead, ...] = Field(default=(), description=(
-        "recent gated leads, oldest first, for re-gating: lead id, batch id, the lead as JSON"))
+        "recent gated leads as states stored before slots held them: lead id, batch id, the "
+        "lead as JSON; moved into slots by the next change"))
 
     @field_validator("gated", mode="before")
     @classmethod
@@ -72,21 +95,66 @@ class CompanyGateState(Frozen):
         return value
 
     def knows(self, lead_id: str, batch_id: str) -> bool:
-        return any(p.lead_id == lead_id and p.batch_id == batch_id for p in self.waiting) or any(
+        return self.slot_of(fingerprint(lead_id, batch_id)) is not None or any(
+            p.lead_id == lead_id and p.batch_id == batch_id for p in self.waiting) or any(
             g[0] == lead_id and g[1] == batch_id for g in self.gated)
 
+    def slot_of(self, print_: str) -> int | None:
+        for fp, slot in self.remembered:
+            if fp == print_:
+                return slot
+        return None
 
+
+# The remembered leads' slots a decision writes: slot -> the lead as it is now.
+SlotWrites = dict[int, PendingLead]
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyGate:
+    """A decision's new company state and the remembered-lead slots it writes."""
+
+    company: CompanyGateState
+    slots: SlotWrites = field(default_factory=dict)
+
+
+# Reads a remembered-lead slot of the company being decided (None: empty).
+Recall = Callable[[int], PendingLead | None]
 GateInput = LeadCardReceived | BitScoreEvaluated | WaitingLeadsExpiryDue
-GateDecision = Decision[CompanyGateState]
+GateDecision = Decision[CompanyGate]
+
+
+def _nothing(_slot: int) -> PendingLead | None:
+    return None
 
 
 def decide(
-    state: CompanyGateState, event: GateInput, now: datetime, policy: GatePolicy, ids: IdFactory
+    state: CompanyGateState,
+    event: GateInput,
+    now: datetime,
+    policy: GatePolicy,
+    ids: IdFactory,
+    recall: Recall = _nothing,
+) -> GateDecision:
+    if state.gated:  # stored before slots: its remembered leads move into slots on a change
+        moved, slots = _remember(state.model_copy(update={"gated": ()}),
+                                 tuple(map(recalled, state.gated)), policy, bump=False)
+        d = _decide(moved, event, now, policy, ids, lambda s: slots[s] if s in slots else recall(s))
+        if d.state.company is moved:
+            return Decision(CompanyGate(state), d.emits, d.effects)  # unchanged: stored as it was
+        return Decision(CompanyGate(d.state.company, {**slots, **d.state.slots}), d.emits,
+                        d.effects)
+    return _decide(state, event, now, policy, ids, recall)
+
+
+def _decide(
+    state: CompanyGateState, event: GateInput, now: datetime, policy: GatePolicy,
+    ids: IdFactory, recall: Recall,
 ) -> GateDecision:
     if isinstance(event, LeadCardReceived):
-        return _on_lead(state, event, now, policy, ids)
+        return _on_lead(state, event, now, policy, ids, recall)
     if isinstance(event, BitScoreEvaluated):
-        return _on_score(state, event, now, policy, ids)
+        return _on_score(state, event, now, policy, ids, recall)
     return _on_expiry_due(state, now, policy, ids)
 
 
@@ -102,9 +170,18 @@ def _on_lead(
     now: datetime,
     policy: GatePolicy,
     ids: IdFactory,
+    recall: Recall,
 ) -> GateDecision:
-    if card.disposition != "FORWARDED" or state.knows(card.lead_id, card.batch_id):
-        return Decision(state)  # not executable, or a redelivery: nothing new to decide
+    if card.disposition != "FORWARDED":
+        return Decision(CompanyGate(state))  # not executable: nothing to decide
+    print_ = fingerprint(card.lead_id, card.batch_id)
+    slot = state.slot_of(print_)
+    if slot is not None:
+        held = recall(slot)
+        if held is not None and fingerprint_of(held) == print_:
+            return Decision(CompanyGate(state))  # a redelivery: nothing new to decide
+    elif state.knows(card.lead_id, card.batch_id):
+        return Decision(CompanyGate(state))  # a redelivery of a waiting lead
     enrichment = (
         Enrichment.model_validate(card.card["enrichment"]) if card.card.get("enrichment") else None
     )
@@ -115,13 +192,15 @@ def _on_lead(
         enrichment=enrichment,
         received_at=now,
     )
-    if state.score is None:
+    if state.score is None and slot is None:
         waiting = state.model_copy(
             update={"waiting": (*state.waiting, pending), "version": state.version + 1}
         )
-        return Decision(waiting, effects=(Count("gate_leads_waiting_total"),))
+        return Decision(CompanyGate(waiting), effects=(Count("gate_leads_waiting_total"),))
+    # Gated now, or gated before and its slot lost to a stop between the two writes: the
+    # verdict is emitted again under the same ids, and the slot written.
     gated, emits, effects = _gate(pending, state.score, now, policy, ids)
-    return Decision(_remember(state, (gated,), policy), tuple(emits), tuple(effects))
+    return Decision(_remember_gate(state, (gated,), policy), tuple(emits), tuple(effects))
 
 
 def _on_score(
@@ -130,19 +209,31 @@ def _on_score(
     now: datetime,
     policy: GatePolicy,
     ids: IdFactory,
+    recall: Recall,
 ) -> GateDecision:
     if state.score is not None and score.evaluated_at <= state.score.evaluated_at:
-        return Decision(state, effects=(Count("gate_scores_ignored_total"),))  # stale or replay
+        return Decision(CompanyGate(state), effects=(Count("gate_scores_ignored_total"),))
     emits: list[Emit] = []
     effects: list[Count] = []
-    regated: list[PendingLead] = []
-    for pending in (*map(recalled, state.gated), *state.waiting):
+    slots: SlotWrites = {}
+    for print_, slot in state.remembered:
+        pending = recall(slot)
+        if pending is None or fingerprint_of(pending) != print_:
+            continue  # lost to a stop between two writes; the card's redelivery restores it
         gated, e, f = _gate(pending, score, now, policy, ids)
-        regated.append(gated)
+        if gated != pending:
+            slots[slot] = gated
         emits += e
         effects += f
-    fresh = state.model_copy(update={"score": score, "waiting": (), "gated": ()})
-    return Decision(_remember(fresh, tuple(regated), policy), tuple(emits), tuple(effects))
+    released: list[PendingLead] = []
+    for pending in state.waiting:
+        gated, e, f = _gate(pending, score, now, policy, ids)
+        released.append(gated)
+        emits += e
+        effects += f
+    fresh, more = _remember(state.model_copy(update={"score": score, "waiting": ()}),
+                            tuple(released), policy)
+    return Decision(CompanyGate(fresh, {**slots, **more}), tuple(emits), tuple(effects))
 
 
 def _on_expiry_due(
@@ -151,7 +242,7 @@ def _on_expiry_due(
     bound = timedelta(seconds=policy.max_wait_seconds)
     expired = tuple(p for p in state.waiting if p.received_at + bound <= now)
     if not expired:
-        return Decision(state)  # a duplicate or early command: nothing is due
+        return Decision(CompanyGate(state))  # a duplicate or early command: nothing is due
     emits: list[Emit] = []
     effects: list[Count] = []
     released: list[PendingLead] = []
@@ -162,7 +253,7 @@ def _on_expiry_due(
         effects += f
     still = tuple(p for p in state.waiting if p not in expired)
     return Decision(
-        _remember(state.model_copy(update={"waiting": still}), tuple(released), policy),
+        _remember_gate(state.model_copy(update={"waiting": still}), tuple(released), policy),
         tuple(emits),
         tuple(effects),
     )
@@ -240,9 +331,34 @@ def _gate(
     return gated, emits, counts
 
 
-def _remember(
+def _remember_gate(
     state: CompanyGateState, gated: tuple[PendingLead, ...], policy: GatePolicy
-) -> CompanyGateState:
+) -> CompanyGate:
+    company, slots = _remember(state, gated, policy)
+    return CompanyGate(company, slots)
+
+
+def _remember(
+    state: CompanyGateState, gated: tuple[PendingLead, ...], policy: GatePolicy,
+    bump: bool = True,
+) -> tuple[CompanyGateState, SlotWrites]:
+    """Remember `gated` as the newest leads, each in a slot: a lead remembered already keeps
+    its slot; a new one takes the oldest's when `remembered_leads_per_company` are kept (or
+    the first free slot), so a company never holds more slots than it may remember."""
     keep = policy.remembered_leads_per_company
-    recent = (*state.gated, *map(remembered, gated))[-keep:] if keep else ()
-    return state.model_copy(update={"gated": recent, "version": state.version + 1})
+    index = dict(state.remembered)  # fingerprint -> slot, oldest first
+    slots: SlotWrites = {}
+    for lead in gated if keep else ():
+        print_ = fingerprint_of(lead)
+        slot = index.pop(print_, None)
+        while slot is None and len(index) >= keep:
+            slot = index.pop(next(iter(index)))
+        if slot is None:
+            used = set(index.values())
+            slot = next(s for s in itertools.count() if s not in used)
+        index[print_] = slot
+        slots[slot] = lead
+    # The policy may have lowered its bound since: the newest are kept.
+    entries = tuple(index.items())[-keep:] if keep else ()
+    version = state.version + 1 if bump else state.version
+    return state.model_copy(update={"remembered": tuple(entries), "version": version}), slots

@@ -80,20 +80,24 @@ def good_batch(batch_id: str) -> dict:
             "source": "social-xpress-engine", "target": "nextier-execution", "records": records}
 
 
-def score(company: str, value: float) -> bytes:
+def score(company: str, value: float, evaluated_at: str = "2026-11-20T09:00:00Z") -> bytes:
     return json.dumps({"company_sov_id": company, "outreach_id": f"o-{company}",
                        "bit_score": value, "bit_tier": "X", "correlation_id": f"corr-{company}",
                        "lifecycle_state": "TARGETABLE",
-                       "evaluated_at": "2026-11-20T09:00:00Z"}).encode()
+                       "evaluated_at": evaluated_at}).encode()
+
+
+def worker_env(app_id: str, tmp_path: Path) -> dict[str, str]:
+    return {"OUTREACH_APP_ID": app_id, "OUTREACH_TOPIC_PARTITIONS": "2",
+            "OUTREACH_GATE_MAX_WAIT_SECONDS": "600", "OUTREACH_DATA_DIR": str(tmp_path / "var")}
 
 
 @pytest.fixture
 async def hub(broker: str, database_url: str, tmp_path: Path) -> Any:
     settings = Settings(topic_partitions=2)
     await prepare(settings, broker, database_url)
-    worker = WorkerProcess.start(broker, database_url, tmp_path / "worker.log", {
-        "OUTREACH_APP_ID": f"e2e-{uuid.uuid4().hex[:8]}", "OUTREACH_TOPIC_PARTITIONS": "2",
-        "OUTREACH_GATE_MAX_WAIT_SECONDS": "600", "OUTREACH_DATA_DIR": str(tmp_path / "var")})
+    worker = WorkerProcess.start(broker, database_url, tmp_path / "worker.log",
+                                 worker_env(f"e2e-{uuid.uuid4().hex[:8]}", tmp_path))
     try:
         worker.wait_ready(90)
         yield worker
@@ -256,3 +260,54 @@ async def test_a_batch_id_seen_before_is_not_processed_twice(
     # One audit row for the batch and one for the conflicting copy; the exact duplicate adds none.
     assert audit_rows == 2
     assert card_rows == 11 and invalid == 1
+
+
+async def test_a_newer_score_regates_the_remembered_leads_after_a_restart(
+    broker: str, database_url: str, tmp_path: Path
+) -> None:
+    """The gate keeps its remembered leads in slots of a table of their own: a worker restarted
+    from the changelogs still re-gates them when the company's score moves to another band."""
+    await prepare(Settings(topic_partitions=2), broker, database_url)
+    env = worker_env(f"e2e-{uuid.uuid4().hex[:8]}", tmp_path)
+    company = f"cmp_rg_{uuid.uuid4().hex[:6]}"
+    leads = {f"l-rg-ok-{company}": {}, f"l-rg-unverified-{company}": {
+        "contact": {"email": f"x@{company}.example".replace("_", "-"), "email_verified": False}}}
+    batch = {"batch_id": f"sxp_{company}", "schema_version": "v1",
+             "created_at": "2026-11-20T10:00:00Z", "source": "social-xpress-engine",
+             "target": "nextier-execution",
+             "records": [card(lead, company, **extra) for lead, extra in leads.items()]}
+    producer = Producer({"bootstrap.servers": broker})
+
+    def verdicts() -> dict[str, list[tuple[str, str]]]:
+        # By event id: a record decided again after a stop emits the same verdict again.
+        unique = {v["event_id"]: v for v in consume_until_idle(broker, "outreach.gate.verdict",
+                                                                idle=2)
+                  if v["company_sov_id"] == company}
+        seen: dict[str, list[tuple[str, str]]] = {}
+        for v in unique.values():
+            seen.setdefault(v["lead_id"], []).append((v["verdict"], v["tier"]))
+        return seen
+
+    for step in range(2):
+        worker = WorkerProcess.start(broker, database_url, tmp_path / f"worker-{step}.log", env)
+        try:
+            worker.wait_ready(90)
+            if step == 0:
+                producer.produce("bit-engine.score.evaluated", key=company,
+                                 value=score(company, 60))
+                producer.produce("social-xpress.lead-batch.ready", key=batch["batch_id"],
+                                 value=json.dumps(batch).encode())
+            else:  # a newer score, HOT -> BURNING, read by the restarted worker
+                producer.produce("bit-engine.score.evaluated", key=company,
+                                 value=score(company, 80, "2026-11-20T11:00:00Z"))
+            assert producer.flush(10) == 0
+            deadline, seen = time.monotonic() + 60, {}
+            while time.monotonic() < deadline:
+                seen = verdicts()
+                if len(seen) == 2 and all(len(v) > step for v in seen.values()):
+                    break
+        finally:
+            assert worker.stop() == 0, (tmp_path / f"worker-{step}.log").read_text()[-3000:]
+    ok, unverified = leads
+    assert seen == {ok: [("ALLOW", "HOT"), ("ALLOW", "BURNING")],
+                    unverified: [("BLOCKED", "HOT"), ("BLOCKED", "BURNING")]}

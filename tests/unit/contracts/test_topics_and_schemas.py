@@ -287,13 +287,15 @@ def _core_events() -> list[BaseModel]:
     rejected = read_batch(b"not json", source, NOW, STABLE_IDS)
     events = [e.event for e in (*decision.emits, *rejected.emits)]  # type: ignore[union-attr]
     state = CompanyGateState(company_sov_id="cmp_0000")
+    slots: dict[int, Any] = {}
     for event in list(events):
         if isinstance(event, LeadCardReceived) and event.company_sov_id == "cmp_0000":
-            d = gate_decide(state, event, NOW, GatePolicy(), STABLE_IDS)
-            state = d.state
+            d = gate_decide(state, event, NOW, GatePolicy(), STABLE_IDS, slots.get)
+            state = d.state.company
+            slots.update(d.state.slots)
             events += [e.event for e in d.emits]
     score = BitScoreEvaluated.model_validate(bit_score("cmp_0000", 30, NOW))
-    d = gate_decide(state, score, NOW, GatePolicy(), STABLE_IDS)
+    d = gate_decide(state, score, NOW, GatePolicy(), STABLE_IDS, slots.get)
     return events + [e.event for e in d.emits]
 
 

@@ -7,6 +7,7 @@ import copy
 import itertools
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.gate.core import CompanyGateState, decide, expiry_due, recalled
+from agents.gate.core import (
+    CompanyGateState,
+    PendingLead,
+    decide,
+    expiry_due,
+    fingerprint,
+    remembered,
+)
 from agents.gate.policy import GatePolicy
 from agents.gate.rules import gate_lead
 from streams.contracts.decision import Decision, Emit
@@ -98,17 +106,33 @@ def expiry(minutes: float) -> WaitingLeadsExpiryDue:
     return WaitingLeadsExpiryDue(company_sov_id=COMPANY, issued_at=at(minutes))
 
 
-def fresh() -> CompanyGateState:
-    return CompanyGateState(company_sov_id=COMPANY)
+@dataclass(frozen=True)
+class Gate:
+    """One company as the shell's two tables hold it: its state and its remembered leads'
+    slots. Reads the company state's fields as its own."""
+
+    company: CompanyGateState
+    slots: dict[int, PendingLead] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.company, name)
+
+    def leads(self) -> list[PendingLead]:
+        """The remembered leads, oldest first."""
+        return [self.slots[slot] for _, slot in self.company.remembered]
 
 
-def step(state: CompanyGateState, event: Any, now: datetime,
-         policy: GatePolicy = POLICY) -> Decision[CompanyGateState]:
-    return decide(state, event, now, policy, STABLE_IDS)
+def fresh() -> Gate:
+    return Gate(CompanyGateState(company_sov_id=COMPANY))
 
 
-def fold(events: Iterable[tuple[float, Any]], state: CompanyGateState | None = None,
-         policy: GatePolicy = POLICY) -> tuple[CompanyGateState, list[Emit]]:
+def step(state: Gate, event: Any, now: datetime, policy: GatePolicy = POLICY) -> Decision[Gate]:
+    d = decide(state.company, event, now, policy, STABLE_IDS, state.slots.get)
+    return Decision(Gate(d.state.company, {**state.slots, **d.state.slots}), d.emits, d.effects)
+
+
+def fold(events: Iterable[tuple[float, Any]], state: Gate | None = None,
+         policy: GatePolicy = POLICY) -> tuple[Gate, list[Emit]]:
     state = state or fresh()
     emits: list[Emit] = []
     for minutes, event in events:
@@ -165,7 +189,7 @@ def test_a_score_releases_every_waiting_lead_once() -> None:
     assert "email_unverified" in err.reason
     assert "@" not in err.reason and "@" not in str(err.record)
     assert d.state.waiting == ()
-    assert {lead_id for lead_id, _, _ in d.state.gated} == set(leads)
+    assert {p.lead_id for p in d.state.leads()} == set(leads)
     for g in leads.values():
         assert g.bit_score == 63 and g.score_evaluated_at == at(3)
         assert g.batch_id == "sxp_2026_03_02_001" and g.occurred_at == at(4)
@@ -245,7 +269,7 @@ def test_non_forwarded_cards_are_ignored(disposition: str, with_score: bool) -> 
 
 # ---- newer and older scores --------------------------------------------------------------------
 
-def _three_gated_at_60() -> CompanyGateState:
+def _three_gated_at_60() -> Gate:
     state, emits = fold([(0, card("lead-ok")), (0, card("lead-unverified",
                                                         flaw="email_unverified")),
                          (0, card("lead-nodomain", flaw="no_domain")), (1, score(60, 1))])
@@ -292,35 +316,110 @@ def test_only_changed_verdicts_are_emitted_on_a_regate() -> None:
     assert d2.emits == ()
 
 
-def _as_stored_before_text(state: CompanyGateState) -> dict[str, Any]:
-    """The state as a changelog held it while remembered leads were stored as objects."""
-    raw = state.model_dump(mode="json")
-    raw["gated"] = [recalled(g).model_dump(mode="json") for g in state.gated]
+def _as_stored_before_slots(state: Gate, as_text: bool) -> dict[str, Any]:
+    """The state as a changelog held it while its remembered leads were kept inside it: as
+    text, or before that as objects."""
+    raw = state.company.model_dump(mode="json")
+    raw["remembered"] = []
+    raw["gated"] = [list(remembered(p)) if as_text else p.model_dump(mode="json")
+                    for p in state.leads()]
     return raw
 
 
-def test_a_state_stored_with_leads_as_objects_reads_and_regates_as_one_stored_as_text() -> None:
+@pytest.mark.parametrize("as_text", [True, False])
+def test_a_state_stored_before_slots_moves_its_leads_into_slots_on_its_next_change(
+        as_text: bool) -> None:
     state = _three_gated_at_60()
-    old = CompanyGateState.model_validate(_as_stored_before_text(state))
-    assert old == state
+    old = Gate(CompanyGateState.model_validate(_as_stored_before_slots(state, as_text)))
+    assert old.knows("lead-ok", "sxp_2026_03_02_001")
+    assert step(old, card("lead-ok"), at(2)).state == old  # a redelivery: stored as it was
     newer = score(20, minutes=10, correlation="bit-corr-2")
-    assert step(old, newer, at(11)) == step(state, newer, at(11))
+    moved, kept = step(old, newer, at(11)), step(state, newer, at(11))
+    assert moved.emits == kept.emits and len(gated(moved.emits)) == 3
+    assert moved.state == kept.state
+    assert moved.state.gated == ()
 
 
 def test_a_stored_state_round_trips_through_its_changelog_json() -> None:
     state = _three_gated_at_60()
-    stored = orjson.loads(orjson.dumps(state.model_dump(mode="json")))
-    assert CompanyGateState.model_validate(stored) == state
+    stored = orjson.loads(orjson.dumps(state.company.model_dump(mode="json")))
+    assert CompanyGateState.model_validate(stored) == state.company
     # The lead's card, unknown fields included, is what a newer score re-gates with.
     raw = card("lead-extra").card
     raw["enrichment"]["sxp_attachment_note"] = "kept"
     raw["enrichment"]["contact"]["first_name"] = "Zoë \"Z\" \u2028"
     extra = card("lead-extra").model_copy(update={"card": raw})
     d = step(state, extra, at(2))
-    [lead] = [recalled(g) for g in CompanyGateState.model_validate(
-        orjson.loads(orjson.dumps(d.state.model_dump(mode="json")))).gated
-        if g[0] == "lead-extra"]
+    [lead] = [PendingLead.model_validate(orjson.loads(orjson.dumps(p.model_dump(mode="json"))))
+              for p in d.state.leads() if p.lead_id == "lead-extra"]
     assert lead.enrichment == Enrichment.model_validate(raw["enrichment"])
+
+
+# ---- remembered leads in slots -----------------------------------------------------------------
+
+def _gated_one_by_one(n: int, policy: GatePolicy = POLICY) -> Gate:
+    state, emits = fold([(0, score(60, 0)), *((1, card(f"lead-{i}")) for i in range(n))],
+                        policy=policy)
+    assert len(gated(emits)) == n
+    return state
+
+
+def test_a_gated_lead_writes_its_own_slot_and_a_small_company_state() -> None:
+    state = _gated_one_by_one(POLICY.remembered_leads_per_company)
+    d = decide(state.company, card("lead-new"), at(2), POLICY, STABLE_IDS, state.slots.get)
+    assert len(d.state.slots) == 1
+    [lead] = d.state.slots.values()
+    assert lead.lead_id == "lead-new"
+    # 200 remembered leads: the company's own write stays a few KB whatever they hold.
+    assert len(orjson.dumps(d.state.company.model_dump(mode="json"))) < 8_000
+
+
+def test_a_company_keeps_as_many_slots_as_it_may_remember_the_newest_leads() -> None:
+    policy = GatePolicy(remembered_leads_per_company=5)
+    state = _gated_one_by_one(8, policy)
+    assert sorted(state.slots) == [0, 1, 2, 3, 4]
+    assert [p.lead_id for p in state.leads()] == [f"lead-{i}" for i in range(3, 8)]
+    # The oldest forgotten lead is a new handoff again; a remembered one is a redelivery.
+    assert len(gated(step(state, card("lead-2"), at(2), policy).emits)) == 1
+    assert step(state, card("lead-3"), at(2), policy).emits == ()
+    d = step(state, score(10, minutes=5), at(5), policy)
+    assert sorted(g.lead_id for g in gated(d.emits)) == [f"lead-{i}" for i in range(3, 8)]
+
+
+def test_a_lowered_bound_keeps_the_newest_leads() -> None:
+    state = _gated_one_by_one(5, GatePolicy(remembered_leads_per_company=5))
+    lower = GatePolicy(remembered_leads_per_company=3)
+    d = step(state, card("lead-new"), at(2), lower)
+    assert [p.lead_id for p in d.state.leads()] == ["lead-3", "lead-4", "lead-new"]
+    nothing = GatePolicy(remembered_leads_per_company=0)
+    d = step(state, card("lead-new"), at(2), nothing)
+    assert d.state.remembered == () and len(gated(d.emits)) == 1
+
+
+def test_a_slot_lost_between_two_writes_is_written_again_by_the_cards_redelivery() -> None:
+    state = _gated_one_by_one(3)
+    first = step(state, card("lead-new"), at(2))
+    # A stop after the company's write and before the slot's: the slot holds nothing.
+    slot = first.state.slot_of(fingerprint("lead-new", "sxp_2026_03_02_001"))
+    lost = Gate(first.state.company, {s: p for s, p in first.state.slots.items() if s != slot})
+    regate = step(lost, score(10, minutes=3), at(3))
+    assert "lead-new" not in {g.lead_id for g in gated(regate.emits)}  # skipped, not an error
+    # The card comes again (its offset was not committed): the same verdict, the same ids.
+    again = step(lost, card("lead-new"), at(4))
+    assert [e.event.event_id for e in again.emits] == [  # type: ignore[attr-defined]
+        e.event.event_id for e in first.emits]  # type: ignore[attr-defined]
+    assert again.state.slots[slot].lead_id == "lead-new"
+    d = step(again.state, score(10, minutes=5), at(5))
+    assert "lead-new" in {g.lead_id for g in gated(d.emits)}
+
+
+def test_a_slot_holding_another_lead_is_not_recalled_as_this_one() -> None:
+    state = _gated_one_by_one(2)
+    [(print_, slot), _] = state.company.remembered
+    assert print_ == fingerprint("lead-0", "sxp_2026_03_02_001")
+    swapped = Gate(state.company, {**state.slots, slot: state.slots[1 - slot]})
+    d = step(swapped, score(10, minutes=5), at(5))
+    assert [g.lead_id for g in gated(d.emits)] == ["lead-1"]
 
 
 @pytest.mark.parametrize("offset", [-5, 0])
