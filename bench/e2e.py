@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
+import contextlib
 import os
 import shutil
 import signal
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -86,6 +88,21 @@ def start_workers(layout: str, bootstrap: str, url: str, data: Path) -> list[Wor
     return workers
 
 
+def lagging(workers: list[WorkerProcess]) -> list[str]:
+    """Each partition a worker has not read to its end (`outreach_consumer_lag` above 0): where
+    a record the reconciliation misses is waiting, if it is waiting at all."""
+    found = []
+    for w in workers:
+        with contextlib.suppress(OSError):
+            url = f"http://127.0.0.1:{w.web_port}/metrics"
+            with urllib.request.urlopen(url, timeout=2) as r:
+                for line in r.read().decode().splitlines():
+                    if line.startswith("outreach_consumer_lag{") and float(line.split()[-1]) > 0:
+                        labels = line[line.index("{") + 1:line.index("}")]
+                        found.append(f"{labels} {float(line.split()[-1]):,.0f}")
+    return found
+
+
 async def raw_rates(bootstrap: str) -> tuple[float, float]:
     produce = await raw_produce_rate(bootstrap, "bench.raw-aiokafka")
     started = time.perf_counter()
@@ -119,6 +136,9 @@ async def run_layout(args: argparse.Namespace, layout: str, data: Path) -> bool:
         good, lines = ledger(watch.seen, pub.published, pub.republished, cli)
         print(f"reconciliation: {'every lead accounted for' if good else 'FAILED'}")
         print("\n".join(lines))
+        if not good:
+            print("  records not yet read, by the workers' own consumer lag: "
+                  + (", ".join(lagging(workers)) or "none"))
         await pub.stop()
         await watch.stop()
         await res.stop()
@@ -284,6 +304,9 @@ def main() -> None:
         "measured (0): two commits compared at one load"))
     parser.add_argument("--floor-records", type=int, default=20000, help="0 skips the floor")
     parser.add_argument("--timeout", type=float, default=1800, help="per phase, seconds")
+    parser.add_argument("--keep-data", default="", help=(
+        "a new folder to keep the workers' logs and data in (by default a temporary one, "
+        "removed at the end)"))
     args = parser.parse_args()
     args.reply_fracs = [float(r) for r in args.reply_rates.split(",") if r.strip()]
     # A SIGTERM (CI's timeout) unwinds like Ctrl-C, so the workers, broker and PostgreSQL stop.
@@ -299,6 +322,12 @@ def main() -> None:
         atexit.register(shutil.rmtree, runtime, True)
         os.environ["XDG_RUNTIME_DIR"] = runtime
     for layout in (("one", "pools") if args.layout == "both" else (args.layout,)):
+        if args.keep_data:
+            data = Path(args.keep_data) / layout
+            data.mkdir(parents=True, exist_ok=False)
+            ok &= asyncio.run(run_layout(args, layout, data))
+            print(f"workers' logs and data kept in {data}")
+            continue
         with tempfile.TemporaryDirectory(prefix="outreach-e2e-") as tmp:
             ok &= asyncio.run(run_layout(args, layout, Path(tmp)))
     sys.exit(0 if ok else 1)
