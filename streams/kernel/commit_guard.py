@@ -34,7 +34,9 @@ producer stopping) commits nothing: those records are delivered again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Any
 
 from faust.exceptions import ProducerSendError
@@ -44,6 +46,10 @@ from streams.kernel import fetch_guard, metrics
 from streams.kernel.interpreter import flush_changelog
 
 log = logging.getLogger(__name__)
+
+# A commit's flush takes milliseconds; one that cannot finish (a broker refusing writes) must
+# not hold the commit task: the commit is skipped and the records stay uncommitted.
+FLUSH_BOUND_S = 10.0
 
 _new_offset = Consumer._new_offset
 
@@ -89,11 +95,18 @@ async def _durable_commit_tps(self: Any, tps: Any, start_new_transaction: bool) 
     except ProducerSendError as exc:
         await self.crash(exc)
         return False
+    started = time.perf_counter()
     try:
-        await flush_changelog(self.app.producer)
+        await asyncio.wait_for(flush_changelog(self.app.producer), FLUSH_BOUND_S)
     except RuntimeError as exc:  # the producer is stopping: commit nothing, the records come again
         log.warning("not committing: table writes could not be flushed (%s)", exc)
         return False
+    except TimeoutError:
+        log.warning("not committing: table writes not flushed within %.0f s (the next commit "
+                    "tries again)", FLUSH_BOUND_S)
+        return False
+    finally:
+        metrics.COMMIT_FLUSH_SECONDS.observe(time.perf_counter() - started)
     return bool(await self._commit_offsets(commit_offsets,
                                            start_new_transaction=start_new_transaction))
 

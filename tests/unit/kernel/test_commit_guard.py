@@ -4,6 +4,7 @@ anything while no committed offset is known (before the seek, after a revocation
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Iterable
 from types import SimpleNamespace
@@ -133,4 +134,19 @@ async def test_no_commit_when_the_table_writes_cannot_be_flushed() -> None:
     log: list[str] = []
     consumer = CommittingConsumer(log, FlushingProducer(log, writes=1, running=False))
     assert not await commit_guard._durable_commit_tps(consumer, [REQUESTS], True)
+    assert "commit 7" not in log
+
+
+async def test_no_commit_when_the_table_writes_are_not_flushed_within_the_bound(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    log: list[str] = []
+    producer = FlushingProducer(log, writes=1)
+
+    async def refused() -> None:  # a broker that never takes the write
+        await asyncio.sleep(60)
+
+    producer.buffer.flush = refused
+    monkeypatch.setattr(commit_guard, "FLUSH_BOUND_S", 0.05)
+    assert not await commit_guard._durable_commit_tps(
+        CommittingConsumer(log, producer), [REQUESTS], True)
     assert "commit 7" not in log
