@@ -3,14 +3,8 @@
 Lead cards and BIT scores are both keyed by company_sov_id on co-partitioned topics, so one
 company's leads, its latest score and the leads waiting for that score live on one partition.
 
-A company remembers its recent gated leads so that a newer score can re-gate them. Each is
-kept in a slot of its own (the shell's remembered-leads table, key `{company}#{slot}`); the
-company's state holds only each lead's fingerprint and slot, oldest first. A lead gated writes
-its one slot and the small company state. Kept whole in the company's state (as text since
-an earlier change), 200 remembered leads made every lead's write ~134 KB: ~0.5 ms of this
-core's time and as many bytes through the changelog, the broker and the disk store, growing
-with every lead of the company (the soak of bench/e2e.py).
-
+A company remembers its recent gated leads so that a newer score can re-gate them, each in a
+slot of its own (agents/gate/remembered.py says why); its state names them by fingerprint.
 The company's state and a slot are two table writes, which a stop can split. A slot that does
 not hold the lead its fingerprint names is skipped when a score re-gates, and the lead's card,
 redelivered after that stop, writes it again (`_on_lead`).
@@ -18,9 +12,6 @@ redelivered after that stop, writes it again (`_on_lead`).
 
 from __future__ import annotations
 
-import hashlib
-import itertools
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,49 +19,26 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from agents.gate.policy import GatePolicy
+from agents.gate.remembered import (
+    PendingLead,
+    Recall,
+    RememberedLead,
+    SlotWrites,
+    fingerprint,
+    fingerprint_of,
+    recalled,
+    remember,
+    remembered,
+)
 from agents.gate.rules import gate_lead
 from streams.contracts.decision import Count, Decision, Emit
 from streams.contracts.ids import IdFactory
-from streams.contracts.models.base import AwareDatetime, Frozen
+from streams.contracts.models.base import Frozen
 from streams.contracts.models.bit_score import BitScoreEvaluated
 from streams.contracts.models.errors import SEVERITY, OutreachErrorRaised
-from streams.contracts.models.gate import GateVerdict, LeadGated, WaitingLeadsExpiryDue
+from streams.contracts.models.gate import LeadGated, WaitingLeadsExpiryDue
 from streams.contracts.models.intake import LeadCardReceived
 from streams.contracts.models.lead_batch import Enrichment
-
-
-class PendingLead(Frozen):
-    """What the gate keeps of a forwarded lead card: enough to gate it again."""
-
-    lead_id: str
-    batch_id: str
-    correlation_id: str
-    enrichment: Enrichment | None
-    received_at: AwareDatetime
-    last_verdict: GateVerdict | None = None
-
-
-# A lead remembered the way states stored before slots hold it: (lead_id, batch_id, the
-# PendingLead as JSON text). Read only: the next change moves such leads into slots.
-RememberedLead = tuple[str, str, str]
-
-
-def remembered(lead: PendingLead) -> RememberedLead:
-    return (lead.lead_id, lead.batch_id, lead.model_dump_json())
-
-
-def recalled(lead: RememberedLead) -> PendingLead:
-    return PendingLead.model_validate_json(lead[2])
-
-
-def fingerprint(lead_id: str, batch_id: str) -> str:
-    """A remembered lead's name in its company's state: 16 hex digits of (lead id, batch id).
-    The same lead in another batch is another handoff, gated again."""
-    return hashlib.blake2b(f"{lead_id}\x1f{batch_id}".encode(), digest_size=8).hexdigest()
-
-
-def fingerprint_of(lead: PendingLead) -> str:
-    return fingerprint(lead.lead_id, lead.batch_id)
 
 
 class CompanyGateState(Frozen):
@@ -106,10 +74,6 @@ class CompanyGateState(Frozen):
         return None
 
 
-# The remembered leads' slots a decision writes: slot -> the lead as it is now.
-SlotWrites = dict[int, PendingLead]
-
-
 @dataclass(frozen=True, slots=True)
 class CompanyGate:
     """A decision's new company state and the remembered-lead slots it writes."""
@@ -118,8 +82,6 @@ class CompanyGate:
     slots: SlotWrites = field(default_factory=dict)
 
 
-# Reads a remembered-lead slot of the company being decided (None: empty).
-Recall = Callable[[int], PendingLead | None]
 GateInput = LeadCardReceived | BitScoreEvaluated | WaitingLeadsExpiryDue
 GateDecision = Decision[CompanyGate]
 
@@ -342,23 +304,6 @@ def _remember(
     state: CompanyGateState, gated: tuple[PendingLead, ...], policy: GatePolicy,
     bump: bool = True,
 ) -> tuple[CompanyGateState, SlotWrites]:
-    """Remember `gated` as the newest leads, each in a slot: a lead remembered already keeps
-    its slot; a new one takes the oldest's when `remembered_leads_per_company` are kept (or
-    the first free slot), so a company never holds more slots than it may remember."""
-    keep = policy.remembered_leads_per_company
-    index = dict(state.remembered)  # fingerprint -> slot, oldest first
-    slots: SlotWrites = {}
-    for lead in gated if keep else ():
-        print_ = fingerprint_of(lead)
-        slot = index.pop(print_, None)
-        while slot is None and len(index) >= keep:
-            slot = index.pop(next(iter(index)))
-        if slot is None:
-            used = set(index.values())
-            slot = next(s for s in itertools.count() if s not in used)
-        index[print_] = slot
-        slots[slot] = lead
-    # The policy may have lowered its bound since: the newest are kept.
-    entries = tuple(index.items())[-keep:] if keep else ()
+    entries, slots = remember(state.remembered, gated, policy.remembered_leads_per_company)
     version = state.version + 1 if bump else state.version
-    return state.model_copy(update={"remembered": tuple(entries), "version": version}), slots
+    return state.model_copy(update={"remembered": entries, "version": version}), slots

@@ -6,13 +6,8 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from agents.gate.core import (
-    CompanyGateState,
-    GateInput,
-    PendingLead,
-    decide,
-    expiry_due,
-)
+from agents.gate.core import CompanyGateState, GateInput, decide, expiry_due
+from agents.gate.remembered import PendingLead
 from streams.contracts.decision import Decision, Emit
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import BitScoreEvaluated, WaitingLeadsExpiryDue

@@ -16,15 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.gate.core import (
-    CompanyGateState,
-    PendingLead,
-    decide,
-    expiry_due,
-    fingerprint,
-    remembered,
-)
+from agents.gate.core import CompanyGateState, decide, expiry_due
 from agents.gate.policy import GatePolicy
+from agents.gate.remembered import PendingLead, fingerprint, remembered
 from agents.gate.rules import gate_lead
 from streams.contracts.decision import Decision, Emit
 from streams.contracts.ids import STABLE_IDS
