@@ -277,37 +277,48 @@ async def test_a_newer_score_regates_the_remembered_leads_after_a_restart(
              "target": "nextier-execution",
              "records": [card(lead, company, **extra) for lead, extra in leads.items()]}
     producer = Producer({"bootstrap.servers": broker})
+    # One reader for the whole test: by event id, as a record decided again after a stop emits
+    # the same verdict again.
+    reader = Consumer({"bootstrap.servers": broker, "group.id": f"reader-{uuid.uuid4()}",
+                       "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    reader.subscribe(["outreach.gate.verdict"])
+    unique: dict[str, dict[str, Any]] = {}
 
-    def verdicts() -> dict[str, list[tuple[str, str]]]:
-        # By event id: a record decided again after a stop emits the same verdict again.
-        unique = {v["event_id"]: v for v in consume_until_idle(broker, "outreach.gate.verdict",
-                                                                idle=2)
-                  if v["company_sov_id"] == company}
-        seen: dict[str, list[tuple[str, str]]] = {}
-        for v in unique.values():
-            seen.setdefault(v["lead_id"], []).append((v["verdict"], v["tier"]))
+    def verdicts_within(timeout: float, step: int) -> dict[str, list[tuple[str, str]]]:
+        deadline, seen = time.monotonic() + timeout, {}
+        while time.monotonic() < deadline:
+            msg = reader.poll(0.5)
+            if msg is not None and not msg.error():
+                v = json.loads(msg.value())
+                if v["company_sov_id"] == company:
+                    unique[v["event_id"]] = v
+            seen = {}
+            for v in unique.values():
+                seen.setdefault(v["lead_id"], []).append((v["verdict"], v["tier"]))
+            if len(seen) == 2 and all(len(v) > step for v in seen.values()):
+                break
         return seen
 
-    for step in range(2):
-        worker = WorkerProcess.start(broker, database_url, tmp_path / f"worker-{step}.log", env)
-        try:
-            worker.wait_ready(90)
-            if step == 0:
-                producer.produce("bit-engine.score.evaluated", key=company,
-                                 value=score(company, 60))
-                producer.produce("social-xpress.lead-batch.ready", key=batch["batch_id"],
-                                 value=json.dumps(batch).encode())
-            else:  # a newer score, HOT -> BURNING, read by the restarted worker
-                producer.produce("bit-engine.score.evaluated", key=company,
-                                 value=score(company, 80, "2026-11-20T11:00:00Z"))
-            assert producer.flush(10) == 0
-            deadline, seen = time.monotonic() + 60, {}
-            while time.monotonic() < deadline:
-                seen = verdicts()
-                if len(seen) == 2 and all(len(v) > step for v in seen.values()):
-                    break
-        finally:
-            assert worker.stop() == 0, (tmp_path / f"worker-{step}.log").read_text()[-3000:]
+    try:
+        for step in range(2):
+            worker = WorkerProcess.start(broker, database_url, tmp_path / f"worker-{step}.log",
+                                         env)
+            try:
+                worker.wait_ready(90)
+                if step == 0:
+                    producer.produce("bit-engine.score.evaluated", key=company,
+                                     value=score(company, 60))
+                    producer.produce("social-xpress.lead-batch.ready", key=batch["batch_id"],
+                                     value=json.dumps(batch).encode())
+                else:  # a newer score, HOT -> BURNING, read by the restarted worker
+                    producer.produce("bit-engine.score.evaluated", key=company,
+                                     value=score(company, 80, "2026-11-20T11:00:00Z"))
+                assert producer.flush(10) == 0
+                seen = verdicts_within(60, step)
+            finally:
+                assert worker.stop() == 0, (tmp_path / f"worker-{step}.log").read_text()[-3000:]
+    finally:
+        reader.close()
     ok, unverified = leads
     assert seen == {ok: [("ALLOW", "HOT"), ("ALLOW", "BURNING")],
                     unverified: [("BLOCKED", "HOT"), ("BLOCKED", "BURNING")]}
