@@ -20,36 +20,18 @@ at the seek; nothing is committed before the seek). Otherwise nothing is committ
 partition until the missing records are acknowledged, or it is sought and they come again.
 Changelogs, compacted topics and `exactly_once` keep Faust's own rule (their logs have gaps by
 design, kernel/fetch_guard.py leaves them to Faust too).
-
-A commit also waits until the broker has every table write made so far. A stage writes its
-states into Faust's producer buffer (a table's `__setitem__` cannot await) before it
-acknowledges the records that decided them, and Faust commits without waiting for that buffer:
-a worker stopped or killed right after such a commit would resume past records whose states
-never reached their changelogs. The offsets are chosen first and the buffer drained after, so
-every write of a record the commit covers is in it; a record acknowledged meanwhile waits for
-the next commit. Commits come every few seconds, so the wait costs the stages nothing (a flush
-after each batch instead halved the gate's rate). A commit whose writes cannot be flushed (the
-producer stopping) commits nothing: those records are delivered again.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from typing import Any
 
-from faust.exceptions import ProducerSendError
 from faust.transport.consumer import Consumer
 
 from streams.kernel import fetch_guard, metrics
-from streams.kernel.interpreter import flush_changelog
 
 log = logging.getLogger(__name__)
-
-# A commit's flush takes milliseconds; one that cannot finish (a broker refusing writes) must
-# not hold the commit task: the commit is skipped and the records stay uncommitted.
-FLUSH_BOUND_S = 10.0
 
 _new_offset = Consumer._new_offset
 
@@ -84,34 +66,6 @@ def _guarded_new_offset(self: Any, tp: Any) -> int | None:
     return _new_offset(self, tp)
 
 
-async def _durable_commit_tps(self: Any, tps: Any, start_new_transaction: bool) -> bool:
-    # faust 0.15 Consumer._commit_tps, with the table writes flushed between the choice of the
-    # offsets and their commit.
-    commit_offsets = self._filter_committable_offsets(tps)
-    if not commit_offsets:
-        return False
-    try:
-        await self._handle_attached(commit_offsets)
-    except ProducerSendError as exc:
-        await self.crash(exc)
-        return False
-    started = time.perf_counter()
-    try:
-        await asyncio.wait_for(flush_changelog(self.app.producer), FLUSH_BOUND_S)
-    except RuntimeError as exc:  # the producer is stopping: commit nothing, the records come again
-        log.warning("not committing: table writes could not be flushed (%s)", exc)
-        return False
-    except TimeoutError:
-        log.warning("not committing: table writes not flushed within %.0f s (the next commit "
-                    "tries again)", FLUSH_BOUND_S)
-        return False
-    finally:
-        metrics.COMMIT_FLUSH_SECONDS.observe(time.perf_counter() - started)
-    return bool(await self._commit_offsets(commit_offsets,
-                                           start_new_transaction=start_new_transaction))
-
-
 def install() -> None:
     """Guard the commits of every Faust consumer of this process (after fetch_guard.install)."""
     Consumer._new_offset = _guarded_new_offset  # type: ignore[method-assign]
-    Consumer._commit_tps = _durable_commit_tps  # type: ignore[method-assign]

@@ -118,10 +118,6 @@ COMMITS_HELD = Counter(
     "outreach_commits_held_total",
     "Commits held back because records before the acknowledged ones were not acknowledged",
     registry=REGISTRY)
-COMMIT_FLUSH_SECONDS = Histogram(
-    "outreach_commit_flush_seconds",
-    "Time an offset commit waited for the table writes of the records it covers to reach "
-    "their changelogs", buckets=_FAST, registry=REGISTRY)
 EVENT_AGE_SECONDS = Histogram(
     "outreach_event_age_seconds", "Wall time from a record's timestamp to its stage deciding it",
     ["stage"], buckets=(.01, .05, .1, .5, 1, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400),

@@ -4,7 +4,6 @@ anything while no committed offset is known (before the seek, after a revocation
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from collections.abc import Iterable
 from types import SimpleNamespace
@@ -87,66 +86,3 @@ def test_offsets_the_fetch_guard_found_missing_from_the_log_are_committed_past()
 def test_changelogs_keep_faust_own_rule() -> None:
     consumer = FakeConsumer([11, 12], committed=10, tp=CHANGELOG)
     assert commit_offset(consumer, CHANGELOG) == 13
-
-
-class FlushingProducer:
-    """Faust's producer as the commit sees it: a buffer of table writes and a flush."""
-
-    def __init__(self, log: list[str], writes: int, running: bool = True) -> None:
-        self.log, self.running = log, running
-        self.buffer = SimpleNamespace(size=writes, flush=self._send_one)
-
-    async def _send_one(self) -> None:
-        if not self.running:
-            raise RuntimeError("Cannot flush: Producer not Running")
-        self.buffer.size -= 1
-        self.log.append("table write sent")
-
-    async def flush(self) -> None:
-        self.log.append("broker has them")
-
-
-class CommittingConsumer:
-    def __init__(self, log: list[str], producer: FlushingProducer) -> None:
-        self.log, self.app = log, SimpleNamespace(producer=producer)
-
-    def _filter_committable_offsets(self, tps: Any) -> dict[TP, int]:
-        self.log.append("offsets chosen")
-        return {REQUESTS: 7}
-
-    async def _handle_attached(self, offsets: Any) -> None:
-        self.log.append("attached sent")
-
-    async def _commit_offsets(self, offsets: Any, start_new_transaction: bool = True) -> bool:
-        self.log.append(f"commit {offsets[REQUESTS]}")
-        return True
-
-
-async def test_a_commit_waits_until_the_broker_has_the_table_writes_of_what_it_covers() -> None:
-    log: list[str] = []
-    consumer = CommittingConsumer(log, FlushingProducer(log, writes=2))
-    assert await commit_guard._durable_commit_tps(consumer, [REQUESTS], True)
-    assert log == ["offsets chosen", "attached sent", "table write sent", "table write sent",
-                   "broker has them", "commit 7"]
-
-
-async def test_no_commit_when_the_table_writes_cannot_be_flushed() -> None:
-    log: list[str] = []
-    consumer = CommittingConsumer(log, FlushingProducer(log, writes=1, running=False))
-    assert not await commit_guard._durable_commit_tps(consumer, [REQUESTS], True)
-    assert "commit 7" not in log
-
-
-async def test_no_commit_when_the_table_writes_are_not_flushed_within_the_bound(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    log: list[str] = []
-    producer = FlushingProducer(log, writes=1)
-
-    async def refused() -> None:  # a broker that never takes the write
-        await asyncio.sleep(60)
-
-    producer.buffer.flush = refused
-    monkeypatch.setattr(commit_guard, "FLUSH_BOUND_S", 0.05)
-    assert not await commit_guard._durable_commit_tps(
-        CommittingConsumer(log, producer), [REQUESTS], True)
-    assert "commit 7" not in log
