@@ -63,8 +63,12 @@ class CompanyGateState(Frozen):
         return value
 
     def knows(self, lead_id: str, batch_id: str) -> bool:
-        return self.slot_of(fingerprint(lead_id, batch_id)) is not None or any(
-            p.lead_id == lead_id and p.batch_id == batch_id for p in self.waiting) or any(
+        return (self.slot_of(fingerprint(lead_id, batch_id)) is not None
+                or self.keeps_unslotted(lead_id, batch_id))
+
+    def keeps_unslotted(self, lead_id: str, batch_id: str) -> bool:
+        """Waiting, or remembered in a state stored before slots."""
+        return any(p.lead_id == lead_id and p.batch_id == batch_id for p in self.waiting) or any(
             g[0] == lead_id and g[1] == batch_id for g in self.gated)
 
     def slot_of(self, print_: str) -> int | None:
@@ -142,7 +146,7 @@ def _on_lead(
         held = recall(slot)
         if held is not None and fingerprint_of(held) == print_:
             return Decision(CompanyGate(state))  # a redelivery: nothing new to decide
-    elif state.knows(card.lead_id, card.batch_id):
+    elif state.keeps_unslotted(card.lead_id, card.batch_id):
         return Decision(CompanyGate(state))  # a redelivery of a waiting lead
     enrichment = (
         Enrichment.model_validate(card.card["enrichment"]) if card.card.get("enrichment") else None
