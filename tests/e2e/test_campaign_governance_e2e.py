@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 
 from agents.campaigns.identity import campaign_id_for
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
 from tests.e2e.test_campaign_launch_e2e import rows, verdict, wait_for
+from tests.e2e.topic_reader import topic_reader
 
 pytestmark = pytest.mark.e2e
 
@@ -59,10 +60,7 @@ class Reader:
     """A reader of one topic from its start; `drain` collects what has arrived."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
-        self.consumer = Consumer({"bootstrap.servers": bootstrap,
-                                  "group.id": f"reader-{uuid.uuid4()}",
-                                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
-        self.consumer.subscribe([topic])
+        self.consumer = topic_reader(bootstrap, topic)
         self.seen: list[dict[str, Any]] = []
 
     def drain(self, seconds: float = 1.0) -> list[dict[str, Any]]:

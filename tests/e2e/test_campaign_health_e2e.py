@@ -18,11 +18,12 @@ from typing import Any
 
 import asyncpg
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
+from tests.e2e.topic_reader import topic_reader
 
 pytestmark = pytest.mark.e2e
 
@@ -73,10 +74,7 @@ class Verdicts:
     """A reader of outreach.campaign.health from the start, polled until what is wanted."""
 
     def __init__(self, bootstrap: str) -> None:
-        self.consumer = Consumer({"bootstrap.servers": bootstrap,
-                                  "group.id": f"reader-{uuid.uuid4()}",
-                                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
-        self.consumer.subscribe(["outreach.campaign.health"])
+        self.consumer = topic_reader(bootstrap, "outreach.campaign.health")
         self.seen: list[dict[str, Any]] = []
 
     def close(self) -> None:

@@ -14,11 +14,12 @@ from typing import Any
 
 import asyncpg
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
+from tests.e2e.topic_reader import topic_reader
 
 pytestmark = pytest.mark.e2e
 
@@ -127,9 +128,7 @@ async def asyncio_sleep(seconds: float) -> None:
 
 
 def consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 30) -> list[dict]:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{uuid.uuid4()}",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    consumer.subscribe([topic])
+    consumer = topic_reader(bootstrap, topic)
     out: list[dict] = []
     deadline = time.monotonic() + timeout
     try:
@@ -146,9 +145,7 @@ def consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 30) 
 def consume_until_idle(bootstrap: str, topic: str, idle: float = 3, timeout: float = 40
                        ) -> list[dict]:
     """Everything on the topic: read until nothing has come for `idle` seconds."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{uuid.uuid4()}",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    consumer.subscribe([topic])
+    consumer = topic_reader(bootstrap, topic)
     out: list[dict] = []
     deadline, last = time.monotonic() + timeout, None
     try:
@@ -279,9 +276,7 @@ async def test_a_newer_score_regates_the_remembered_leads_after_a_restart(
     producer = Producer({"bootstrap.servers": broker})
     # One reader for the whole test: by event id, as a record decided again after a stop emits
     # the same verdict again.
-    reader = Consumer({"bootstrap.servers": broker, "group.id": f"reader-{uuid.uuid4()}",
-                       "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    reader.subscribe(["outreach.gate.verdict"])
+    reader = topic_reader(broker, "outreach.gate.verdict")
     unique: dict[str, dict[str, Any]] = {}
 
     def verdicts_within(timeout: float, step: int) -> dict[str, list[tuple[str, str]]]:

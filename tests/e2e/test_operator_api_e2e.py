@@ -23,13 +23,14 @@ from typing import Any
 
 import asyncpg
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 
 from streams.contracts import codec
 from streams.contracts.models.campaign import CampaignCommandRejected, CampaignStateChanged
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
+from tests.e2e.topic_reader import topic_reader
 
 pytestmark = pytest.mark.e2e
 
@@ -86,10 +87,7 @@ def request(worker: WorkerProcess, method: str, target: str, token: str | None =
 def read_topic(broker: str, topic: str, settle: float = 2.0, timeout: float = 20,
                until: Any = None) -> list[dict[str, Any]]:
     """Every record of the topic: until `until(records)` holds, or `settle` s without one."""
-    consumer = Consumer({"bootstrap.servers": broker, "group.id": f"reader-{uuid.uuid4()}",
-                         "enable.auto.commit": False})
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+    consumer = topic_reader(broker, topic)
     out: list[dict[str, Any]] = []
     deadline, quiet = time.monotonic() + timeout, time.monotonic() + settle
     try:

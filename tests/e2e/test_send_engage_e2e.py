@@ -18,13 +18,14 @@ from typing import Any
 import asyncpg
 import pytest
 from aiosmtpd.controller import Controller
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 
 from agents.sequencer.enrollment import contact_key_for
 from streams.embedded import free_port
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
+from tests.e2e.topic_reader import topic_reader
 
 pytestmark = pytest.mark.e2e
 
@@ -223,9 +224,7 @@ async def test_reply_stops_duplicates_change_nothing_unsubscribe_suppresses(
 
 
 def read_all(bootstrap: str, topic: str, expect: int, timeout: float) -> list[dict[str, Any]]:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"cl-{uuid.uuid4()}",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    consumer.subscribe([topic])
+    consumer = topic_reader(bootstrap, topic)
     out: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
     try:

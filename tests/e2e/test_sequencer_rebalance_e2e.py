@@ -12,11 +12,12 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
+from tests.e2e.topic_reader import topic_reader
 
 pytestmark = pytest.mark.e2e
 
@@ -96,9 +97,7 @@ async def test_each_due_touch_is_requested_once_through_rebalances(
             second.stop()
         first.stop()
 
-    consumer = Consumer({"bootstrap.servers": broker, "group.id": f"check-{uuid.uuid4()}",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    consumer.subscribe(["outreach.send.requests"])
+    consumer = topic_reader(broker, "outreach.send.requests")
     requests: list[dict] = []
     deadline = time.monotonic() + 30
     idle = 0

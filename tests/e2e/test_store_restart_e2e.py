@@ -14,12 +14,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
 from tests.e2e.test_sequencer_rebalance_e2e import verdict
+from tests.e2e.topic_reader import topic_reader
 
 pytestmark = pytest.mark.e2e
 
@@ -41,9 +42,7 @@ class Requests:
 
     def __init__(self, broker: str) -> None:
         self.seen: list[dict] = []
-        self._consumer = Consumer({"bootstrap.servers": broker, "group.id": f"check-{uuid.uuid4()}",
-                                   "auto.offset.reset": "earliest", "enable.auto.commit": False})
-        self._consumer.subscribe(["outreach.send.requests"])
+        self._consumer = topic_reader(broker, "outreach.send.requests")
 
     def until(self, done: object, timeout: float) -> list[dict]:
         deadline = time.monotonic() + timeout

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 import psutil
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 from test_intake_gate_e2e import good_batch, score, wait_for
@@ -33,6 +33,7 @@ from streams.kernel.catalogue import catalogue
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
+from tests.e2e.topic_reader import topic_reader
 
 pytestmark = pytest.mark.e2e
 
@@ -111,12 +112,7 @@ def link(expires: datetime) -> str:
 
 
 def provider_events(broker: str, expected: int, timeout: float = 20) -> list[dict[str, Any]]:
-    consumer = Consumer({"bootstrap.servers": broker, "group.id": f"reader-{uuid.uuid4()}",
-                         "enable.auto.commit": False})
-    # Assigned, not subscribed: no group to form, every partition from its start.
-    topic = "email-provider.events"
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+    consumer = topic_reader(broker, "email-provider.events")
     out: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
     try:

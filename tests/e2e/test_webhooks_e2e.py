@@ -20,7 +20,6 @@ from typing import Any
 
 import orjson
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from cryptography.hazmat.primitives import serialization
 from prometheus_client.parser import text_string_to_metric_families
 from webhook_signing import (
@@ -37,6 +36,7 @@ from agents.engagement.ingress import postmark
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
+from tests.e2e.topic_reader import topic_reader
 
 pytestmark = pytest.mark.e2e
 
@@ -129,11 +129,7 @@ def post(worker: WorkerProcess, provider: str, body: bytes,
 
 
 def produced(broker: str, expected: int, timeout: float = 20) -> list[tuple[bytes | None, Any]]:
-    consumer = Consumer({"bootstrap.servers": broker, "group.id": f"reader-{uuid.uuid4()}",
-                         "enable.auto.commit": False})
-    topic = "email-provider.events"
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+    consumer = topic_reader(broker, "email-provider.events")
     out: list[tuple[bytes | None, Any]] = []
     deadline = time.monotonic() + timeout
     try:

@@ -44,8 +44,9 @@ async def _store(database_url: str, *events: OutreachErrorRaised) -> None:
 
 
 async def _read_all(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]]:
+    # No group: every partition from its start, without waiting for a group to form.
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                group_id=f"t-{uuid.uuid4().hex[:8]}")
+                                group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
         out: list[tuple[bytes | None, bytes]] = []
