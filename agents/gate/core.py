@@ -124,10 +124,18 @@ def _decide(
     return _on_expiry_due(state, now, policy, ids)
 
 
+def expires_at(state: CompanyGateState, policy: GatePolicy) -> datetime | None:
+    """When the company's longest-waiting lead passes its bound (None: no lead waits). The
+    shell's due index nudges the company then, instead of reading every company each tick."""
+    if not state.waiting:
+        return None
+    return min(p.received_at for p in state.waiting) + timedelta(seconds=policy.max_wait_seconds)
+
+
 def expiry_due(state: CompanyGateState, now: datetime, policy: GatePolicy) -> bool:
-    """True when some lead has waited past its bound (the shell's timer asks this)."""
-    bound = timedelta(seconds=policy.max_wait_seconds)
-    return any(p.received_at + bound <= now for p in state.waiting)
+    """True when some lead has waited past its bound."""
+    at = expires_at(state, policy)
+    return at is not None and at <= now
 
 
 def _on_lead(

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.gate.core import CompanyGateState, decide, expiry_due
+from agents.gate.core import CompanyGateState, decide, expires_at, expiry_due
 from agents.gate.policy import GatePolicy
 from agents.gate.remembered import PendingLead, fingerprint, remembered
 from agents.gate.rules import gate_lead
@@ -157,6 +157,19 @@ def test_a_forwarded_card_without_a_score_waits() -> None:
     assert d.state.version == 1
     assert not expiry_due(d.state, at(59), POLICY)
     assert expiry_due(d.state, at(60), POLICY)
+
+
+def test_the_company_is_due_when_its_longest_waiting_lead_passes_the_bound() -> None:
+    # The shell's due index nudges a company at expires_at: the same bound the core applies.
+    state, _ = fold([(0, card("lead-1")), (5, card("lead-2"))])
+    assert expires_at(state.company, POLICY) == at(60)
+    d = step(state, expiry(60), at(60))
+    assert [g.lead_id for g in gated(d.emits)] == ["lead-1"]
+    assert expires_at(d.state.company, POLICY) == at(65)
+    assert not expiry_due(d.state.company, at(64.9), POLICY)
+    d = step(d.state, expiry(65), at(65))
+    assert [g.lead_id for g in gated(d.emits)] == ["lead-2"]
+    assert expires_at(d.state.company, POLICY) is None
 
 
 def test_a_score_releases_every_waiting_lead_once() -> None:
