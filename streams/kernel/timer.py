@@ -38,17 +38,63 @@ def nudge_every(hub: Hub, name: str, seconds: float, scan: Scan) -> None:
     hub.app.timer(seconds, name=name)(nudge)
 
 
+class MarkedKeys:
+    """The keys of a store whose state has `field` set, with their partitions: kept on every
+    write (the store's on_write), read again from the table only when this worker's
+    partitions change. A tick then costs the marked states, not the table: scanning and
+    decoding every stored person each tick grew with the persons."""
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+        self.keys: dict[str, int] = {}
+        self.scanned_for: set[int] | None = None
+        self.stale = True
+
+    def update(self, key: str, state: Any, partition: int) -> None:
+        if state is not None and getattr(state, self.field, None):
+            self.keys[key] = partition
+        else:
+            self.keys.pop(key, None)
+
+    async def rescan(self, stored: Iterable[tuple[str, Any]], owned: set[int],
+                     partitions: int) -> None:
+        self.keys.clear()
+        for n, (key, raw) in enumerate(stored):
+            if n % 1000 == 999:
+                await asyncio.sleep(0)  # a large table must not starve consumer heartbeats
+            partition = partition_for(key, partitions)
+            if raw.get(self.field) and partition in owned:
+                self.keys[key] = partition
+        self.scanned_for, self.stale = set(owned), False
+
+
 def nudge_owned(hub: Hub, name: str, seconds: float, store: TableStore[S], alias: str,
                 field: str, nudge: Callable[[str, S, datetime], Emit | None]) -> None:
     """Every `seconds`, the emits `nudge(key, state, now)` returns for the store's states on
     owned partitions whose `field` is non-empty (`alias`: the topic the store is partitioned
     like)."""
+    spec, marked = hub.catalog[alias], MarkedKeys(field)
+    told = store.on_write
+    if told is None:
+        store.on_write = marked.update
+    else:  # another follower of the same table: both are told
+        def both(key: str, state: S, partition: int) -> None:
+            told(key, state, partition)
+            marked.update(key, state, partition)
+        store.on_write = both
 
     async def scan(now: datetime) -> AsyncIterator[Emit]:
-        async for key, state in owned_states(hub, store, alias, field):
-            emit = nudge(key, state, now)
-            if emit is not None:
-                yield emit
+        if hub.app.rebalancing or hub.app.in_recovery:
+            marked.stale = True  # partitions are moving: rescan once they have settled
+            return
+        owned = owned_partitions(hub.app, spec.name)
+        if marked.stale or owned != marked.scanned_for:
+            await marked.rescan(list(store.table.items()), owned, spec.partitions)
+        for key, partition in list(marked.keys.items()):
+            if partition in owned:
+                emit = nudge(key, store.get(key), now)
+                if emit is not None:
+                    yield emit
 
     nudge_every(hub, name, seconds, scan)
 
