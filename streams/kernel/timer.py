@@ -39,19 +39,19 @@ def nudge_every(hub: Hub, name: str, seconds: float, scan: Scan) -> None:
 
 
 class MarkedKeys:
-    """The keys of a store whose state has `field` set, with their partitions: kept on every
-    write (the store's on_write), read again from the table only when this worker's
-    partitions change. A tick then costs the marked states, not the table: scanning and
-    decoding every stored person each tick grew with the persons."""
+    """The keys of a store whose state's `field` is `wanted` (by default: set), with their
+    partitions: kept on every write (the store's on_write), read again from the table only
+    when this worker's partitions change. A tick then costs the marked states, not the
+    table: scanning and decoding every stored person each tick grew with the persons."""
 
-    def __init__(self, field: str) -> None:
-        self.field = field
+    def __init__(self, field: str, wanted: Callable[[Any], bool] = bool) -> None:
+        self.field, self.wanted = field, wanted
         self.keys: dict[str, int] = {}
         self.scanned_for: set[int] | None = None
         self.stale = True
 
     def update(self, key: str, state: Any, partition: int) -> None:
-        if state is not None and getattr(state, self.field, None):
+        if state is not None and self.wanted(getattr(state, self.field, None)):
             self.keys[key] = partition
         else:
             self.keys.pop(key, None)
@@ -63,17 +63,18 @@ class MarkedKeys:
             if n % 1000 == 999:
                 await asyncio.sleep(0)  # a large table must not starve consumer heartbeats
             partition = partition_for(key, partitions)
-            if raw.get(self.field) and partition in owned:
+            if partition in owned and self.wanted(raw.get(self.field)):
                 self.keys[key] = partition
         self.scanned_for, self.stale = set(owned), False
 
 
 def nudge_owned(hub: Hub, name: str, seconds: float, store: TableStore[S], alias: str,
-                field: str, nudge: Callable[[str, S, datetime], Emit | None]) -> None:
+                field: str, nudge: Callable[[str, S, datetime], Emit | None],
+                wanted: Callable[[Any], bool] = bool) -> None:
     """Every `seconds`, the emits `nudge(key, state, now)` returns for the store's states on
-    owned partitions whose `field` is non-empty (`alias`: the topic the store is partitioned
-    like)."""
-    spec, marked = hub.catalog[alias], MarkedKeys(field)
+    owned partitions whose `field` is `wanted` (by default: non-empty; `alias`: the topic the
+    store is partitioned like)."""
+    spec, marked = hub.catalog[alias], MarkedKeys(field, wanted)
     told = store.on_write
     if told is None:
         store.on_write = marked.update

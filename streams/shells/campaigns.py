@@ -11,7 +11,6 @@ partitions this worker owns.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,7 +29,7 @@ from streams.kernel.domain_health import DomainHealthView
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage, routed
 from streams.kernel.store import Decided, TableStore
-from streams.kernel.timer import nudge_every, owned_states
+from streams.kernel.timer import nudge_owned
 from streams.shells.campaign_audit import register_audit
 
 PERSONAL = ("PERSONALIZED_EMAIL", "PHONE_AND_EMAIL")
@@ -116,12 +115,6 @@ def register(hub: Hub) -> None:
                                  decide(state, command, hub.clock.now(), policy, facts,
                                         STABLE_IDS))
 
-    async def due_campaigns(now: datetime) -> AsyncIterator[Emit]:
-        async for key, state in owned_states(hub, campaigns, "campaign_commands", "state"):
-            command = _due_command(state, now)
-            if command is not None:
-                yield Emit("campaign_commands", key, command)
-
     Stage(hub, "campaigns", Channel(hub, "gate_verdicts"), route_verdict).agent(
         "campaign-requests")
     Stage(hub, "campaigns", Channel(hub, "campaign_health"), route_health).agent(
@@ -131,7 +124,18 @@ def register(hub: Hub) -> None:
         # The shortest cooling-off any sequence keeps: no send its own sequence allowed fails.
         cooling_off_days=min(d.rules.cooling_off_days for d in definitions.values()),
         cap_per_mailbox=s.caps.per_mailbox, cap_per_domain=s.caps.per_domain))
-    nudge_every(hub, "campaign-expire-and-activate", s.campaign_check_seconds, due_campaigns)
+    # Only drafts (their TTL) and scheduled campaigns (their window) can be due: the timer
+    # follows those, not every campaign ever made (kernel/timer.py, MarkedKeys).
+    nudge_owned(hub, "campaign-expire-and-activate", s.campaign_check_seconds, campaigns,
+                "campaign_commands", "state", due_campaign, wanted=_MAY_COME_DUE.__contains__)
+
+
+_MAY_COME_DUE = frozenset({"draft", "scheduled"})
+
+
+def due_campaign(key: str, state: CampaignAggregate, now: datetime) -> Emit | None:
+    command = _due_command(state, now)
+    return None if command is None else Emit("campaign_commands", key, command)
 
 
 def _due_command(state: CampaignAggregate, now: datetime) -> CampaignCommand | None:

@@ -33,3 +33,22 @@ def test_a_rescan_reads_the_stored_states_of_owned_partitions_only() -> None:
     assert marked.keys == {key: partition_for(key, 4) for key, raw in stored
                            if raw["in_flight"] and partition_for(key, 4) in owned}
     assert marked.keys and marked.scanned_for == owned and not marked.stale
+
+
+@dataclass(frozen=True)
+class Campaign:
+    state: str
+
+
+def test_a_predicate_marks_only_the_values_it_wants_in_writes_and_in_a_rescan() -> None:
+    may_come_due = frozenset({"draft", "scheduled"}).__contains__
+    marked = MarkedKeys("state", may_come_due)
+    marked.update("cmp-1", Campaign("draft"), 0)
+    marked.update("cmp-2", Campaign("active"), 0)
+    assert marked.keys == {"cmp-1": 0}
+    marked.update("cmp-1", Campaign("active"), 0)  # approved and running: nothing comes due
+    assert marked.keys == {}
+    stored = [(f"cmp-{n}", {"state": s}) for n, s in enumerate(
+        ["draft", "active", "scheduled", "expired", "paused", "draft"])]
+    asyncio.run(marked.rescan(stored, {0, 1, 2, 3}, 4))
+    assert set(marked.keys) == {"cmp-0", "cmp-2", "cmp-5"}
