@@ -72,31 +72,62 @@ class FakeProducer:
             done.set_result(None)
         return done
 
-    async def flush(self) -> None:
-        self.log.append("flush")
-
-    @property
-    def buffer(self) -> FakeBuffer:
-        return FakeBuffer()
-
-
-class FakeBuffer:
-    """Faust's buffer of table writes waiting to be sent: the fake table writes at once."""
-
-    size = 0
-
-    async def flush(self) -> None:
-        raise AssertionError("an empty buffer is not flushed")
 
 
 class FakeTable(dict[str, Any]):
-    def __init__(self, log: list[str]) -> None:
+    """What the kernel uses of a Faust table. A state's write is a changelog record
+    (`send_changelog`), acknowledged at once unless `refusals` or `held` say otherwise; the
+    caps ledger writes through `table[key] = value`."""
+
+    def __init__(self, log: list[str], refusals: int = 0, held: bool = False) -> None:
         super().__init__()
-        self.log = log
+        self.log, self.refusals, self.held = log, refusals, held
+        self.data = _Data(self)
 
     def __setitem__(self, key: str, value: Any) -> None:
         self.log.append(f"write {key}")
         super().__setitem__(key, value)
+
+    def partition_for_key(self, _key: str) -> int:
+        return 0
+
+    def send_changelog(self, partition: int, key: str, value: Any) -> Any:
+        self.log.append(f"write {key}")
+        sent = _Sent(asyncio.get_running_loop().create_future(), partition)
+        if self.refusals:
+            self.refusals -= 1
+            sent.set_exception(ConnectionError("broker refused"))
+        elif self.held:  # the broker acknowledges a moment later
+            asyncio.get_running_loop().call_later(0.01, self._ack, sent, key)
+        else:
+            sent.set_result(None)
+        return sent
+
+    def _ack(self, sent: Any, key: str) -> None:
+        self.log.append(f"changelog has {key}")
+        sent.set_result(None)
+
+    def _maybe_set_key_ttl(self, _key: str, _partition: int) -> None:
+        return None
+
+    def _sensor_on_set(self, _table: Any, _key: str, _value: Any) -> None:
+        return None
+
+
+class _Sent(asyncio.Future[None]):
+    """Faust's FutureMessage: a future that knows its record's partition."""
+
+    def __init__(self, template: asyncio.Future[None], partition: int) -> None:
+        super().__init__(loop=template.get_loop())
+        self.message = Msg("changelog", partition, 0)
+
+
+class _Data:
+    def __init__(self, table: FakeTable) -> None:
+        self.table = table
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        dict.__setitem__(self.table, key, value)
 
 
 class FakeApp:
@@ -272,13 +303,28 @@ async def test_an_unchanged_state_is_not_written() -> None:
     assert "write total" not in log
 
 
-async def test_mark_in_flight_makes_the_state_durable_before_the_stage_goes_on() -> None:
-    log, hub, _, table = setup()
+@pytest.mark.parametrize("refusals", [0, 2])
+async def test_mark_in_flight_returns_once_the_changelog_has_the_state(refusals: int) -> None:
+    log, hub, _, _ = setup()
+    table = FakeTable(log, refusals=refusals, held=True)
     store: TableStore[int] = TableStore(table, lambda _k, r: int(r), lambda s: s, lambda _k: 0)
     stage = Stage(hub, "test", Decode(), lambda _i, _e: None)  # type: ignore[arg-type]
     await stage.carry_out_now(event(0), store.decided("p", 0, Decision(
         1, effects=(MarkInFlight("k"),))))
-    assert log == ["write p", "flush"]
+    log.append("provider called")
+    # A refused record is written again (the same state) until the broker has it.
+    assert log == ["write p"] * (refusals + 1) + ["changelog has p", "provider called"]
+    assert table["p"] == 1
+
+
+async def test_without_a_mark_the_stage_does_not_wait_for_the_changelog() -> None:
+    log, hub, _, _ = setup()
+    table = FakeTable(log, held=True)
+    store: TableStore[int] = TableStore(table, lambda _k, r: int(r), lambda s: s, lambda _k: 0)
+    stage = Stage(hub, "test", Decode(), lambda _i, _e: None)  # type: ignore[arg-type]
+    await stage.carry_out_now(event(0), store.decided("p", 0, Decision(1)))
+    log.append("went on")
+    assert log == ["write p", "went on"]
 
 
 async def test_caps_spent_are_seen_by_the_next_decision_and_written_once_per_counter() -> None:

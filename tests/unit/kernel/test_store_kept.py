@@ -16,8 +16,29 @@ def no_faust_event(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("streams.kernel.store.with_event", lambda _event: None)
 
 
+class Table(dict[str, Any]):
+    """What a store uses of a Faust table to write a state: its changelog record, then its
+    data."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data = self
+
+    def partition_for_key(self, _key: str) -> int:
+        return 0
+
+    def send_changelog(self, partition: int, _key: str, _value: Any) -> Any:
+        return SimpleNamespace(message=SimpleNamespace(partition=partition))
+
+    def _maybe_set_key_ttl(self, _key: str, _partition: int) -> None:
+        return None
+
+    def _sensor_on_set(self, _table: Any, _key: str, _value: Any) -> None:
+        return None
+
+
 def counting_store(keep: int) -> tuple[TableStore[list[int]], dict[str, Any], list[str]]:
-    table: dict[str, Any] = {}
+    table = Table()
     decoded: list[str] = []
 
     def load(key: str, raw: str) -> list[int]:
