@@ -10,7 +10,7 @@ events_emitted_total and waited for under the one broker-failure policy.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -68,12 +68,11 @@ class MarkedKeys:
         self.scanned_for, self.stale = set(owned), False
 
 
-def nudge_owned(hub: Hub, name: str, seconds: float, store: TableStore[S], alias: str,
-                field: str, nudge: Callable[[str, S, datetime], Emit | None],
-                wanted: Callable[[Any], bool] = bool) -> None:
-    """Every `seconds`, the emits `nudge(key, state, now)` returns for the store's states on
-    owned partitions whose `field` is `wanted` (by default: non-empty; `alias`: the topic the
-    store is partitioned like)."""
+def follow_marked(hub: Hub, store: TableStore[S], alias: str, field: str,
+                  wanted: Callable[[Any], bool] = bool) -> Callable[[], Awaitable[list[str]]]:
+    """A reader of the store's keys on owned partitions whose `field` is `wanted` (`alias`:
+    the topic the store is partitioned like), kept as MarkedKeys; it finds none while the
+    worker's partitions move, and reads the table again once they have settled."""
     spec, marked = hub.catalog[alias], MarkedKeys(field, wanted)
     told = store.on_write
     if told is None:
@@ -84,18 +83,31 @@ def nudge_owned(hub: Hub, name: str, seconds: float, store: TableStore[S], alias
             marked.update(key, state, partition)
         store.on_write = both
 
-    async def scan(now: datetime) -> AsyncIterator[Emit]:
+    async def owned_marked() -> list[str]:
         if hub.app.rebalancing or hub.app.in_recovery:
             marked.stale = True  # partitions are moving: rescan once they have settled
-            return
+            return []
         owned = owned_partitions(hub.app, spec.name)
         if marked.stale or owned != marked.scanned_for:
             await marked.rescan(list(store.table.items()), owned, spec.partitions)
-        for key, partition in list(marked.keys.items()):
-            if partition in owned:
-                emit = nudge(key, store.get(key), now)
-                if emit is not None:
-                    yield emit
+        return [key for key, partition in marked.keys.items() if partition in owned]
+
+    return owned_marked
+
+
+def nudge_owned(hub: Hub, name: str, seconds: float, store: TableStore[S], alias: str,
+                field: str, nudge: Callable[[str, S, datetime], Emit | None],
+                wanted: Callable[[Any], bool] = bool) -> None:
+    """Every `seconds`, the emits `nudge(key, state, now)` returns for the store's states on
+    owned partitions whose `field` is `wanted` (by default: non-empty; `alias`: the topic the
+    store is partitioned like)."""
+    marked = follow_marked(hub, store, alias, field, wanted)
+
+    async def scan(now: datetime) -> AsyncIterator[Emit]:
+        for key in await marked():
+            emit = nudge(key, store.get(key), now)
+            if emit is not None:
+                yield emit
 
     nudge_every(hub, name, seconds, scan)
 
@@ -127,18 +139,3 @@ def nudge_due(hub: Hub, name: str, seconds: float, schedule: DueSchedule, alias:
 
 def owned_partitions(app: Any, topic: str) -> set[int]:
     return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
-
-
-async def owned_states(
-    hub: Hub, store: TableStore[S], alias: str, field: str
-) -> AsyncIterator[tuple[str, S]]:
-    """(key, state) of the store's entries on owned partitions whose stored `field` is
-    non-empty, yielding to the event loop every thousand entries: a large table must not
-    starve consumer heartbeats."""
-    spec = hub.catalog[alias]
-    owned = owned_partitions(hub.app, spec.name)
-    for n, (key, raw) in enumerate(list(store.table.items())):
-        if n % 1000 == 999:
-            await asyncio.sleep(0)
-        if raw.get(field) and partition_for(key, spec.partitions) in owned:
-            yield key, store.get(key)

@@ -27,7 +27,7 @@ from streams.contracts.decision import Emit
 from streams.contracts.ids import STABLE_IDS
 from streams.kernel.hub import Hub
 from streams.kernel.store import TableStore
-from streams.kernel.timer import nudge_every, owned_states
+from streams.kernel.timer import follow_marked, nudge_every
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +53,13 @@ ORDER BY s.campaign_id
 def register_audit(hub: Hub, campaigns: TableStore[CampaignAggregate],
                    limits: AuditLimits) -> None:
     s = hub.settings
+    # The active campaigns, kept on every write: reading and decoding every campaign ever
+    # made each round grew with the campaigns (kernel/timer.py, MarkedKeys).
+    active_here = follow_marked(hub, campaigns, "campaign_commands", "state",
+                                wanted=lambda state: state == "active")
 
     async def due(now: datetime) -> AsyncIterator[Emit]:
-        active = [key async for key, state in owned_states(
-            hub, campaigns, "campaign_commands", "state") if state.state == "active"]
+        active = sorted(await active_here())
         if not active:
             return
         try:
