@@ -18,8 +18,9 @@ from agents.sequencer.campaign_quota import quota_keys
 from agents.sequencer.caps import cap_keys, expired_cap_keys
 from agents.sequencer.window import cap_day
 from streams.contracts.decision import ConsumeCap, ConsumeQuota
+from streams.kernel import changelog
+from streams.kernel.changelog import Recorded, with_event
 from streams.kernel.clock import Clock
-from streams.kernel.store import with_event
 
 
 class CapLedger:
@@ -51,10 +52,11 @@ class CapLedger:
             self._spent[key] += 1
             self._events[key] = event
 
-    def commit(self) -> None:
-        for key, n in self._spent.items():
-            with_event(self._events[key])
-            self.table[key] = int(self.table.get(key) or 0) + n
+    def commit(self) -> list[Recorded]:
+        """Write the batch's spending (one record per counter); returns the writes."""
+        written = [changelog.write(self._events[key], self.table, key,
+                                   int(self.table.get(key) or 0) + n)
+                   for key, n in self._spent.items()]
         today = cap_day(self.clock.now())
         for partition, event in self._partitions.items():
             if self._swept.get(partition) != today:
@@ -66,6 +68,7 @@ class CapLedger:
         self._spent.clear()
         self._events.clear()
         self._partitions.clear()
+        return written
 
 
 def _keys(partition: int, effect: ConsumeCap | ConsumeQuota) -> tuple[str, str]:

@@ -27,8 +27,9 @@ from streams.contracts.decision import (
     MarkInFlight,
     SetGauge,
 )
-from streams.kernel import metrics
+from streams.kernel import changelog, metrics
 from streams.kernel.caps import CapLedger
+from streams.kernel.changelog import Recorded
 from streams.kernel.hub import Hub
 from streams.kernel.store import Decided, TableStore
 
@@ -117,13 +118,11 @@ async def carry_out(
         metrics.apply(Count(metric, labels, amount))  # type: ignore[arg-type]
     for setting in gauges.values():
         metrics.set_gauge(setting)
-    if caps is not None:
-        caps.commit()
-    written = []
+    written = caps.commit() if caps is not None else []
     for event, store, key, before, after in _last_states(outcomes):
-        sent = store.write(event, key, before, after)
-        if flush and sent is not None:
-            written.append((event, store, key, after, sent))
+        recorded = store.write(event, key, before, after)
+        if recorded is not None:
+            written.append(recorded)
     if flush:
         await until_in_changelog(written)
 
@@ -150,22 +149,19 @@ def _last_states(
             for key, (event, d) in last.items() if d.store is not None]
 
 
-async def until_in_changelog(
-    written: Sequence[tuple[Any, TableStore[Any], str, Any, Awaitable[Any]]],
-) -> None:
+async def until_in_changelog(written: Sequence[Recorded]) -> None:
     """Wait until the broker has these writes' changelog records, writing them again while it
-    refuses (the same state: a replayed changelog ends the same).
+    refuses.
 
     Only these records: waiting for Faust's whole producer buffer to empty, as an earlier
     version did, made each send wait for every other stage's table writes (~55 ms a send
     in a 30-minute soak, the sender's stall). The buffer sends in order, so whatever was
     written before these, an earlier state of the same key among them, is sent first."""
-    first = [[sent for *_, sent in written]]
+    first = [list(written)]
 
     async def attempt() -> None:
-        pending = first.pop() if first else [
-            store.write(event, key, None, after) for event, store, key, after, _ in written]
-        await asyncio.gather(*(sent for sent in pending if sent is not None))
+        pending = first.pop() if first else [changelog.write_again(r) for r in written]
+        await asyncio.gather(*(r.sent for r in pending))
 
     def refused(exc: Exception, delay: float) -> None:
         log.error("the broker refused a changelog record (%s); writing it again in %.1fs",

@@ -25,11 +25,12 @@ from streams.contracts.ids import STABLE_IDS
 from streams.contracts.records import SourceRef
 from streams.kernel import ack_guard, metrics
 from streams.kernel.caps import CapLedger
+from streams.kernel.changelog import with_event
 from streams.kernel.channel import Channel
 from streams.kernel.hub import Hub
 from streams.kernel.interpreter import carry_out, send_emits, until_accepted
 from streams.kernel.logging_setup import bind_record, decision_ids, ids_in, log_context, unbind
-from streams.kernel.store import Decided, with_event
+from streams.kernel.store import Decided
 
 log = logging.getLogger(__name__)
 

@@ -20,16 +20,16 @@ steady load and reads as a worker's memory growing.
 from __future__ import annotations
 
 import time
-import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from faust.streams import _current_event
 from pydantic import BaseModel
 
 from streams.contracts.decision import Decision
+from streams.kernel import changelog
+from streams.kernel.changelog import Recorded
 from streams.kernel.hub import Hub
 
 S = TypeVar("S")
@@ -113,43 +113,22 @@ class TableStore(Generic[S]):
     def stage(self, key: str, state: S) -> None:
         self._pending[key] = state
 
-    def write(self, event: Any, key: str, before: S | None, after: S) -> Awaitable[Any] | None:
+    def write(self, event: Any, key: str, before: S | None, after: S) -> Recorded | None:
         """Under `event`, so the changelog record goes to that event's partition as if written
         inside the stream iteration; nothing when the decision left the state as it was.
-
-        Returns the changelog record's future (done once the broker has it), None when
-        nothing was written: the sender waits on its in-flight marker's own record, not on
-        the whole producer buffer, which every stage's writes keep refilling."""
+        Returns the write with its changelog record's future (None: nothing written)."""
         self._pending.pop(key, None)
-        sent = None
+        recorded = None
         if after is not None and after is not before and after != before:
-            with_event(event)
             raw = self._dump(after)
-            sent = self._set(key, raw)
+            recorded = changelog.write(event, self.table, key, raw)
             self._remember(key, raw, after)
         if self.on_write is not None:
             self.on_write(key, after, event.message.partition)
-        return sent
-
-    def _set(self, key: str, raw: Any) -> Awaitable[Any]:
-        """`table[key] = raw` (Faust's Table.on_key_set, then the data), keeping the future
-        that on_key_set drops. The record goes through Faust's producer buffer like any table
-        write, so the writes before it, of this key among them, reach the changelog first."""
-        table = self.table
-        sent = table.send_changelog(table.partition_for_key(key), key, raw)
-        table._maybe_set_key_ttl(key, sent.message.partition)
-        table._sensor_on_set(table, key, raw)
-        table.data[key] = raw
-        return sent
+        return recorded
 
     def forget_pending(self) -> None:
         self._pending.clear()
-
-
-def with_event(event: Any) -> None:
-    """Make `event` Faust's current event: table writes outside the stream iteration (after a
-    batch's acknowledgement) would otherwise raise or land on the wrong partition."""
-    _current_event.set(weakref.ref(event))
 
 
 def _dump_json(state: Any) -> Any:

@@ -126,6 +126,9 @@ class _Data:
     def __init__(self, table: FakeTable) -> None:
         self.table = table
 
+    def __getitem__(self, key: str) -> Any:
+        return dict.__getitem__(self.table, key)
+
     def __setitem__(self, key: str, value: Any) -> None:
         dict.__setitem__(self.table, key, value)
 
@@ -178,7 +181,7 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def no_faust_event(monkeypatch: pytest.MonkeyPatch) -> None:
     # The fakes are not Faust events; which partition a write lands on is Faust's business.
-    monkeypatch.setattr("streams.kernel.store.with_event", lambda _event: None)
+    monkeypatch.setattr("streams.kernel.changelog.with_event", lambda _event: None)
     monkeypatch.setattr("streams.kernel.caps.with_event", lambda _event: None)
 
 

@@ -13,7 +13,7 @@ from streams.kernel.store import TableStore
 
 @pytest.fixture(autouse=True)
 def no_faust_event(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("streams.kernel.store.with_event", lambda _event: None)
+    monkeypatch.setattr("streams.kernel.changelog.with_event", lambda _event: None)
 
 
 class Table(dict[str, Any]):
