@@ -282,6 +282,9 @@ def floor(records: int) -> None:
                           "--records", str(records)], capture_output=True, text=True)
     for line in out.stdout.splitlines():
         print(f"floor: {line}")
+    if out.returncode:
+        lines = out.stderr.strip().splitlines()
+        print(f"floor: not measured: {lines[-1] if lines else f'exit {out.returncode}'}")
 
 
 def main() -> None:

@@ -43,7 +43,7 @@ from streams.kernel.kafka_security import PLAINTEXT
 
 APP = '''
 import asyncio, os, faust
-from streams.kernel.store import with_event  # the kernel's table write outside the iteration
+from streams.kernel.changelog import with_event  # the kernel's table write outside the iteration
 
 app = faust.App(os.environ["FLOOR_ID"], broker="kafka://" + os.environ["FLOOR_BOOTSTRAP"],
                 store="memory://", web_enabled=False, topic_replication_factor=1,
@@ -100,10 +100,13 @@ VARIANTS = (
 )
 
 
-async def count_done(bootstrap: str, expected: int, timeout: float, after: float = 0.0
+async def count_done(bootstrap: str, expected: int, timeout: float, after: float = 0.0,
+                     worker: subprocess.Popen[bytes] | None = None, log: Path | None = None,
                      ) -> tuple[int, float, float, int]:
     """Sum the per-batch counts on floor.done; first/last are broker timestamps after `after`.
-    The first batch's count is returned apart: its time is not inside [first, last]."""
+    The first batch's count is returned apart: its time is not inside [first, last]. Stops
+    with the worker's last log line when the worker has exited (a broken floor app would
+    otherwise hold the bench for `timeout` per variant)."""
     consumer = AIOKafkaConsumer("floor.done", bootstrap_servers=bootstrap,
                                 auto_offset_reset="earliest", group_id=None)
     await consumer.start()
@@ -111,6 +114,10 @@ async def count_done(bootstrap: str, expected: int, timeout: float, after: float
     deadline = time.monotonic() + timeout
     try:
         while seen < expected and time.monotonic() < deadline:
+            if worker is not None and worker.poll() is not None:
+                lines = log.read_text(errors="replace").splitlines() if log else []
+                raise SystemExit(f"faust_floor: the floor's worker exited ({worker.returncode})"
+                                 f": {lines[-1] if lines else 'no output'}")
             for records in (await consumer.getmany(timeout_ms=500)).values():
                 for r in records:
                     seen += int(r.value)
@@ -133,9 +140,11 @@ async def floor_rate(bootstrap: str, data: Path, n: int, v: Variant, records: in
            "FLOOR_TABLE": "1" if v.table else "0", "FLOOR_LINGER": str(linger_ms),
            "FLOOR_INPUT": f"floor.in.{n}",  # each variant reads only its own records
            "FLOOR_HUB_DELIVERY": "1" if hub_delivery else "0"}
-    worker = subprocess.Popen([sys.executable, str(app), "worker", "-l", "warn",
-                               "--without-web"], env=env, cwd=data,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = data / f"floor-{n}.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen([sys.executable, str(app), "worker", "-l", "warn",
+                                   "--without-web"], env=env, cwd=data,
+                                  stdout=subprocess.DEVNULL, stderr=out)
     try:
         before = await count_done(bootstrap, 10**12, timeout=2)
         payload = b'{"contact_key":"%032d","touch_index":2,"subject":"Touch 2"}'
@@ -143,7 +152,8 @@ async def floor_rate(bootstrap: str, data: Path, n: int, v: Variant, records: in
                       [(b"%032d" % i, payload % i) for i in range(records // v.fan)],
                       security=PLAINTEXT)
         seen, first, last, head = await count_done(bootstrap, before[0] + records,
-                                                   timeout=600, after=before[2])
+                                                   timeout=600, after=before[2],
+                                                   worker=worker, log=log)
         # Batches of 500 records are 50,000 items at 100 per record: counting the first batch
         # over the time after it inflated the rate by up to the number of batches.
         if seen - before[0] - head <= 0:  # one batch: no time to divide by
