@@ -98,7 +98,7 @@ async def until_accepted(
 
 
 async def carry_out(
-    hub: Hub, outcomes: Sequence[tuple[Any, Decided[Any]]], caps: CapLedger | None = None
+    outcomes: Sequence[tuple[Any, Decided[Any]]], caps: CapLedger | None = None
 ) -> None:
     """Every effect of the batch's decisions, then their states (the emits are acknowledged).
 

@@ -100,7 +100,7 @@ class Stage:
     async def _carry_out(self, outcomes: list[tuple[Any, Decided[Any]]],
                          acks: list[Awaitable[Any]], emitted: list[Emit]) -> None:
         await until_accepted(self.hub, self.name, acks, emitted)
-        await carry_out(self.hub, outcomes, self.caps)
+        await carry_out(outcomes, self.caps)
 
     async def _decide(self, event: Any) -> list[Decided[Any]]:
         result = self.decide(self.channel.decode(event), event)
@@ -128,7 +128,7 @@ class Stage:
         which must be in the changelog before the provider is called)."""
         acks = await send_emits(self.hub, decided.decision.emits)
         await until_accepted(self.hub, self.name, acks, decided.decision.emits)
-        await carry_out(self.hub, [(event, decided)], self.caps)
+        await carry_out([(event, decided)], self.caps)
 
 
 def batch_agent(hub: Hub, channel: Channel, name: str,
