@@ -20,20 +20,30 @@ at the seek; nothing is committed before the seek). Otherwise nothing is committ
 partition until the missing records are acknowledged, or it is sought and they come again.
 Changelogs, compacted topics and `exactly_once` keep Faust's own rule (their logs have gaps by
 design, kernel/fetch_guard.py leaves them to Faust too).
+
+And a commit waits until the broker has the changelog record of every table write made before
+it (kernel/changelog.py): the records it covers were carried out, their states written, but
+Faust sends those writes from its producer buffer later, and a worker killed between the commit
+and the send lost them while their input was committed. If the broker has not taken them within
+`WRITES_WITHIN_S`, nothing is committed this time; the next commit waits for them again.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from faust.transport.consumer import Consumer
 
-from streams.kernel import fetch_guard, metrics
+from streams.kernel import changelog, fetch_guard, metrics
 
 log = logging.getLogger(__name__)
 
+WRITES_WITHIN_S = 5.0
+
 _new_offset = Consumer._new_offset
+_commit_offsets = Consumer._commit_offsets
 
 
 def base_of(consumer: Any, tp: Any) -> int | None:
@@ -66,6 +76,28 @@ def _guarded_new_offset(self: Any, tp: Any) -> int | None:
     return _new_offset(self, tp)
 
 
+CommitOffsets = Callable[..., Awaitable[bool]]
+
+
+def after_table_writes(commit: CommitOffsets,
+                       confirmed: Callable[[float], Awaitable[bool]] = changelog.all_confirmed,
+                       within: float = WRITES_WITHIN_S) -> CommitOffsets:
+    """`commit` (Faust's `Consumer._commit_offsets`), once the table writes are acknowledged."""
+
+    async def commit_after_writes(self: Any, offsets: Mapping[Any, int],
+                                  start_new_transaction: bool = True) -> bool:
+        if not self.app.in_transaction and not await confirmed(within):
+            metrics.COMMITS_HELD.inc()
+            log.warning("not committing: table writes unacknowledged after %.1fs; "
+                        "the next commit waits for them again", within)
+            return False
+        return await commit(self, offsets, start_new_transaction=start_new_transaction)
+
+    return commit_after_writes
+
+
 def install() -> None:
     """Guard the commits of every Faust consumer of this process (after fetch_guard.install)."""
     Consumer._new_offset = _guarded_new_offset  # type: ignore[method-assign]
+    Consumer._commit_offsets = after_table_writes(  # type: ignore[method-assign,assignment]
+        _commit_offsets)

@@ -116,7 +116,8 @@ FETCH_RESEEKS = Counter(
     registry=REGISTRY)
 COMMITS_HELD = Counter(
     "outreach_commits_held_total",
-    "Commits held back because records before the acknowledged ones were not acknowledged",
+    "Commits held back: records before the acknowledged ones not acknowledged, or table "
+    "writes not yet in the changelog",
     registry=REGISTRY)
 EVENT_AGE_SECONDS = Histogram(
     "outreach_event_age_seconds", "Wall time from a record's timestamp to its stage deciding it",
