@@ -72,14 +72,15 @@ def refused(recorded: Recorded) -> bool:
     return bool(sent.done() and (sent.cancelled() or sent.exception() is not None))
 
 
-async def all_confirmed(within: float) -> bool:
-    """True once the broker has the record of every write made before the call, writing a
-    refused one again; False if some are still unacknowledged after `within` seconds (they
-    stay tracked: the next call waits for them again). Writes made while it waits are not
-    waited for, so a busy worker's commit is not held back indefinitely."""
+async def all_confirmed(within: float, app: Any = None) -> bool:
+    """True once the broker has the record of every write made before the call (to a table
+    of `app`, when given: another app's producer may be gone), writing a refused one again;
+    False if some are still unacknowledged after `within` seconds (they stay tracked: the next
+    call waits for them again). Writes made while it waits are not waited for, so a busy
+    worker's commit is not held back indefinitely."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
-    pending = list(UNCONFIRMED)
+    pending = [r for r in UNCONFIRMED if app is None or getattr(r.table, "app", None) is app]
     while True:
         pending = [r for r in pending if r in UNCONFIRMED]
         left = deadline - loop.time()

@@ -80,13 +80,13 @@ CommitOffsets = Callable[..., Awaitable[bool]]
 
 
 def after_table_writes(commit: CommitOffsets,
-                       confirmed: Callable[[float], Awaitable[bool]] = changelog.all_confirmed,
+                       confirmed: Callable[[float, Any], Awaitable[bool]] = changelog.all_confirmed,
                        within: float = WRITES_WITHIN_S) -> CommitOffsets:
     """`commit` (Faust's `Consumer._commit_offsets`), once the table writes are acknowledged."""
 
     async def commit_after_writes(self: Any, offsets: Mapping[Any, int],
                                   start_new_transaction: bool = True) -> bool:
-        if not self.app.in_transaction and not await confirmed(within):
+        if not self.app.in_transaction and not await confirmed(within, self.app):
             metrics.COMMITS_HELD.inc()
             log.warning("not committing: table writes unacknowledged after %.1fs; "
                         "the next commit waits for them again", within)

@@ -22,10 +22,14 @@ class Sent(asyncio.Future[None]):
         self.message = SimpleNamespace(partition=0)
 
 
-class Table:
-    """A table whose changelog records the test acknowledges or refuses by hand."""
+APP = SimpleNamespace(in_transaction=False)
 
-    def __init__(self) -> None:
+
+class Table:
+    """A table (of `app`) whose changelog records the test acknowledges or refuses by hand."""
+
+    def __init__(self, app: Any = APP) -> None:
+        self.app = app
         self.data: dict[str, Any] = {}
         self.records: list[tuple[str, Any, Sent]] = []
 
@@ -100,7 +104,7 @@ async def test_writes_made_while_a_commit_waits_do_not_hold_it_back() -> None:
 
 class Consumer:
     def __init__(self, in_transaction: bool = False) -> None:
-        self.app = SimpleNamespace(in_transaction=in_transaction)
+        self.app = SimpleNamespace(in_transaction=True) if in_transaction else APP
         self.committed: list[dict[str, int]] = []
 
 
@@ -131,3 +135,13 @@ async def test_a_transactional_commit_is_left_to_the_transaction() -> None:
     consumer = Consumer(in_transaction=True)
     assert await commit_guard.after_table_writes(faust_commit, within=0.05)(consumer, {"p0": 3})
     assert consumer.committed == [{"p0": 3}]
+
+
+async def test_a_commit_waits_only_for_its_own_apps_table_writes() -> None:
+    # Another app in the process (a stopped one's producer never answers) must not hold it.
+    mine, other = Table(), Table(app=object())
+    changelog.write(Event(), other, "person-1", b"v1")
+    changelog.write(Event(), mine, "person-2", b"v2")
+    mine.acknowledge_all()
+    assert await changelog.all_confirmed(within=0.05, app=APP)
+    assert not await changelog.all_confirmed(within=0.05)
