@@ -34,7 +34,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import count_messages, raw_produce_rate
 from e2e_load import Cards, Publisher, companies_for, reply, score_records
 from e2e_report import Span, hop_latencies, hop_rates, ledger, print_latencies, reconcile_cli
-from e2e_watch import Progress, Resources, Watcher, percentiles, pg_counts, settle, wait_consuming
+from e2e_watch import (
+    Progress,
+    Resources,
+    StageRecords,
+    Watcher,
+    percentiles,
+    pg_counts,
+    settle,
+    wait_consuming,
+)
 
 from streams.contracts.topics import load_catalog
 from streams.embedded import EmbeddedBroker, EmbeddedPostgres
@@ -124,7 +133,7 @@ async def run_layout(args: argparse.Namespace, layout: str, data: Path) -> bool:
         workers = start_workers(layout, broker.bootstrap, pg.url, data)
         print(f"layout {layout}: {len(workers)} worker(s) ready in "
               f"{time.monotonic() - started:.1f} s; {os.cpu_count()} cores")
-        res = Resources([w.proc.pid for w in workers])
+        res = Resources([w.proc.pid for w in workers], web_ports=[w.web_port for w in workers])
         res.start()
         watch = Watcher(broker.bootstrap, names)
         await watch.start()
@@ -195,7 +204,7 @@ async def measure(args: argparse.Namespace, pub: Publisher, watch: Watcher, res:
     for frac in (float(f) for f in args.rates.split(",") if f):
         settled &= await paced_phase(args, pub, watch, res, progress, held, frac, names)
     if args.soak_minutes:
-        settled &= await soak(args, pub, watch, [p.pid for p in res.procs], progress, held)
+        settled &= await soak(args, pub, watch, res, progress, held)
     poller.cancel()
     print(f"{rate:,.0f} leads/s to first touch requested")
     return settled
@@ -251,16 +260,19 @@ async def paced_phase(args: argparse.Namespace, pub: Publisher, watch: Watcher,
     return ok
 
 
-async def soak(args: argparse.Namespace, pub: Publisher, watch: Watcher, pids: list[int],
+async def soak(args: argparse.Namespace, pub: Publisher, watch: Watcher, res: Resources,
                progress: Progress, rate: float) -> bool:
-    slow = Resources(pids, every=10)
+    slow = Resources([p.pid for p in res.procs], every=10)
     slow.start()
+    stages = StageRecords(res.web_ports, every=60)
+    stages.start()
     progress.phase = f"soak at 50% ({args.soak_minutes} min)"
     progress.total = pub.published + int(rate * 0.5 * args.soak_minutes * 60)
     sent = await pub.paced(rate * 0.5, args.soak_minutes * 60, args.paced_batch, progress.tick)
     s = watch.seen
     behind = len(pub.expected(0, pub.published)) - len(s.verdict_ts)
     await slow.stop()
+    await stages.stop()
     settled = await settle(watch, pub.expected(0, pub.published), progress, args.timeout)
     progress.done()
     warm = max(60.0, args.soak_minutes * 6)  # the first tenth (at least a minute) warms up
@@ -273,6 +285,8 @@ async def soak(args: argparse.Namespace, pub: Publisher, watch: Watcher, pids: l
           + " ".join(f"{mb:.0f}" for _, mb in slow.samples))
     print(f"  leads waiting for their verdict when the soak ended: {behind:,} (a backlog "
           "grows RSS too: read the growth beside it)")
+    print("  records taken per minute, by stage (a stall reads as a fall or a run of 0s):")
+    print("\n".join(stages.lines()))
     return settled
 
 

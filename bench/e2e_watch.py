@@ -13,6 +13,7 @@ import time
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import asyncpg
@@ -172,8 +173,10 @@ async def pg_counts(url: str) -> tuple[int, int, int]:
 class Resources:
     """The workers' RSS and CPU, sampled every `every` seconds (all processes summed)."""
 
-    def __init__(self, pids: list[int], every: float = 1.0) -> None:
+    def __init__(self, pids: list[int], every: float = 1.0, web_ports: list[int] | None = None
+                 ) -> None:
         self.procs = [psutil.Process(p) for p in pids]
+        self.web_ports = list(web_ports or [])  # their /metrics, for StageRecords
         self.every = every
         self.samples: list[tuple[float, float]] = []  # (monotonic, RSS MB)
         self.peak_mb = 0.0
@@ -268,3 +271,50 @@ def wait_consuming(worker: WorkerProcess, timeout: float) -> None:
                     return
         time.sleep(0.5)
     raise TimeoutError(f"worker not consuming after {timeout}s; see {worker.log_path}")
+
+
+class StageRecords:
+    """Each stage's records taken (`outreach_stage_records_total`, summed over the workers),
+    sampled every `every` seconds: where a soak's stall is, without a profiler."""
+
+    def __init__(self, ports: list[int], every: float = 60.0) -> None:
+        self.ports, self.every = ports, every
+        self.samples: list[dict[str, float]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def scrape(self) -> dict[str, float]:
+        totals: Counter[str] = Counter()
+        for port in self.ports:
+            with contextlib.suppress(OSError):
+                url = f"http://127.0.0.1:{port}/metrics"
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    for line in r.read().decode().splitlines():
+                        if line.startswith("outreach_stage_records_total{"):
+                            stage = line.split('stage="', 1)[1].split('"', 1)[0]
+                            totals[stage] += float(line.split()[-1])
+        return dict(totals)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            self.samples.append(await asyncio.to_thread(self.scrape))
+            await asyncio.sleep(self.every)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self.samples.append(await asyncio.to_thread(self.scrape))
+
+    def lines(self) -> list[str]:
+        """Per stage, the records taken in each interval (a stall reads as a run of 0s)."""
+        s = self.samples
+        stages = sorted({k for sample in s for k in sample})
+        out = []
+        for stage in stages:
+            steps = [b.get(stage, 0) - a.get(stage, 0) for a, b in pairwise(s)]
+            out.append(f"    {stage:<24} " + " ".join(f"{n:,.0f}" for n in steps))
+        return out
