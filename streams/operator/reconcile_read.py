@@ -17,6 +17,9 @@ from streams.kernel.kafka_security import KafkaSecurity, client_kwargs
 from streams.operator.db import OperatorError
 from streams.operator.reconcile_count import Records
 
+# How long the read goes on past the ends the topics had when it began.
+PAST_ENDS_S = 3.0
+
 # Records field <- topics.yaml alias.
 TOPICS = {"batches": "lead_batches", "cards": "lead_cards", "verdicts": "gate_verdicts",
           "errors": "errors", "requests": "send_requests", "sends": "send_events"}
@@ -33,7 +36,9 @@ def _decode(value: bytes | None) -> Any:
 
 async def read_topics(bootstrap: str, catalog: TopicCatalog, *, security: KafkaSecurity,
                       timeout_s: float = 120.0) -> Records:
-    """Every record, from the start to where the topics end when reading stops."""
+    """Every record, from the start to where the topics ended when reading began, and what
+    came in the next moments (at most PAST_ENDS_S once those ends are read): a snapshot, so a
+    hub that goes on writing is reconciled as of then."""
     names = {field: catalog[alias].name for field, alias in TOPICS.items()}
     field_of = {name: field for field, name in names.items()}
     consumer = AIOKafkaConsumer(
@@ -56,8 +61,10 @@ async def read_topics(bootstrap: str, catalog: TopicCatalog, *, security: KafkaS
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
         # Past the reported ends too, until nothing more comes: a broker's high-watermark
-        # can lag what is readable (the embedded one's does).
-        deadline = asyncio.get_running_loop().time() + timeout_s
+        # can lag what is readable (the embedded one's does). But for PAST_ENDS_S at most: on a
+        # hub that is still writing something always comes, and the read would never end.
+        clock = asyncio.get_running_loop().time
+        deadline, reached = clock() + timeout_s, None
         while True:
             batch = await consumer.getmany(*tps, timeout_ms=1500, max_records=10000)
             for tp, messages in batch.items():
@@ -66,9 +73,11 @@ async def read_topics(bootstrap: str, catalog: TopicCatalog, *, security: KafkaS
                     getattr(records, field).append(_decode(m.value))
                     if field == "batches":
                         records.batch_sources.append((tp.partition, m.offset))
-            if not batch and all([await consumer.position(tp) >= ends[tp] for tp in tps]):
+            if reached is None and all([await consumer.position(tp) >= ends[tp] for tp in tps]):
+                reached = clock()
+            if reached is not None and (not batch or clock() - reached > PAST_ENDS_S):
                 break
-            if asyncio.get_running_loop().time() > deadline:
+            if clock() > deadline:
                 raise OperatorError(f"reading the topics timed out after {timeout_s:.0f}s")
         return records
     except KafkaError as exc:

@@ -3,9 +3,11 @@ and exits non-zero when a card is lost or a touch was sent twice."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +64,37 @@ async def test_reconcile_counts_the_topics_and_flags_a_lost_card_and_a_key_sent_
     ids.write_text("<m1@x>\n<m1@x>\n")
     code, text, _ = reconcile(broker, database_url, "--smtp-message-ids", str(ids))
     assert code == 1 and b"twice: k1" in text and b"NOT RECONCILED" in text
+
+
+async def test_reconcile_of_a_hub_that_goes_on_writing_reads_a_snapshot_and_ends(
+        broker: str, database_url: str) -> None:
+    # Before: the read went on while records kept coming, and timed out after 120 s.
+    await prepare(Settings(topic_partitions=2), broker, database_url)
+    producer = AIOKafkaProducer(bootstrap_servers=broker)
+    await producer.start()
+    writing = True
+
+    async def keep_writing() -> int:
+        n = 0
+        while writing:
+            n += 1
+            await producer.send_and_wait(
+                "outreach.send.requests", orjson.dumps(
+                    {"idempotency_key": f"live-{n}", "campaign_id": "live"}), key=b"p")
+            await asyncio.sleep(0.005)
+        return n
+
+    writer = asyncio.create_task(keep_writing())
+    try:
+        await asyncio.sleep(1.0)  # records before the read begins
+        started = time.monotonic()
+        code, out, err = await asyncio.to_thread(reconcile, broker, database_url, "--json")
+        took = time.monotonic() - started
+    finally:
+        writing = False
+        written = await writer
+        await producer.stop()
+    assert code == 1, err  # the live requests have no sends yet: unresolved, not an error
+    assert took < 60, took
+    requested = out["campaigns"]["live"]["requested"]
+    assert 0 < requested < written  # what was there when it read, not what came after
