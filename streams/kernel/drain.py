@@ -14,18 +14,22 @@ the callback finishes without yielding unless flow is suspended (a rebalance), t
 buffer is over Faust's limit (the callback flushes it first), or the conductor's index is
 being rebuilt (its lock). In exactly those cases, and for any other reader's record (a table's
 changelog in recovery), the record goes Faust's way; otherwise the callback is awaited directly.
-Everything else is Faust's loop as it is: read offsets, gaps, commits, a yield every 100
-records.
+Everything else is Faust's loop as it is (read offsets, gaps, a yield every 100 records),
+except that the commit every `broker_commit_every` acknowledgements runs beside the loop
+(`commit_beside`) instead of holding it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, cast
 
 from faust.transport.consumer import CONSUMER_FETCHING, Consumer
 
 from streams.kernel.delivery import HoldingTopic
+
+log = logging.getLogger(__name__)
 
 
 async def _direct_drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no cover - loop
@@ -75,7 +79,7 @@ async def _direct_drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no
                             await self._add_gap(tp, r_offset + 1, offset)
                         if commit_every is not None and self._n_acked >= commit_every:
                             self._n_acked = 0
-                            await self.commit()
+                            commit_beside(self)
                         if goes_through(tp):
                             await callback(message)
                         else:
@@ -97,6 +101,29 @@ async def _direct_drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no
         raise
     finally:
         unset_flag(CONSUMER_FETCHING)
+
+
+_commits: set[asyncio.Task[Any]] = set()
+
+
+def commit_beside(consumer: Any) -> None:
+    """Start a commit beside the delivery instead of awaiting it here, as Faust's loop does
+    every `broker_commit_every` acknowledgements: a commit waits for the table writes it covers
+    (kernel/commit_guard.py, up to 5 s) and for Faust's producer flush, and no record reached
+    any stage meanwhile (a reply's stop waited ~5 s). The interval timer commits the same way,
+    beside the delivery; one commit at a time, as Faust's `commit` itself ensures."""
+    if consumer._commit_fut is not None or _commits:
+        return  # one is running; it or the next one covers these acknowledgements
+    task = asyncio.ensure_future(consumer.commit())
+    _commits.add(task)
+    task.add_done_callback(_committed)
+
+
+def _committed(task: asyncio.Task[Any]) -> None:
+    _commits.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("a commit beside the delivery failed (%s); the interval timer commits next",
+                  type(task.exception()).__name__)
 
 
 def install() -> None:

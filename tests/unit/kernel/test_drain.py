@@ -13,6 +13,7 @@ import pytest
 from aiokafka import TopicPartition
 from faust.types import TP
 
+from streams.kernel import drain
 from streams.kernel.delivery import HoldingTopic
 from streams.kernel.drain import _direct_drain_messages
 
@@ -105,3 +106,46 @@ def test_a_record_with_readers_other_than_stages_goes_faust_way() -> None:
 def test_a_record_below_the_read_offset_is_not_delivered_again() -> None:
     assert drained(Drain([(STAGE_TP, 5), (STAGE_TP, 3), (STAGE_TP, 6)])) == [
         (5, "direct"), (6, "direct")]
+
+
+class SlowCommitter:
+    """A consumer whose commit takes as long as the test says (a wait for table writes)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self._commit_fut = None
+        self.started = 0
+        self.release = asyncio.Event()
+        self.fail = fail
+
+    async def commit(self) -> bool:
+        self.started += 1
+        await self.release.wait()
+        if self.fail:
+            raise ConnectionError("broker gone")
+        return True
+
+
+async def test_a_commit_every_n_acknowledgements_runs_beside_the_delivery_one_at_a_time() -> None:
+    consumer = SlowCommitter()
+    drain.commit_beside(consumer)  # returns at once: the loop goes on delivering
+    drain.commit_beside(consumer)  # one is running: it covers these acknowledgements too
+    await asyncio.sleep(0)
+    assert consumer.started == 1
+    consumer.release.set()
+    while drain._commits:
+        await asyncio.sleep(0)
+    drain.commit_beside(consumer)  # the next one starts once the first has ended
+    await asyncio.sleep(0)
+    assert consumer.started == 2
+    while drain._commits:
+        await asyncio.sleep(0)
+
+
+async def test_a_failed_commit_beside_the_delivery_is_logged_not_raised(
+        caplog: pytest.LogCaptureFixture) -> None:
+    consumer = SlowCommitter(fail=True)
+    consumer.release.set()
+    drain.commit_beside(consumer)
+    while drain._commits:
+        await asyncio.sleep(0)
+    assert "a commit beside the delivery failed (ConnectionError)" in caplog.text
