@@ -170,7 +170,31 @@ async def pg_counts(url: str) -> tuple[int, int, int]:
         await conn.close()
 
 
-class Resources:
+class Sampler:
+    """Calls `sample` every `every` seconds from `start` until `stop`."""
+
+    every: float
+    _task: asyncio.Task[None] | None = None
+
+    async def sample(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await self.sample()
+            await asyncio.sleep(self.every)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+class Resources(Sampler):
     """The workers' RSS and CPU, sampled every `every` seconds (all processes summed)."""
 
     def __init__(self, pids: list[int], every: float = 1.0, web_ports: list[int] | None = None
@@ -197,22 +221,11 @@ class Resources:
         self._cpu0, self._wall0 = cpu, wall
         return out
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(psutil.Error):
-                rss = self.rss_mb()
-                self.samples.append((time.monotonic(), rss))
-                self.peak_mb = max(self.peak_mb, rss)
-            await asyncio.sleep(self.every)
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    async def sample(self) -> None:
+        with contextlib.suppress(psutil.Error):
+            rss = self.rss_mb()
+            self.samples.append((time.monotonic(), rss))
+            self.peak_mb = max(self.peak_mb, rss)
 
 
 class Progress:
@@ -273,7 +286,7 @@ def wait_consuming(worker: WorkerProcess, timeout: float) -> None:
     raise TimeoutError(f"worker not consuming after {timeout}s; see {worker.log_path}")
 
 
-class StageRecords:
+class StageRecords(Sampler):
     """Each stage's records taken (`outreach_stage_records_total`, summed over the workers),
     sampled every `every` seconds: where a soak's stall is, without a profiler."""
 
@@ -294,20 +307,12 @@ class StageRecords:
                             totals[stage] += float(line.split()[-1])
         return dict(totals)
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            self.samples.append(await asyncio.to_thread(self.scrape))
-            await asyncio.sleep(self.every)
+    async def sample(self) -> None:
+        self.samples.append(await asyncio.to_thread(self.scrape))
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self.samples.append(await asyncio.to_thread(self.scrape))
+        await super().stop()
+        await self.sample()  # the last interval, up to the soak's end
 
     def lines(self) -> list[str]:
         """Per stage, the records taken in each interval (a stall reads as a run of 0s)."""
