@@ -110,8 +110,8 @@ def commit_beside(consumer: Any) -> None:
     """Start a commit beside the delivery instead of awaiting it here, as Faust's loop does
     every `broker_commit_every` acknowledgements: a commit waits for the table writes it covers
     (kernel/commit_guard.py, up to 5 s) and for Faust's producer flush, and no record reached
-    any stage meanwhile (a reply's stop waited ~5 s). The interval timer commits the same way,
-    beside the delivery; one commit at a time, as Faust's `commit` itself ensures."""
+    any stage meanwhile. The interval timer commits the same way, beside the delivery; one
+    commit at a time, as Faust's `commit` itself ensures."""
     if consumer._commit_fut is not None or _commits:
         return  # one is running; it or the next one covers these acknowledgements
     task = asyncio.ensure_future(consumer.commit())
