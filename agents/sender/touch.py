@@ -84,3 +84,16 @@ def decide_touch(
             return RefusedOnViews(recorded)
         return recorded
     return outcome
+
+
+def refused_at_call(
+    marked: SenderState, request: TouchRequested, campaign_refusal: str | None,
+    now: datetime, ids: IdFactory,
+) -> Decision[SenderState] | None:
+    """A touch is sent after its batch's earlier touches, moments after it was decided: a
+    campaign paused (or past its window) in between refuses it at the call, with its in-flight
+    marker settled as failed, as deciding it then would have. None: it may be sent."""
+    if campaign_refusal is None:
+        return None
+    return record_result(marked, request, now, ids, provider=CAMPAIGN_GATE,
+                         failure=campaign_refusal)

@@ -9,7 +9,12 @@ from datetime import timedelta
 import pytest
 
 from agents.sender.core import SendEmail, SenderConfig, SenderState
-from agents.sender.touch import RefusedOnViews, decide_touch, unknown_outcome_policy
+from agents.sender.touch import (
+    RefusedOnViews,
+    decide_touch,
+    refused_at_call,
+    unknown_outcome_policy,
+)
 from streams.contracts.decision import Decision
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import TouchRequested
@@ -74,3 +79,17 @@ def test_content_unknown_to_this_worker_is_refused_without_a_catch_up() -> None:
     outcome = decide_touch(SenderState(), stranger, everything, None, T0, STABLE_IDS, "smtp",
                            RESEND)
     assert isinstance(outcome, Decision)  # template_unknown: no view would change it
+
+
+def test_a_campaign_paused_before_the_call_refuses_the_touch_and_settles_its_marker() -> None:
+    sent = decide_touch(SenderState(), touch(1), CFG, None, T0, STABLE_IDS, "smtp", RESEND)
+    assert isinstance(sent, SendEmail)
+    marked, key = sent.marked.state, touch(1).idempotency_key
+    assert marked.flight(key) is not None
+    assert refused_at_call(marked, touch(1), None, T0, STABLE_IDS) is None  # still active
+    refused = refused_at_call(marked, touch(1), "campaign_not_active: paused", T0, STABLE_IDS)
+    assert refused is not None
+    assert refused.state.flight(key) is None and key in refused.state.settled
+    [recorded] = [e.event for e in refused.emits if e.topic == "send_events"]
+    assert (recorded.status, recorded.provider) == ("failed", "campaign-gate")
+    assert "campaign_not_active" in (recorded.failure_reason or "")
