@@ -8,15 +8,26 @@ is that event's partition as if it had been written inside the stream iteration.
 
 A record the stage cannot read or decide becomes a dead letter, emitted with the batch; a
 broker that refuses emits is waited out (streams/kernel/interpreter.py says why).
+
+A decision may be an `OutsideCall` (the sender's touch: a state to make durable, then the
+email provider). The batch's decisions up to the next record of a key with a call pending are
+made first, and carried out with the first call's state; then the calls are made in order, and
+each call's result goes to the broker together with the next call's state, in one wait. So a
+touch costs one broker wait, not two or three of its own, and a worker killed mid-batch leaves
+one touch of unknown outcome, as one record at a time would: the call being made (every
+result before it acknowledged, the states after it not written). Every decision sees the
+state it would see one record at a time: a record of a key whose call is pending is decided
+only after that call's result.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from agents.dead_letter import dead_letter
@@ -34,9 +45,34 @@ from streams.kernel.store import Decided
 
 log = logging.getLogger(__name__)
 
-Outcomes = Decided[Any] | Iterable[Decided[Any]] | None
+@dataclass(frozen=True, slots=True)
+class OutsideCall:
+    """A decision whose state must be durable before a call outside the hub (the sender's
+    in-flight marker, then the email provider), and the call, which decides its result."""
+
+    before: Decided[Any]
+    call: Callable[[], Awaitable[Decided[Any]]]
+
+
+Outcomes = Decided[Any] | Iterable[Decided[Any]] | OutsideCall | None
 # decide(item, event): the decoded record and its Faust event (partition, offset).
 Decide = Callable[[Any, Any], Outcomes | Awaitable[Outcomes]]
+
+
+@dataclass
+class _Run:
+    """What a batch decided and has not carried out yet."""
+
+    outcomes: list[tuple[Any, Decided[Any]]] = field(default_factory=list)
+    acks: list[Awaitable[Any]] = field(default_factory=list)
+    emitted: list[Emit] = field(default_factory=list)
+    calls: list[tuple[Any, OutsideCall]] = field(default_factory=list)  # states staged
+    called: set[bytes | None] = field(default_factory=set)  # the calls' record keys
+
+    def waits_for_a_call(self, event: Any) -> bool:
+        # A stage's records are keyed by its table's key (the table is partitioned like them).
+        key = event.message.key
+        return bool(self.calls) and (key is None or key in self.called or None in self.called)
 
 
 @dataclass
@@ -48,28 +84,20 @@ class Stage:
     channel: Channel
     decide: Decide
     caps: CapLedger | None = None
-    # Aliases whose records are carried out on their own: what the batch decided before one is
-    # carried out first, and the record's own outcome right after its decision (the sender's
-    # touches: an email is never decided while earlier work waits, nor its result held back).
-    alone: frozenset[str] = frozenset()
 
     def agent(self, agent_name: str, batch: int = 500, within: float = 0.02) -> None:
         """Register the Faust agent: batches of up to `batch` records, or what `within`
-        seconds gathered. Records that must not wait behind decided work, nor hold theirs back,
-        are named in `alone` (the sender's touches)."""
+        seconds gathered."""
 
         batch_agent(self.hub, self.channel, agent_name, self.run_batch, batch, within)
 
     async def run_batch(self, events: list[Any]) -> None:
-        outcomes: list[tuple[Any, Decided[Any]]] = []
-        acks: list[Awaitable[Any]] = []
-        emitted: list[Emit] = []
+        run = _Run()
         outside = bind_record(None)
         for event in events:
-            alone = bool(self.alone) and self.channel.alias_of(event) in self.alone
-            if alone and outcomes:
-                await self._carry_out(outcomes, acks, emitted)
-                outcomes, acks, emitted = [], [], []
+            if run.waits_for_a_call(event):
+                await self._carry_out_with_calls(run)
+                run = _Run()
             bind_record(event.value)  # log lines until the next one are about this record
             # Table reads go to the event's own partition: a disk store keeps one database per
             # partition and looks a key up in the current event's, which is otherwise the
@@ -77,37 +105,76 @@ class Stage:
             with_event(event)
             if self.caps is not None:
                 self.caps.saw(event)
+            call: OutsideCall | None = None
             try:
-                decided = await self._decide(event)
-                for d in decided:
-                    acks += await send_emits(self.hub, d.decision.emits)
-                    emitted += d.decision.emits
+                result = await self._decide(event)
+                if isinstance(result, OutsideCall):
+                    call, result = result, [result.before]
+                await self._send(run, result)
             except Exception as exc:  # one bad record must not stop the batch
-                letter = self._dead_letter(event, exc)
-                acks += await send_emits(self.hub, letter.emits)
-                emitted += letter.emits
-                decided = [Decided(None, "", None, letter)]
-            for d in decided:
-                if d.store is not None:
-                    d.store.stage(d.key, d.decision.state)
-                outcomes.append((event, d))
-            if alone:
-                await self._carry_out(outcomes, acks, emitted)
-                outcomes, acks, emitted = [], [], []
+                call, result = None, [Decided(None, "", None, self._dead_letter(event, exc))]
+                await self._send(run, result)
+            if call is None:
+                self._staged(run, event, result)
+            else:
+                self._staged(_Run(), event, [call.before])  # seen by the batch, written later
+                run.calls.append((event, call))
+                run.called.add(event.message.key)
+        await self._carry_out_with_calls(run)
         unbind(outside)
-        await self._carry_out(outcomes, acks, emitted)
 
-    async def _carry_out(self, outcomes: list[tuple[Any, Decided[Any]]],
-                         acks: list[Awaitable[Any]], emitted: list[Emit]) -> None:
-        await until_accepted(self.hub, self.name, acks, emitted)
-        await carry_out(outcomes, self.caps)
+    async def _send(self, run: _Run, decided: list[Decided[Any]]) -> None:
+        for d in decided:
+            run.acks += await send_emits(self.hub, d.decision.emits)
+            run.emitted += d.decision.emits
 
-    async def _decide(self, event: Any) -> list[Decided[Any]]:
+    @staticmethod
+    def _staged(run: _Run, event: Any, decided: list[Decided[Any]]) -> None:
+        for d in decided:
+            if d.store is not None:
+                d.store.stage(d.key, d.decision.state)
+            run.outcomes.append((event, d))
+
+    async def _carry_out(self, run: _Run) -> None:
+        bind_record(None)  # what follows is about the batch, not its last record
+        await until_accepted(self.hub, self.name, run.acks, run.emitted)
+        await carry_out(run.outcomes, self.caps)
+
+    async def _carry_out_with_calls(self, run: _Run) -> None:
+        """The decisions with the first call's state, then each call in order, its result
+        acknowledged together with the next call's state (a MarkInFlight waits for the
+        changelog) before that call is made."""
+        calls = run.calls
+        if calls:
+            run.outcomes.append((calls[0][0], calls[0][1].before))
+        await self._carry_out(run)
+        for i, (event, outside) in enumerate(calls):
+            bind_record(event.value)
+            with_event(event)
+            result = _Run()
+            try:
+                decided = [await outside.call()]
+                await self._send(result, decided)
+            except Exception as exc:  # the touch stays in flight: settled by its evidence
+                decided = [Decided(None, "", None, self._dead_letter(event, exc))]
+                await self._send(result, decided)
+            self._staged(result, event, decided)
+            following = _Run()
+            if i + 1 < len(calls):
+                self._staged(following, calls[i + 1][0], [calls[i + 1][1].before])
+            await asyncio.gather(until_accepted(self.hub, self.name, result.acks,
+                                                result.emitted),
+                                 self._carry_out(following))
+            await carry_out(result.outcomes, self.caps)
+
+    async def _decide(self, event: Any) -> list[Decided[Any]] | OutsideCall:
         result = self.decide(self.channel.decode(event), event)
         if inspect.isawaitable(result):
             result = await result
         if result is None:
             return []
+        if isinstance(result, OutsideCall):
+            return result
         return [result] if isinstance(result, Decided) else list(result)
 
     def _dead_letter(self, event: Any, exc: Exception) -> Decision[None]:
@@ -122,13 +189,6 @@ class Stage:
             log.error("%s failed on %s (%s); dead-lettered", self.name, source,
                       type(exc).__name__)
         return letter
-
-    async def carry_out_now(self, event: Any, decided: Decided[Any]) -> None:
-        """One decision carried out before the batch goes on (the sender's in-flight marker,
-        which must be in the changelog before the provider is called)."""
-        acks = await send_emits(self.hub, decided.decision.emits)
-        await until_accepted(self.hub, self.name, acks, decided.decision.emits)
-        await carry_out([(event, decided)], self.caps)
 
 
 def batch_agent(hub: Hub, channel: Channel, name: str,

@@ -12,14 +12,20 @@ from agents.sender.core import (
     record_result,
 )
 from agents.sender.inflight import renudge
-from agents.sender.touch import RefusedOnViews, decide_touch, on_report, unknown_outcome_policy
+from agents.sender.touch import (
+    RefusedOnViews,
+    decide_touch,
+    on_report,
+    refused_at_call,
+    unknown_outcome_policy,
+)
 from agents.sequencer.definition import DEFAULT_DEFINITIONS_PATH, load_templates
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import EngagementRecorded, SendRecorded, TouchRequested
 from streams.kernel.campaign_status import CampaignStatusView
 from streams.kernel.channel import Channel
 from streams.kernel.hub import Hub
-from streams.kernel.loop import Stage
+from streams.kernel.loop import OutsideCall, Stage
 from streams.kernel.store import Decided, TableStore
 from streams.kernel.timer import nudge_owned
 from streams.shells.email_provider import adapter_for, send_with_retry
@@ -48,7 +54,7 @@ def register(hub: Hub) -> None:
             start()  # the sandbox's webhook clock
 
     async def decide(item: TouchRequested | EngagementRecorded | SendRecorded, event: Any
-                     ) -> Decided[Any]:
+                     ) -> Decided[Any] | OutsideCall:
         key, now = item.contact_key or "", hub.clock.now()
         state = people.get(key)
         if not isinstance(item, TouchRequested):
@@ -67,12 +73,20 @@ def register(hub: Hub) -> None:
             outcome = outcome.decision
         if not isinstance(outcome, SendEmail):
             return people.decided(key, state, outcome)
+        send, marked = outcome, outcome.marked.state
+
+        async def call() -> Decided[Any]:
+            refused = refused_at_call(marked, item, campaigns.refusal(
+                item.campaign_id, hub.clock.now()), now, STABLE_IDS)
+            if refused is not None:
+                return people.decided(key, marked, refused)
+            receipt, failure = await send_with_retry(adapter, send, s.send_max_attempts)
+            return people.decided(key, marked, record_result(
+                marked, item, now, STABLE_IDS, receipt=receipt, failure=failure,
+                provider=adapter.name))
+
         # The in-flight marker is in the changelog before the provider is called.
-        await sender.carry_out_now(event, people.decided(key, state, outcome.marked))
-        receipt, failure = await send_with_retry(adapter, outcome, s.send_max_attempts)
-        return people.decided(key, outcome.marked.state, record_result(
-            outcome.marked.state, item, now, STABLE_IDS, receipt=receipt, failure=failure,
-            provider=adapter.name))
+        return OutsideCall(people.decided(key, state, outcome.marked), call)
 
     # Unresolved touches past the bound (and touches held behind them) come back as records.
     nudge_owned(hub, "sender-unresolved", max(1.0, min(30.0, s.send_unresolved_after_s / 4)),
@@ -81,7 +95,6 @@ def register(hub: Hub) -> None:
     # Engagement signals before touches: a stop or a suppression is known before the next send.
     channel = Channel(hub, "send_requests", "engagement_events", "send_events",
                       first=("engagement_events",))
-    # Reports in batches; each touch alone: what came before it is carried out first, and its
-    # send result right after the provider call (nothing decided is held back by an email).
-    sender = Stage(hub, "sender", channel, decide, alone=frozenset({"send_requests"}))
-    sender.agent("sender")
+    # A batch's reports go out with its first touch's in-flight marker; each provider call's
+    # result with the next touch's marker, in one broker wait (kernel/loop.py).
+    Stage(hub, "sender", channel, decide).agent("sender")

@@ -29,7 +29,7 @@ from streams.contracts.decision import (
 from streams.contracts.topics import load_catalog
 from streams.kernel import interpreter, metrics
 from streams.kernel.caps import CapLedger
-from streams.kernel.loop import Stage
+from streams.kernel.loop import OutsideCall, Stage
 from streams.kernel.store import Decided, TableStore
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -263,71 +263,135 @@ async def test_an_undecidable_record_is_dead_lettered_and_the_batch_goes_on() ->
     assert table["total"] == 3
 
 
-class DecodeByTopic(Decode):
-    """A channel over two topics: the sender's touches and its reports."""
+class Sender:
+    """The sender's shape over a store of ints: a report (an even n) adds n to its person's
+    state; a touch (an odd n) marks the person in flight (n * 100, MarkInFlight unless
+    `marked` is False), then the provider call records it (n * 100 + 1) and emits its send
+    event."""
 
-    def alias_of(self, event: Event) -> str:
-        return "send_requests" if event.message.topic == "outreach.send.requests" else "x"
+    def __init__(self, hub: Any, table: FakeTable, log: list[str], marked: bool = True,
+                 failing: frozenset[int] = frozenset()) -> None:
+        self.log, self.marked, self.failing = log, marked, failing
+        self.store: TableStore[int] = TableStore(table, lambda _k, r: int(r), lambda s: s,
+                                                 lambda _k: 0)
+        self.seen: list[tuple[int, int]] = []  # (n, the state it was decided on)
+        self.stage = Stage(hub, "sender", Decode(), self.decide)  # type: ignore[arg-type]
+
+    def decide(self, item: Note, ev: Event) -> Decided[int] | OutsideCall:
+        key = (ev.message.key or b"").decode()
+        before = self.store.get(key)
+        self.seen.append((item.n, before))
+        self.log.append(f"decide {item.n}")
+        if item.n % 2 == 0:
+            return self.store.decided(key, before, Decision(before + item.n))
+        effects = (MarkInFlight(str(item.n)),) if self.marked else ()
+        marked = self.store.decided(key, before, Decision(item.n * 100, effects=effects))
+
+        async def call() -> Decided[int]:
+            self.log.append(f"call {item.n}")
+            if item.n in self.failing:
+                raise RuntimeError("provider adapter bug")
+            return self.store.decided(key, item.n * 100, Decision(
+                item.n * 100 + 1, (Emit("send_events", key, Note(n=item.n)),)))
+
+        return OutsideCall(marked, call)
 
 
-async def test_a_record_alone_is_carried_out_after_the_batch_before_it_and_before_the_next(
+def keyed(n: int, key: str, offset: int = 0) -> Event:
+    return Event(codec.dumps({"n": n}), Msg("outreach.send.requests", 0, offset, key.encode()))
+
+
+async def test_markers_are_durable_with_one_wait_before_the_calls_and_results_follow_them(
 ) -> None:
-    """The sender's shape: reports batched, each touch decided only once what came before it is
-    carried out, and its own outcome carried out before the batch goes on."""
+    log, hub, producer, _ = setup()
+    table = FakeTable(log, held=True)
+    sender = Sender(hub, table, log)
+    await sender.stage.run_batch([keyed(2, "a"), keyed(1, "b"), keyed(4, "c"), keyed(3, "d")])
+    ack = "ack outreach.send.events"  # the fake broker acknowledges as it is sent
+    assert log == [
+        "decide 2", "decide 1", "decide 4", "decide 3",
+        "write a", "write c", "write b",  # the reports and the first marker, one wait ...
+        "changelog has a", "changelog has c", "changelog has b",
+        "call 1", ack,  # ... before the first call; its result's event and ...
+        "write d", "changelog has d",  # ... the next marker in one wait ...
+        "write b",  # (the result's state once its event is acknowledged)
+        "call 3", ack, "write d",  # ... before the next call
+    ]
+    assert dict(table) == {"a": 2, "b": 101, "c": 4, "d": 301}
+    assert len(producer.accepted) == 2
+
+
+async def test_a_record_of_a_person_with_a_call_pending_is_decided_on_its_result() -> None:
+    """One record at a time, a person's second touch or report sees the first touch's result:
+    batched, it is decided only once that call is made and carried out."""
+    log, hub, _, table = setup()
+    sender = Sender(hub, table, log)
+    await sender.stage.run_batch([keyed(1, "p"), keyed(3, "q"), keyed(2, "p"), keyed(5, "p")])
+    assert sender.seen == [(1, 0), (3, 0), (2, 101), (5, 103)]
+    assert log.index("call 3") < log.index("decide 2")  # the run before it, calls included
+    assert table["p"] == 501 and table["q"] == 301
+
+
+@pytest.mark.parametrize("refusals", [0, 2])
+async def test_the_provider_is_called_once_the_changelog_has_the_marker(refusals: int) -> None:
+    log, hub, _, _ = setup()
+    table = FakeTable(log, refusals=refusals, held=True)
+    await Sender(hub, table, log).stage.run_batch([keyed(1, "p")])
+    # A refused record is written again (the same state) until the broker has it.
+    assert log[:refusals + 4] == (["decide 1"] + ["write p"] * (refusals + 1)
+                                  + ["changelog has p", "call 1"])
+    assert table["p"] == 101
+
+
+async def test_without_a_mark_the_call_does_not_wait_for_the_changelog() -> None:
+    log, hub, _, _ = setup()
+    table = FakeTable(log, held=True)
+    await Sender(hub, table, log, marked=False).stage.run_batch([keyed(1, "p")])
+    assert log[:3] == ["decide 1", "write p", "call 1"]
+
+
+async def test_a_call_that_fails_is_dead_lettered_and_the_others_go_on() -> None:
     log, hub, producer, table = setup()
-    store: TableStore[int] = TableStore(table, lambda _k, raw: int(raw), lambda s: s,
-                                        lambda _k: 0)
-    seen: list[int] = []
+    sender = Sender(hub, table, log, failing=frozenset({1}))
+    await sender.stage.run_batch([keyed(1, "p", 7), keyed(3, "q", 8)])
+    letters = [codec.loads(v) for t, _, v, _ in producer.accepted if t == "outreach.errors"]
+    assert [x["source_offset"] for x in letters] == [7]
+    # The failed touch stays in flight (its evidence settles it); the other is recorded.
+    assert table["p"] == 100 and table["q"] == 301
 
-    def decide(item: Note, ev: Event) -> Decided[int]:
-        before = store.get("p")
-        seen.append(table.get("p", 0))  # what is durable when this record is decided
-        log.append(f"decide {item.n}")
-        return store.decided("p", before, Decision(
-            before + item.n, (Emit("sequence_events", "p", Note(n=before + item.n)),)))
 
-    def touch(n: int, offset: int) -> Event:
-        return Event(codec.dumps({"n": n}), Msg("outreach.send.requests", 0, offset))
+async def test_when_a_call_is_made_it_is_the_one_touch_whose_outcome_a_kill_would_lose(
+) -> None:
+    """At each provider call: every earlier touch's send event is acknowledged and its state
+    settled, and no later touch is marked yet; a worker killed then leaves this touch alone
+    in flight, as one record at a time would."""
+    log, hub, producer, table = setup()
+    sender = Sender(hub, table, log)
+    at_call: list[tuple[list[str], int]] = []
+    decide = sender.decide
 
-    stage = Stage(hub, "sender", DecodeByTopic(), decide,  # type: ignore[arg-type]
-                  alone=frozenset({"send_requests"}))
-    await stage.run_batch([event(1, 0), event(2, 1), touch(10, 0), event(4, 2), event(8, 3)])
-    ack = "ack outreach.sequence.events"
-    assert log == ["decide 1", ack, "decide 2", ack, "write p",  # the reports before the touch
-                   "decide 10", ack, "write p",                  # the touch, at once
-                   "decide 4", ack, "decide 8", ack, "write p"]  # the reports after it
-    assert seen == [0, 0, 3, 13, 13] and table["p"] == 25
-    assert len(producer.accepted) == 5
+    def watched(item: Note, ev: Event) -> Any:
+        outside = decide(item, ev)
+        assert isinstance(outside, OutsideCall)
+        inner = outside.call
+
+        async def call() -> Decided[int]:
+            marked = sorted(k for k, v in table.items() if v % 100 == 0)
+            at_call.append((marked, len(producer.accepted)))
+            return await inner()
+
+        return OutsideCall(outside.before, call)
+
+    sender.stage.decide = watched
+    await sender.stage.run_batch([keyed(n, k) for n, k in [(1, "p"), (3, "q"), (5, "r")]])
+    assert at_call == [(["p"], 0), (["q"], 1), (["r"], 2)]
+    assert table == {"p": 101, "q": 301, "r": 501}
 
 
 async def test_an_unchanged_state_is_not_written() -> None:
     log, hub, _, table = setup()
     await summing_stage(hub, table).run_batch([event(0)])
     assert "write total" not in log
-
-
-@pytest.mark.parametrize("refusals", [0, 2])
-async def test_mark_in_flight_returns_once_the_changelog_has_the_state(refusals: int) -> None:
-    log, hub, _, _ = setup()
-    table = FakeTable(log, refusals=refusals, held=True)
-    store: TableStore[int] = TableStore(table, lambda _k, r: int(r), lambda s: s, lambda _k: 0)
-    stage = Stage(hub, "test", Decode(), lambda _i, _e: None)  # type: ignore[arg-type]
-    await stage.carry_out_now(event(0), store.decided("p", 0, Decision(
-        1, effects=(MarkInFlight("k"),))))
-    log.append("provider called")
-    # A refused record is written again (the same state) until the broker has it.
-    assert log == ["write p"] * (refusals + 1) + ["changelog has p", "provider called"]
-    assert table["p"] == 1
-
-
-async def test_without_a_mark_the_stage_does_not_wait_for_the_changelog() -> None:
-    log, hub, _, _ = setup()
-    table = FakeTable(log, held=True)
-    store: TableStore[int] = TableStore(table, lambda _k, r: int(r), lambda s: s, lambda _k: 0)
-    stage = Stage(hub, "test", Decode(), lambda _i, _e: None)  # type: ignore[arg-type]
-    await stage.carry_out_now(event(0), store.decided("p", 0, Decision(1)))
-    log.append("went on")
-    assert log == ["write p", "went on"]
 
 
 async def test_caps_spent_are_seen_by_the_next_decision_and_written_once_per_counter() -> None:
