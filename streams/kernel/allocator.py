@@ -82,6 +82,15 @@ class Glibc:
     def available(self) -> bool:
         return self._trim is not None
 
+    def held(self) -> dict[str, int]:
+        """What the allocator holds, in bytes: in use and free in its arenas, and in blocks
+        mapped on pages of their own ({} when unknown)."""
+        if self._info is None:
+            return {}
+        info = self._info()
+        return {"malloc_in_use": int(info.uordblks), "malloc_free": int(info.fordblks),
+                "malloc_mmapped": int(info.hblkhd)}
+
     def free_bytes(self) -> int | None:
         """Bytes the allocator holds free in its arenas (fordblks), None when unknown."""
         return None if self._info is None else int(self._info().fordblks)

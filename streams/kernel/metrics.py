@@ -133,6 +133,15 @@ CONSUMER_LAG = Gauge(
 TABLE_KEYS = Gauge(
     "outreach_table_keys", "Keys in this worker's copy of a Faust table (active and standby)",
     ["table"], registry=REGISTRY)
+MEMORY_BYTES = Gauge(
+    "outreach_memory_bytes", "What this worker's memory is held by, sampled once a minute: "
+    "malloc_in_use / malloc_free / malloc_mmapped (glibc's heap and its own-page blocks; "
+    "RocksDB allocates there too), rocksdb_budget (cached blocks and memtables charged to the "
+    "table stores' budget), rocksdb_table_readers (index and filter blocks outside it)",
+    ["part"], registry=REGISTRY)
+PYTHON_BLOCKS = Gauge(
+    "outreach_python_allocated_blocks", "Memory blocks the Python allocator has handed out "
+    "(sys.getallocatedblocks: live objects, roughly)", registry=REGISTRY)
 ProcessCollector(registry=REGISTRY)  # process_resident_memory_bytes, _cpu_seconds_total, fds
 
 

@@ -47,6 +47,17 @@ class MemoryBudget:
         return self._parts
 
 
+    def usage(self) -> int | None:
+        """Bytes charged to the budget now (cached blocks and memtables); None before the
+        first database opened."""
+        return None if self._parts is None else int(self._parts[0].get_usage())
+
+
+def budget_usage(app: Any) -> int | None:
+    budget = _BUDGETS.get(app)
+    return None if budget is None else budget.usage()
+
+
 class BudgetedRocksDBOptions(RocksDBOptions):
     """Faust's rocksdict options for one database, its cache and memtables under the budget."""
 

@@ -268,6 +268,9 @@ async def test_after_a_little_traffic_every_catalogued_metric_is_scraped(
               if e.labels and e.family not in RARE and not samples(families, e.family)]
     assert not silent, f"no sample after the flow: {silent}"
     assert not [e.family for e in entries if not e.labels and not samples(families, e.family)]
+    # What the worker's memory is held by: glibc's heap (the tests run the memory store).
+    held = {s.labels["part"]: s.value for s in samples(families, "outreach_memory_bytes")}
+    assert held.get("malloc_in_use", 0) > 10 * 2**20
 
     # The figures say what happened: ENGAGEMENT_RATE's terms, in PromQL's hands.
     # Summed over the two campaigns (HOT and BURNING run different sequence definitions).

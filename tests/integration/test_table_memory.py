@@ -67,3 +67,24 @@ def test_the_data_written_under_the_budget_is_all_read_back(tmp_path: Path) -> N
     finally:
         for db in dbs:
             db.close()
+
+
+def test_the_budget_reports_what_its_databases_hold(tmp_path: Path) -> None:
+    """What `outreach_memory_bytes{part="rocksdb_budget"}` shows: nothing before a database
+    opens, then the memtables charged to the budget, within it, and less once they close."""
+    budget = MemoryBudget(16)
+    assert budget.usage() is None
+    options = BudgetedRocksDBOptions(budget, **ROCKSDB_OPTIONS, use_rocksdict=True)
+    dbs = [options.open(tmp_path / f"db{i}") for i in range(4)]
+    try:
+        for n in range(1_000):
+            for i, db in enumerate(dbs):
+                db[f"{i}:{n}".encode()] = VALUE
+        memtables = sum(prop(db, "cur-size-all-mem-tables") for db in dbs)
+        held = budget.usage()
+        assert held is not None and 0 < memtables <= held <= budget.bytes
+    finally:
+        for db in dbs:
+            db.close()
+    closed = budget.usage()
+    assert closed is not None and closed < memtables

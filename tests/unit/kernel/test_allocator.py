@@ -112,3 +112,16 @@ def test_a_fixed_threshold_gives_a_large_block_pages_of_its_own(mode: str, own_p
     out = subprocess.run([sys.executable, "-c", THRESHOLD_PROBE, mode], capture_output=True,
                          text=True, check=True).stdout.split()
     assert out == ["True", str(own_pages)]
+
+
+def test_what_the_allocator_holds_follows_what_is_allocated_and_released() -> None:
+    glibc = Glibc()
+    before = glibc.held()
+    if not before:
+        pytest.skip("not glibc: the allocator cannot say what it holds")
+    kept = [bytes(2048) for _ in range(20_000)]  # ~40 MB through malloc (past pymalloc's 512 B)
+    during = glibc.held()
+    assert during["malloc_in_use"] - before["malloc_in_use"] > 30 * 2**20
+    del kept
+    after = glibc.held()
+    assert during["malloc_in_use"] - after["malloc_in_use"] > 30 * 2**20

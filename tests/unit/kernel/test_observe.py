@@ -5,9 +5,11 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import NamedTuple
 
+from streams.kernel import table_memory
+from streams.kernel.allocator import Glibc
 from streams.kernel.loop import observe_taken
 from streams.kernel.metrics import REGISTRY
-from streams.kernel.observe import lag_of
+from streams.kernel.observe import lag_of, memory_parts, sample_memory
 
 
 class TP(NamedTuple):
@@ -42,3 +44,29 @@ def test_a_batch_counts_its_records_and_observes_each_ones_age() -> None:
     assert sample("outreach_stage_records_total") == 3
     assert sample("outreach_event_age_seconds_count") == 2  # a record without a timestamp: none
     assert sample("outreach_event_age_seconds_sum") == 10.5
+
+
+class App:
+    """What memory_parts reads of a Faust app: its tables (none on disk here)."""
+
+    tables: dict[str, object] = {}
+
+
+class NoGlibc:
+    def held(self) -> dict[str, int]:
+        return {}
+
+
+def test_memory_is_reported_by_part_and_only_the_parts_this_worker_can_measure() -> None:
+    app = App()
+    parts = memory_parts(app, Glibc())
+    if parts:  # glibc: its heap; no disk store here, so no RocksDB part
+        assert set(parts) == {"malloc_in_use", "malloc_free", "malloc_mmapped"}
+        assert parts["malloc_in_use"] > 0
+    table_memory.install(app, 16)
+    assert "rocksdb_budget" not in memory_parts(app, NoGlibc())  # no database opened yet
+    table_memory._BUDGETS[app].parts()  # what the first database's options make
+    assert memory_parts(app, NoGlibc()).keys() == {"rocksdb_budget"}
+    sample_memory(app, NoGlibc())
+    assert REGISTRY.get_sample_value("outreach_memory_bytes", {"part": "rocksdb_budget"}) == 0
+    assert (REGISTRY.get_sample_value("outreach_python_allocated_blocks") or 0) > 1_000
