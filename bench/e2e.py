@@ -37,8 +37,8 @@ from e2e_report import Span, hop_latencies, hop_rates, ledger, print_latencies, 
 from e2e_watch import (
     Progress,
     Resources,
-    StageRecords,
     Watcher,
+    WorkerMetrics,
     percentiles,
     pg_counts,
     settle,
@@ -264,7 +264,7 @@ async def soak(args: argparse.Namespace, pub: Publisher, watch: Watcher, res: Re
                progress: Progress, rate: float) -> bool:
     slow = Resources([p.pid for p in res.procs], every=10)
     slow.start()
-    stages = StageRecords(res.web_ports, every=60)
+    stages = WorkerMetrics(res.web_ports, every=60)
     stages.start()
     progress.phase = f"soak at 50% ({args.soak_minutes} min)"
     progress.total = pub.published + int(rate * 0.5 * args.soak_minutes * 60)
@@ -287,6 +287,9 @@ async def soak(args: argparse.Namespace, pub: Publisher, watch: Watcher, res: Re
           "grows RSS too: read the growth beside it)")
     print("  records taken per minute, by stage (a stall reads as a fall or a run of 0s):")
     print("\n".join(stages.lines()))
+    print("  memory held by part, MB, once a minute (outreach_memory_bytes; RocksDB's parts are "
+          "inside malloc's when it allocates there):")
+    print("\n".join(stages.memory_lines()))
     return settled
 
 

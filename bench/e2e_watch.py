@@ -200,7 +200,7 @@ class Resources(Sampler):
     def __init__(self, pids: list[int], every: float = 1.0, web_ports: list[int] | None = None
                  ) -> None:
         self.procs = [psutil.Process(p) for p in pids]
-        self.web_ports = list(web_ports or [])  # their /metrics, for StageRecords
+        self.web_ports = list(web_ports or [])  # their /metrics, for WorkerMetrics
         self.every = every
         self.samples: list[tuple[float, float]] = []  # (monotonic, RSS MB)
         self.peak_mb = 0.0
@@ -286,25 +286,31 @@ def wait_consuming(worker: WorkerProcess, timeout: float) -> None:
     raise TimeoutError(f"worker not consuming after {timeout}s; see {worker.log_path}")
 
 
-class StageRecords(Sampler):
-    """Each stage's records taken (`outreach_stage_records_total`, summed over the workers),
-    sampled every `every` seconds: where a soak's stall is, without a profiler."""
+class WorkerMetrics(Sampler):
+    """From the workers' /metrics every `every` seconds: each stage's records taken
+    (`outreach_stage_records_total`) and what their memory is held by
+    (`outreach_memory_bytes`), each summed over the workers: where a soak's stall is, and
+    what its growth is, without a profiler."""
+
+    FAMILIES = {"outreach_stage_records_total": "stage", "outreach_memory_bytes": "part"}
 
     def __init__(self, ports: list[int], every: float = 60.0) -> None:
         self.ports, self.every = ports, every
-        self.samples: list[dict[str, float]] = []
+        self.samples: list[dict[tuple[str, str], float]] = []
         self._task: asyncio.Task[None] | None = None
 
-    def scrape(self) -> dict[str, float]:
-        totals: Counter[str] = Counter()
+    def scrape(self) -> dict[tuple[str, str], float]:
+        totals: Counter[tuple[str, str]] = Counter()
         for port in self.ports:
             with contextlib.suppress(OSError):
                 url = f"http://127.0.0.1:{port}/metrics"
                 with urllib.request.urlopen(url, timeout=2) as r:
                     for line in r.read().decode().splitlines():
-                        if line.startswith("outreach_stage_records_total{"):
-                            stage = line.split('stage="', 1)[1].split('"', 1)[0]
-                            totals[stage] += float(line.split()[-1])
+                        family, _, rest = line.partition("{")
+                        label = self.FAMILIES.get(family)
+                        if label and rest.startswith(f'{label}="'):
+                            name = rest.split('"', 2)[1]
+                            totals[(family, name)] += float(line.split()[-1])
         return dict(totals)
 
     async def sample(self) -> None:
@@ -314,12 +320,20 @@ class StageRecords(Sampler):
         await super().stop()
         await self.sample()  # the last interval, up to the soak's end
 
+    def _names(self, family: str) -> list[str]:
+        return sorted({n for sample in self.samples for f, n in sample if f == family})
+
     def lines(self) -> list[str]:
         """Per stage, the records taken in each interval (a stall reads as a run of 0s)."""
-        s = self.samples
-        stages = sorted({k for sample in s for k in sample})
-        out = []
-        for stage in stages:
-            steps = [b.get(stage, 0) - a.get(stage, 0) for a, b in pairwise(s)]
-            out.append(f"    {stage:<24} " + " ".join(f"{n:,.0f}" for n in steps))
-        return out
+        family = "outreach_stage_records_total"
+        return [f"    {stage:<24} " + " ".join(
+                    f"{b.get((family, stage), 0) - a.get((family, stage), 0):,.0f}"
+                    for a, b in pairwise(self.samples))
+                for stage in self._names(family)]
+
+    def memory_lines(self) -> list[str]:
+        """Per part, MB held at each sample (the workers sample it once a minute)."""
+        family = "outreach_memory_bytes"
+        return [f"    {part:<24} " + " ".join(
+                    f"{sample.get((family, part), 0) / 2**20:,.0f}" for sample in self.samples)
+                for part in self._names(family)]
