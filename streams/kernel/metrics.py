@@ -135,9 +135,10 @@ TABLE_KEYS = Gauge(
     ["table"], registry=REGISTRY)
 MEMORY_BYTES = Gauge(
     "outreach_memory_bytes", "What this worker's memory is held by, sampled once a minute: "
-    "malloc_in_use / malloc_free / malloc_mmapped (glibc's heap and its own-page blocks; "
-    "RocksDB allocates there too), rocksdb_budget (cached blocks and memtables charged to the "
-    "table stores' budget), rocksdb_table_readers (index and filter blocks outside it)",
+    "rss_anonymous / rss_file (the resident set as Linux splits it), malloc_in_use / "
+    "malloc_free / malloc_mmapped (glibc's heap and its own-page blocks; RocksDB allocates "
+    "there too), rocksdb_budget (cached blocks and memtables charged to the table stores' "
+    "budget), rocksdb_table_readers (index and filter blocks outside it)",
     ["part"], registry=REGISTRY)
 PYTHON_BLOCKS = Gauge(
     "outreach_python_allocated_blocks", "Memory blocks the Python allocator has handed out "

@@ -81,7 +81,7 @@ def sample_tables(hub: Hub, count_disk: bool = True) -> None:
 def memory_parts(app: Any, glibc: allocator.Glibc) -> dict[str, int]:
     """Bytes by holder (metrics.MEMORY_BYTES says what each is); a part this worker cannot
     measure (not glibc, no disk store) is left out."""
-    parts = glibc.held()
+    parts = {**resident(), **glibc.held()}
     budget = table_memory.budget_usage(app)
     if budget is not None:
         parts["rocksdb_budget"] = budget
@@ -91,6 +91,19 @@ def memory_parts(app: Any, glibc: allocator.Glibc) -> dict[str, int]:
     if readers:
         parts["rocksdb_table_readers"] = sum(r or 0 for r in readers)
     return parts
+
+
+def resident(status: str = "/proc/self/status") -> dict[str, int]:
+    """The resident set split as Linux counts it: anonymous pages (every heap: malloc's,
+    Python's arenas, RocksDB's) and file pages (the interpreter and libraries mapped); {} where
+    there is no /proc."""
+    try:
+        with open(status) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return {}
+    names = {"RssAnon:": "rss_anonymous", "RssFile:": "rss_file"}
+    return {names[w[0]]: int(w[1]) * 1024 for w in map(str.split, lines) if w and w[0] in names}
 
 
 def sample_memory(app: Any, glibc: allocator.Glibc) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from typing import NamedTuple
 
@@ -9,7 +10,7 @@ from streams.kernel import table_memory
 from streams.kernel.allocator import Glibc
 from streams.kernel.loop import observe_taken
 from streams.kernel.metrics import REGISTRY
-from streams.kernel.observe import lag_of, memory_parts, sample_memory
+from streams.kernel.observe import lag_of, memory_parts, resident, sample_memory
 
 
 class TP(NamedTuple):
@@ -52,6 +53,14 @@ class App:
     tables: dict[str, object] = {}
 
 
+def test_the_resident_set_is_read_as_linux_splits_it(tmp_path: Path) -> None:
+    status = tmp_path / "status"
+    status.write_text("Name:\tpython\nVmRSS:\t  30000 kB\nRssAnon:\t  20000 kB\n"
+                      "RssFile:\t  9000 kB\nRssShmem:\t  1000 kB\n")
+    assert resident(str(status)) == {"rss_anonymous": 20000 * 1024, "rss_file": 9000 * 1024}
+    assert resident(str(tmp_path / "missing")) == {}
+
+
 class NoGlibc:
     def held(self) -> dict[str, int]:
         return {}
@@ -60,13 +69,15 @@ class NoGlibc:
 def test_memory_is_reported_by_part_and_only_the_parts_this_worker_can_measure() -> None:
     app = App()
     parts = memory_parts(app, Glibc())
-    if parts:  # glibc: its heap; no disk store here, so no RocksDB part
-        assert set(parts) == {"malloc_in_use", "malloc_free", "malloc_mmapped"}
+    if parts:  # Linux and glibc: the resident set and the heap; no disk store, no RocksDB part
+        assert set(parts) == {"rss_anonymous", "rss_file", "malloc_in_use", "malloc_free",
+                              "malloc_mmapped"}
         assert parts["malloc_in_use"] > 0
+        assert parts["rss_anonymous"] + parts["rss_file"] > 10 * 2**20
     table_memory.install(app, 16)
     assert "rocksdb_budget" not in memory_parts(app, NoGlibc())  # no database opened yet
     table_memory._BUDGETS[app].parts()  # what the first database's options make
-    assert memory_parts(app, NoGlibc()).keys() == {"rocksdb_budget"}
+    assert "rocksdb_budget" in memory_parts(app, NoGlibc())
     sample_memory(app, NoGlibc())
     assert REGISTRY.get_sample_value("outreach_memory_bytes", {"part": "rocksdb_budget"}) == 0
     assert (REGISTRY.get_sample_value("outreach_python_allocated_blocks") or 0) > 1_000
