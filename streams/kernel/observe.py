@@ -121,7 +121,10 @@ def register(hub: Hub, seconds: float = SAMPLE_SECONDS) -> None:
         n = next(samples)
         sample_tables(hub, count_disk=n % DISK_COUNT_EVERY == 0)
         if n % MEMORY_EVERY == 0:
-            sample_memory(hub.app, glibc)
+            try:
+                sample_memory(hub.app, glibc)
+            except Exception as exc:  # a database closing under a rebalance: the next one tells
+                log.debug("memory not sampled (%s)", type(exc).__name__)
         if hub.app.rebalancing:
             return  # the assignment is moving: keep the last samples until it settles
         try:

@@ -46,7 +46,6 @@ class MemoryBudget:
             self._parts = (cache, manager)
         return self._parts
 
-
     def usage(self) -> int | None:
         """Bytes charged to the budget now (cached blocks and memtables); None before the
         first database opened."""
