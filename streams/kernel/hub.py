@@ -43,6 +43,15 @@ class Hub:
             kwargs["options"] = dict(ROCKSDB_OPTIONS)
         return self.app.Table(name, partitions=partitions, **kwargs)
 
+    def table_items(self, table: Any) -> Any:
+        """A table's (key, value) pairs to read across awaits. The disk store's are read
+        lazily (a RocksDB iterator reads a snapshot, so writes meanwhile are safe, and a million
+        values are never held at once); the memory store's dict cannot be iterated while it
+        grows, so its pairs are listed first (references to values it holds anyway)."""
+        if self.settings.table_store == "rocksdict":
+            return table.items()
+        return list(table.items())
+
     def topic(self, alias: str) -> Any:
         if alias not in self.topics:
             spec = self.catalog[alias]

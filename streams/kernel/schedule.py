@@ -7,6 +7,11 @@ partitions change (after a rebalance, recovered states are in the table but not 
 A tick costs what is due, not what is stored: due times sit in a heap with lazy deletion (an
 entry whose time no longer matches the person's current due time is skipped when it surfaces),
 rebuilt when stale entries outnumber live ones.
+
+With a horizon, only persons due before `kept_until` (about the horizon ahead) are held: a
+touch is days after the last, so a million stored persons would otherwise hold ~270 bytes each
+here (~270 MB) for nudges that are days away. The table is read again once half the horizon has
+passed (`extend`), adding the persons whose due time has come within it.
 """
 
 from __future__ import annotations
@@ -14,10 +19,11 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from streams.kernel.partitioning import partition_for
 
@@ -26,21 +32,27 @@ T = TypeVar("T")
 
 
 class DueSchedule:
-    def __init__(self, partitions: int) -> None:
+    def __init__(self, partitions: int, horizon_seconds: float = math.inf) -> None:
         self.partitions = partitions
+        self.horizon = horizon_seconds
+        self.kept_until = math.inf  # epoch: later due times are left in the table until then
         self._due: dict[str, tuple[float, int]] = {}  # key -> (due epoch, partition)
         self._heap: list[tuple[float, str]] = []
         self._nudged: dict[str, float] = {}  # key -> monotonic time of its outstanding nudge
+        # Keys written while the table is being read: the read may hold an older state of them.
+        self._written_while_reading: set[str] | None = None
         self.scanned_for: set[int] | None = None
         self.stale = True
 
     def update(self, key: str, due: datetime | None, partition: int | None = None) -> None:
         """The person's state was written: its nudge (if any) is answered; `due` is next."""
         answered = self._nudged.pop(key, None) is not None
-        if due is None:
-            self._due.pop(key, None)
+        if self._written_while_reading is not None:
+            self._written_while_reading.add(key)
+        at = None if due is None else due.timestamp()
+        if at is None or at > self.kept_until:
+            self._due.pop(key, None)  # its heap entries are skipped when they surface
             return
-        at = due.timestamp()
         if partition is None:
             partition = partition_for(key, self.partitions)
         current = self._due.get(key)
@@ -52,22 +64,46 @@ class DueSchedule:
             if len(self._heap) > 2 * len(self._due) + 1024:
                 self._rebuild()
 
-    async def rescan(self, stored: Iterable[tuple[str, str]], owned: set[int],
-                     next_due: Callable[[str, str], float | None]) -> None:
+    async def rescan(self, stored: Iterable[tuple[str, Any]], owned: set[int],
+                     next_due: Callable[[str, Any], float | None], now: datetime) -> None:
         """Rebuild from the table, yielding to the event loop every thousand states: a million
         states take seconds, and heartbeats must keep flowing meanwhile."""
         self._due.clear()
         self._nudged.clear()
-        for n, (key, raw) in enumerate(stored):
-            if n % 1000 == 999:
-                await asyncio.sleep(0)
-            partition = partition_for(key, self.partitions)
-            if partition in owned:
-                at = next_due(key, raw)
-                if at is not None:
-                    self._due[key] = (at, partition)
+        self.kept_until = now.timestamp() + self.horizon
+        await self._read(stored, owned, next_due)
         self._rebuild()
         self.scanned_for, self.stale = set(owned), False
+
+    def needs_extending(self, now: datetime) -> bool:
+        return math.isfinite(self.horizon) and now.timestamp() + self.horizon / 2 >= self.kept_until
+
+    async def extend(self, stored: Iterable[tuple[str, Any]], owned: set[int],
+                     next_due: Callable[[str, Any], float | None], now: datetime) -> None:
+        """Move the horizon on: add the stored persons now due within it. Those held already
+        are current (every write updates them), so only the others are decoded."""
+        self.kept_until = now.timestamp() + self.horizon
+        await self._read(stored, owned, next_due)
+
+    async def _read(self, stored: Iterable[tuple[str, Any]], owned: set[int],
+                    next_due: Callable[[str, Any], float | None]) -> None:
+        # kept_until is set before the read: a write meanwhile is held by update() itself, and
+        # the read leaves its key alone (what it read of that key may be older).
+        written = self._written_while_reading = set()
+        try:
+            for n, (key, raw) in enumerate(stored):
+                if n % 1000 == 999:
+                    await asyncio.sleep(0)
+                if key in written or key in self._due:
+                    continue
+                partition = partition_for(key, self.partitions)
+                if partition in owned:
+                    at = next_due(key, raw)
+                    if at is not None and at <= self.kept_until:
+                        self._due[key] = (at, partition)
+                        heapq.heappush(self._heap, (at, key))
+        finally:
+            self._written_while_reading = None
 
     def due(self, now: datetime, owned: set[int], resend_after: float
             ) -> Iterator[tuple[str, int]]:

@@ -147,6 +147,10 @@ class Settings(BaseSettings):
         "count bounds them): a touch's send report comes within seconds and its next touch "
         "days later, so at a steady load the kept persons settle within this time instead of "
         "filling to the count over many minutes"))
+    sequencer_due_horizon_seconds: float = Field(default=3600.0, ge=0, description=(
+        "the due index holds the persons due within this time; the others stay in the table "
+        "only, which is read again each half horizon (0: hold every person, never read again): "
+        "touches are days apart, so a million persons would hold ~270 MB for nudges days away"))
     sequencer_tick_seconds: float = Field(default=1.0, gt=0, description=(
         "wall time between the sequencer's scans for due touches"))
     sequencer_campaign_recheck_seconds: float = Field(default=60.0, gt=0, description=(

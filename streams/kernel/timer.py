@@ -10,6 +10,7 @@ events_emitted_total and waited for under the one broker-failure policy.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -22,6 +23,7 @@ from streams.kernel.schedule import DueSchedule
 from streams.kernel.store import TableStore
 
 S = TypeVar("S")
+log = logging.getLogger(__name__)
 
 Scan = Callable[[datetime], AsyncIterator[Emit] | Iterable[Emit]]
 
@@ -118,10 +120,11 @@ def nudge_due(hub: Hub, name: str, seconds: float, schedule: DueSchedule, alias:
               nudges: Callable[[dict[int, list[str]], datetime], Iterable[Emit]]) -> None:
     """Every `seconds`, the emits `nudges(due, now)` returns for the keys `schedule` finds due
     on this worker's owned partitions of `alias`. The schedule is rebuilt from `stored()` (with
-    `next_due` of each stored value) once the worker's partitions have settled after a change;
-    nothing is nudged while they move. A nudge stays outstanding until its key's state is
-    written (the store's on_write updates the schedule), or for a minute: under a backlog,
-    re-nudging would only queue duplicate work."""
+    `next_due` of each stored value) once the worker's partitions have settled after a change,
+    and read from it again when its horizon needs extending; nothing is nudged while they move.
+    A nudge stays outstanding until its key's state is written (the store's on_write updates
+    the schedule), or for a minute: under a backlog, re-nudging would only queue duplicate
+    work. `stored()` must stay iterable across the reads' yields (hub.table_items)."""
     resend_after = max(60.0, seconds * 5)
 
     async def scan(now: datetime) -> AsyncIterator[Emit]:
@@ -129,8 +132,16 @@ def nudge_due(hub: Hub, name: str, seconds: float, schedule: DueSchedule, alias:
             schedule.stale = True  # partitions are moving: rescan once they have settled
             return
         owned = owned_partitions(hub.app, hub.catalog[alias].name)
-        if schedule.stale or owned != schedule.scanned_for:
-            await schedule.rescan(list(stored()), owned, next_due)
+        try:
+            if schedule.stale or owned != schedule.scanned_for:
+                await schedule.rescan(stored(), owned, next_due, now)
+            elif schedule.needs_extending(now):
+                await schedule.extend(stored(), owned, next_due, now)
+        except Exception as exc:  # a rebalance under the read (a database closed, a dict grown)
+            log.warning("%s: reading the table for the due index failed (%s); read again on "
+                        "the next tick", name, type(exc).__name__)
+            schedule.stale = True
+            return
         for emit in nudges(schedule.due_by_partition(now, owned, resend_after), now):
             yield emit
 

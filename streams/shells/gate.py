@@ -74,4 +74,5 @@ def register(hub: Hub) -> None:
     gate_inputs = Channel(hub, "lead_cards", "gate_scores", "gate_expiry")
     Stage(hub, "gate", gate_inputs, decide_company).agent("gate")
     nudge_due(hub, "gate-release-expired-waits", hub.settings.gate_expiry_check_seconds,
-              expiries, "lead_cards", companies.table.items, stored_expiry, expiry_nudges)
+              expiries, "lead_cards", lambda: hub.table_items(companies.table), stored_expiry,
+              expiry_nudges)

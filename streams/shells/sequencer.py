@@ -10,6 +10,7 @@ event_id and idempotency_key), which downstream senders dedupe.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -44,7 +45,8 @@ def register(hub: Hub) -> None:
         lambda key: PersonState(contact_key=key), keep=s.sequencer_persons_kept,
         keep_seconds=s.sequencer_persons_kept_seconds)
     caps = CapLedger(hub.table("sequencer-caps", n, default=int), hub.clock)
-    campaigns, schedule = CampaignStatusView.on(hub), DueSchedule(n)
+    campaigns = CampaignStatusView.on(hub)
+    schedule = DueSchedule(n, s.sequencer_due_horizon_seconds or math.inf)
     people.on_write = lambda key, state, part: schedule.update(key, state.next_due_at, part)
 
     @cache  # one per partition: which share of the caps and campaign rates its persons spend
@@ -84,5 +86,6 @@ def register(hub: Hub) -> None:
         first=("engagement_events",))
     Stage(hub, "sequencer", commands, decide, caps).agent("sequencer", s.sequencer_batch_size)
     nudge_due(hub, "sequencer-nudge-due-people", s.sequencer_tick_seconds, schedule,
-              "sequence_commands", people.table.items, lambda _key, raw: next_due_of(raw),
+              "sequence_commands", lambda: hub.table_items(people.table),
+              lambda _key, raw: next_due_of(raw),
               due_nudges)
