@@ -293,6 +293,7 @@ class WorkerMetrics(Sampler):
     what its growth is, without a profiler."""
 
     FAMILIES = {"outreach_stage_records_total": "stage", "outreach_memory_bytes": "part"}
+    BLOCKS = "outreach_python_allocated_blocks"  # unlabelled: Python's own objects, counted
 
     def __init__(self, ports: list[int], every: float = 60.0) -> None:
         self.ports, self.every = ports, every
@@ -306,6 +307,9 @@ class WorkerMetrics(Sampler):
                 url = f"http://127.0.0.1:{port}/metrics"
                 with urllib.request.urlopen(url, timeout=2) as r:
                     for line in r.read().decode().splitlines():
+                        if line.startswith(f"{self.BLOCKS} "):
+                            totals[(self.BLOCKS, "")] += float(line.split()[-1])
+                            continue
                         family, _, rest = line.partition("{")
                         label = self.FAMILIES.get(family)
                         if label and rest.startswith(f'{label}="'):
@@ -336,4 +340,6 @@ class WorkerMetrics(Sampler):
         family = "outreach_memory_bytes"
         return [f"    {part:<24} " + " ".join(
                     f"{sample.get((family, part), 0) / 2**20:,.0f}" for sample in self.samples)
-                for part in self._names(family)]
+                for part in self._names(family)] + [
+                f"    {'python blocks (1,000s)':<24} " + " ".join(
+                    f"{sample.get((self.BLOCKS, ''), 0) / 1000:,.0f}" for sample in self.samples)]
