@@ -133,6 +133,10 @@ CONSUMER_LAG = Gauge(
 TABLE_KEYS = Gauge(
     "outreach_table_keys", "Keys in this worker's copy of a Faust table (active and standby)",
     ["table"], registry=REGISTRY)
+DUE_INDEX_KEYS = Gauge(
+    "outreach_due_index_keys", "Keys a timer's due index holds on this worker (the sequencer's "
+    "persons due within OUTREACH_SEQUENCER_DUE_HORIZON_SECONDS, the gate's companies with a "
+    "waiting lead), set on each tick", ["timer"], registry=REGISTRY)
 MEMORY_BYTES = Gauge(
     "outreach_memory_bytes", "What this worker's memory is held by, sampled once a minute: "
     "rss_anonymous / rss_file (the resident set as Linux splits it), malloc_in_use / "

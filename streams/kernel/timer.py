@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from streams.contracts.decision import Emit
 from streams.kernel.hub import Hub
 from streams.kernel.interpreter import send_emits, until_accepted
+from streams.kernel.metrics import DUE_INDEX_KEYS
 from streams.kernel.partitioning import partition_for
 from streams.kernel.schedule import DueSchedule
 from streams.kernel.store import TableStore
@@ -142,6 +143,7 @@ def nudge_due(hub: Hub, name: str, seconds: float, schedule: DueSchedule, alias:
                         "the next tick", name, type(exc).__name__)
             schedule.stale = True
             return
+        DUE_INDEX_KEYS.labels(name).set(len(schedule))
         for emit in nudges(schedule.due_by_partition(now, owned, resend_after), now):
             yield emit
 
