@@ -68,11 +68,13 @@ class DueSchedule:
                      next_due: Callable[[str, Any], float | None], now: datetime) -> None:
         """Rebuild from the table, yielding to the event loop every thousand states: a million
         states take seconds, and heartbeats must keep flowing meanwhile."""
+        # Emptied, not rebuilt after: the read and any write meanwhile push what they hold, so
+        # the old entries would only be skipped later (and held twice while the read runs).
         self._due.clear()
         self._nudged.clear()
+        self._heap = []
         self.kept_until = now.timestamp() + self.horizon
         await self._read(stored, owned, next_due)
-        self._rebuild()
         self.scanned_for, self.stale = set(owned), False
 
     def needs_extending(self, now: datetime) -> bool:
