@@ -11,7 +11,7 @@ import contextlib
 import sys
 import time
 import urllib.request
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -151,7 +151,7 @@ class Watcher:
 def percentiles(values: list[float]) -> tuple[float, float, float]:
     """p50, p95, p99 (nearest rank); NaN when there is nothing to rank."""
     if not values:
-        return (float("nan"),) * 3  # type: ignore[return-value]
+        return (float("nan"), float("nan"), float("nan"))
     ranked = sorted(values)
     pick = [ranked[min(len(ranked) - 1, int(q * len(ranked)))] for q in (0.50, 0.95, 0.99)]
     return pick[0], pick[1], pick[2]
@@ -294,6 +294,7 @@ class WorkerMetrics(Sampler):
 
     FAMILIES = {"outreach_stage_records_total": "stage", "outreach_memory_bytes": "part"}
     BLOCKS = "outreach_python_allocated_blocks"  # unlabelled: Python's own objects, counted
+    TRIMS = ("outreach_malloc_trim_seconds_count", "outreach_malloc_trim_seconds_sum")
 
     def __init__(self, ports: list[int], every: float = 60.0) -> None:
         self.ports, self.every = ports, every
@@ -301,14 +302,15 @@ class WorkerMetrics(Sampler):
         self._task: asyncio.Task[None] | None = None
 
     def scrape(self) -> dict[tuple[str, str], float]:
-        totals: Counter[tuple[str, str]] = Counter()
+        totals: defaultdict[tuple[str, str], float] = defaultdict(float)
         for port in self.ports:
             with contextlib.suppress(OSError):
                 url = f"http://127.0.0.1:{port}/metrics"
                 with urllib.request.urlopen(url, timeout=2) as r:
                     for line in r.read().decode().splitlines():
-                        if line.startswith(f"{self.BLOCKS} "):
-                            totals[(self.BLOCKS, "")] += float(line.split()[-1])
+                        name, _, value = line.partition(" ")
+                        if name == self.BLOCKS or name in self.TRIMS:
+                            totals[(name, "")] += float(value)
                             continue
                         family, _, rest = line.partition("{")
                         label = self.FAMILIES.get(family)
@@ -342,4 +344,12 @@ class WorkerMetrics(Sampler):
                     f"{sample.get((family, part), 0) / 2**20:,.0f}" for sample in self.samples)
                 for part in self._names(family)] + [
                 f"    {'python blocks (1,000s)':<24} " + " ".join(
-                    f"{sample.get((self.BLOCKS, ''), 0) / 1000:,.0f}" for sample in self.samples)]
+                    f"{sample.get((self.BLOCKS, ''), 0) / 1000:,.0f}" for sample in self.samples),
+                self.trim_line()]
+
+    def trim_line(self) -> str:
+        """How many times the workers trimmed their heap, and what a trim held the loop."""
+        last = self.samples[-1] if self.samples else {}
+        count, total = (last.get((name, ""), 0.0) for name in self.TRIMS)
+        mean = f", {total / count * 1000:,.1f} ms each on average" if count else ""
+        return f"    malloc trims: {count:,.0f}{mean}"

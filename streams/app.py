@@ -83,7 +83,8 @@ def create_app(
         topic_disable_leader=False,
     )
     # Changelog writes in exact-size bytes, freed memory handed back (kernel/allocator.py).
-    allocator.install(app, settings.malloc_trim_seconds, settings.malloc_mmap_threshold_kb)
+    allocator.install(app, settings.malloc_trim_seconds, settings.malloc_mmap_threshold_kb,
+                      settings.malloc_trim_min_free_mb * 2**20)
     table_stores.install(app, kafka_bootstrap, settings.kafka)
     table_memory.install(app, settings.table_store_memory_mb)  # one RocksDB budget a worker
     ack_guard.install(app)

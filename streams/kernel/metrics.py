@@ -147,6 +147,11 @@ MEMORY_BYTES = Gauge(
 PYTHON_BLOCKS = Gauge(
     "outreach_python_allocated_blocks", "Memory blocks the Python allocator has handed out "
     "(sys.getallocatedblocks: live objects, roughly)", registry=REGISTRY)
+MALLOC_TRIM_SECONDS = Histogram(
+    "outreach_malloc_trim_seconds", "How long each malloc_trim took, the worker's event loop "
+    "held meanwhile (trims run every OUTREACH_MALLOC_TRIM_SECONDS when glibc holds at least "
+    "OUTREACH_MALLOC_TRIM_MIN_FREE_MB free)",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0), registry=REGISTRY)
 ProcessCollector(registry=REGISTRY)  # process_resident_memory_bytes, _cpu_seconds_total, fds
 
 

@@ -115,8 +115,12 @@ class Settings(BaseSettings):
         "store ignores it"))
     malloc_trim_seconds: float = Field(default=10.0, ge=0, description=(
         "how often a worker hands the memory it freed back to the system (glibc's "
-        "`malloc_trim`, when at least 32 MB are free): without it a worker's RSS stays at the "
-        "high-water mark of its busiest moment. 0 turns it off; not glibc: nothing"))
+        "`malloc_trim`, when at least OUTREACH_MALLOC_TRIM_MIN_FREE_MB are free): without it "
+        "a worker's RSS stays at the high-water mark of its busiest moment. 0 turns it off; "
+        "not glibc: nothing"))
+    malloc_trim_min_free_mb: int = Field(default=8, ge=0, description=(
+        "the free memory glibc must hold before a trim: each trim walks the heap's free "
+        "chunks (a few ms) and the pages it hands back fault in again when next used"))
     malloc_mmap_threshold_kb: int = Field(default=128, ge=0, le=32 * 1024, description=(
         "allocations of at least this many KiB get pages of their own, given back when freed "
         "(glibc's M_MMAP_THRESHOLD, fixed): left to glibc (0), the threshold rises to the "
