@@ -39,6 +39,8 @@ from e2e_watch import (
     Resources,
     Watcher,
     WorkerMetrics,
+    loop_lag,
+    loop_lag_line,
     percentiles,
     pg_counts,
     settle,
@@ -227,6 +229,7 @@ async def paced_phase(args: argparse.Namespace, pub: Publisher, watch: Watcher,
             await pub.producer.send(names["provider_events"], value=value, key=key)  # type: ignore[union-attr]
 
     res.mark()
+    lag_before = await asyncio.to_thread(loop_lag, res.web_ports)
     span = Span(pub.published, 0, time.time())
     sent = await pub.paced(rate * frac, args.phase_seconds, args.paced_batch, progress.tick,
                            reply_some if any(abs(frac - r) < 1e-9 for r in args.reply_fracs)
@@ -239,6 +242,7 @@ async def paced_phase(args: argparse.Namespace, pub: Publisher, watch: Watcher,
     print(f"paced at {frac:.0%} of the measured rate ({rate * frac:,.0f} leads/s, "
           f"{sent:,} leads): workers CPU {cpu:.0f}% of one core, RSS {res.rss_mb():,.0f} MB")
     print_latencies(f"{frac:.0%}", hop_latencies(watch.seen, pub.publish_ts, span))
+    print(loop_lag_line(lag_before, await asyncio.to_thread(loop_lag, res.web_ports)))
     if replies:
         s = watch.seen
         stops = [s.stopped_ts[a] - t for a, t in replies.items() if a in s.stopped_ts]
@@ -267,12 +271,14 @@ async def soak(args: argparse.Namespace, pub: Publisher, watch: Watcher, res: Re
     stages = WorkerMetrics(res.web_ports, every=60)
     stages.start()
     progress.phase = f"soak at 50% ({args.soak_minutes} min)"
+    lag_before = await asyncio.to_thread(loop_lag, res.web_ports)
     progress.total = pub.published + int(rate * 0.5 * args.soak_minutes * 60)
     sent = await pub.paced(rate * 0.5, args.soak_minutes * 60, args.paced_batch, progress.tick)
     s = watch.seen
     behind = len(pub.expected(0, pub.published)) - len(s.verdict_ts)
     await slow.stop()
     await stages.stop()
+    lag = loop_lag_line(lag_before, await asyncio.to_thread(loop_lag, res.web_ports))
     settled = await settle(watch, pub.expected(0, pub.published), progress, args.timeout)
     progress.done()
     warm = max(60.0, args.soak_minutes * 6)  # the first tenth (at least a minute) warms up
@@ -290,6 +296,7 @@ async def soak(args: argparse.Namespace, pub: Publisher, watch: Watcher, res: Re
     print("  memory held by part, MB, once a minute (outreach_memory_bytes; RocksDB's parts are "
           "inside malloc's when it allocates there):")
     print("\n".join(stages.memory_lines()))
+    print(lag)
     return settled
 
 

@@ -286,6 +286,35 @@ def wait_consuming(worker: WorkerProcess, timeout: float) -> None:
     raise TimeoutError(f"worker not consuming after {timeout}s; see {worker.log_path}")
 
 
+LOOP_LAG = "outreach_event_loop_lag_seconds"
+
+
+def loop_lag(ports: list[int]) -> dict[str, float]:
+    """The workers' event-loop lag histogram, summed over them: observations at or under each
+    bucket's bound (its `le`), and "count" and "sum"."""
+    totals: defaultdict[str, float] = defaultdict(float)
+    for port in ports:
+        url = f"http://127.0.0.1:{port}/metrics"
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith(LOOP_LAG + "_bucket{"):
+                    totals[line.split('le="', 1)[1].split('"', 1)[0]] += float(line.split()[-1])
+                elif line.startswith((LOOP_LAG + "_count ", LOOP_LAG + "_sum ")):
+                    totals[line.split()[0].rsplit("_", 1)[1]] += float(line.split()[-1])
+    return dict(totals)
+
+
+def loop_lag_line(before: dict[str, float], after: dict[str, float]) -> str:
+    """Between two `loop_lag` scrapes: how often and how long the workers' loops were held."""
+    d = {k: v - before.get(k, 0.0) for k, v in after.items()}
+    n = d.get("count", 0.0)
+    if not n:
+        return "  event loop lag: not reported"
+    over = ", ".join(f"> {le} s {n - d.get(le, 0.0):,.0f}" for le in ("0.25", "1.0", "2.5", "5.0"))
+    return (f"  event loop lag (a 100 ms sleep woke late): {n:,.0f} wake-ups, "
+            f"{d.get('sum', 0.0):,.1f} s late in all; late {over}")
+
+
 class WorkerMetrics(Sampler):
     """From the workers' /metrics every `every` seconds: each stage's records taken
     (`outreach_stage_records_total`) and what their memory is held by

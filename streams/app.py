@@ -17,6 +17,7 @@ from streams.kernel import (
     drain,
     fetch_guard,
     fetch_wait,
+    loop_lag,
     table_memory,
     table_stores,
 )
@@ -93,6 +94,7 @@ def create_app(
     commit_guard.install()
     drain.install()  # records to stages delivered without a task each (kernel/drain.py)
     fetch_wait.install(app, settings.fetch_max_wait_ms)  # kernel/fetch_wait.py
+    loop_lag.install(app)  # outreach_event_loop_lag_seconds
     hub = Hub(
         app=app,
         settings=settings,

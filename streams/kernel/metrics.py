@@ -152,6 +152,10 @@ MALLOC_TRIM_SECONDS = Histogram(
     "held meanwhile (trims run every OUTREACH_MALLOC_TRIM_SECONDS when glibc holds at least "
     "OUTREACH_MALLOC_TRIM_MIN_FREE_MB free)",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0), registry=REGISTRY)
+EVENT_LOOP_LAG_SECONDS = Histogram(
+    "outreach_event_loop_lag_seconds", "How much later than asked a task sleeping 100 ms woke: "
+    "how long the worker's event loop kept every stage, timer and heartbeat waiting",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0), registry=REGISTRY)
 ProcessCollector(registry=REGISTRY)  # process_resident_memory_bytes, _cpu_seconds_total, fds
 
 
