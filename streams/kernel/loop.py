@@ -84,25 +84,17 @@ class Stage:
     channel: Channel
     decide: Decide
     caps: CapLedger | None = None
-    turn_seconds: float = 0.0  # deciding this long lets the worker's other stages run (0: never)
 
     def agent(self, agent_name: str, batch: int = 500, within: float = 0.02) -> None:
         """Register the Faust agent: batches of up to `batch` records, or what `within`
         seconds gathered."""
 
-        self.turn_seconds = self.hub.settings.stage_yield_ms / 1000
         batch_agent(self.hub, self.channel, agent_name, self.run_batch, batch, within)
 
     async def run_batch(self, events: list[Any]) -> None:
         run = _Run()
         outside = bind_record(None)
-        since = time.perf_counter()
         for event in events:
-            if self.turn_seconds and time.perf_counter() - since >= self.turn_seconds:
-                # Deciding is pure CPU and a send does not suspend while the producer has
-                # room: without this the batch holds the loop until its acknowledgement.
-                await asyncio.sleep(0)
-                since = time.perf_counter()
             if run.waits_for_a_call(event):
                 await self._carry_out_with_calls(run)
                 run = _Run()

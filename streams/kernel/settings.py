@@ -98,10 +98,6 @@ class Settings(BaseSettings):
         "how long the broker may hold a fetch that finds no new record: on a broker that "
         "answers only when the wait ends (the embedded Tansu) every hop waits up to it; Kafka "
         "answers at the first record, so a short wait only adds empty fetches while idle"))
-    stage_yield_ms: float = Field(default=0, ge=0, description=(
-        "how long a stage decides a batch's records before it lets the worker's other stages "
-        "take a turn (a reply's hop waits behind a bulk batch otherwise); 0: a batch is "
-        "decided in one go, up to the broker's acknowledgement"))
     table_store: Literal["memory", "rocksdict"] = Field(default="memory", description=(
         "where a worker keeps its tables (the sequencer's persons, caps, seen batches): "
         "`memory` rebuilds them from their changelog topics on every start and every newly "

@@ -9,7 +9,6 @@ a batch are seen by the batch's next decisions and written once per counter.
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, get_args
@@ -453,41 +452,3 @@ def test_every_metric_name_is_declared_and_every_declared_metric_is_named() -> N
     # The typing makes a misspelt Count a mypy error; this keeps the two lists one.
     assert set(get_args(CounterName)) == set(metrics.COUNTERS)
     assert set(get_args(GaugeName)) == set(metrics.GAUGES)
-
-
-REAL_SLEEP = asyncio.sleep  # the autouse fixture makes asyncio.sleep return at once
-
-
-@pytest.mark.parametrize("turn_seconds, lets_others_run", [(0.0, False), (0.002, True)])
-async def test_a_stage_with_a_turn_lets_other_tasks_run_mid_batch_and_decides_the_same(
-        monkeypatch: pytest.MonkeyPatch, turn_seconds: float, lets_others_run: bool) -> None:
-    monkeypatch.setattr(asyncio, "sleep", REAL_SLEEP)
-    _log, hub, producer, table = setup()
-    stage = summing_stage(hub, table)
-    stage.turn_seconds = turn_seconds
-    decide = stage.decide
-
-    def slow(item: Note, event: Any) -> Any:
-        until = time.perf_counter() + 0.001  # a decision that costs a millisecond of CPU
-        while time.perf_counter() < until:
-            pass
-        return decide(item, event)
-
-    stage.decide = slow
-    turns = 0
-
-    async def another_stage() -> None:
-        nonlocal turns
-        while True:
-            await REAL_SLEEP(0)
-            turns += 1
-
-    other = asyncio.create_task(another_stage())
-    await REAL_SLEEP(0)
-    began = turns
-    await stage.run_batch([event(n, offset=n) for n in range(1, 41)])
-    during = turns - began
-    other.cancel()
-    assert table.data["total"] == sum(range(1, 41))
-    assert producer.accepted[-1][2] == codec.dumps({"n": sum(range(1, 41))})
-    assert (during >= 10) is lets_others_run
