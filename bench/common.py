@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -25,7 +27,8 @@ async def raw_produce_rate(bootstrap: str, topic: str, count: int = 100_000) -> 
 
 
 async def count_messages(bootstrap: str, topic: str, expected: int, timeout: float,
-                         predicate=None) -> tuple[int, float, float]:
+                         predicate: Callable[[Any], bool] | None = None
+                         ) -> tuple[int, float, float]:
     """Read `topic` from the start until `expected` messages matched; returns (count, first
     and last broker timestamps in seconds)."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",

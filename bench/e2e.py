@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
-import contextlib
 import os
 import shutil
 import signal
@@ -27,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -41,6 +39,7 @@ from e2e_watch import (
     WorkerMetrics,
     loop_lag,
     loop_lag_line,
+    metrics_lines,
     percentiles,
     pg_counts,
     settle,
@@ -103,14 +102,10 @@ def lagging(workers: list[WorkerProcess]) -> list[str]:
     """Each partition a worker has not read to its end (`outreach_consumer_lag` above 0): where
     a record the reconciliation misses is waiting, if it is waiting at all."""
     found = []
-    for w in workers:
-        with contextlib.suppress(OSError):
-            url = f"http://127.0.0.1:{w.web_port}/metrics"
-            with urllib.request.urlopen(url, timeout=2) as r:
-                for line in r.read().decode().splitlines():
-                    if line.startswith("outreach_consumer_lag{") and float(line.split()[-1]) > 0:
-                        labels = line[line.index("{") + 1:line.index("}")]
-                        found.append(f"{labels} {float(line.split()[-1]):,.0f}")
+    for line in metrics_lines([w.web_port for w in workers]):
+        if line.startswith("outreach_consumer_lag{") and float(line.split()[-1]) > 0:
+            labels = line[line.index("{") + 1:line.index("}")]
+            found.append(f"{labels} {float(line.split()[-1]):,.0f}")
     return found
 
 

@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -293,15 +294,21 @@ def loop_lag(ports: list[int]) -> dict[str, float]:
     """The workers' event-loop lag histogram, summed over them: observations at or under each
     bucket's bound (its `le`), and "count" and "sum"."""
     totals: defaultdict[str, float] = defaultdict(float)
-    for port in ports:
-        url = f"http://127.0.0.1:{port}/metrics"
-        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as r:
-            for line in r.read().decode().splitlines():
-                if line.startswith(LOOP_LAG + "_bucket{"):
-                    totals[line.split('le="', 1)[1].split('"', 1)[0]] += float(line.split()[-1])
-                elif line.startswith((LOOP_LAG + "_count ", LOOP_LAG + "_sum ")):
-                    totals[line.split()[0].rsplit("_", 1)[1]] += float(line.split()[-1])
+    for line in metrics_lines(ports):
+        if line.startswith(LOOP_LAG + "_bucket{"):
+            totals[line.split('le="', 1)[1].split('"', 1)[0]] += float(line.split()[-1])
+        elif line.startswith((LOOP_LAG + "_count ", LOOP_LAG + "_sum ")):
+            totals[line.split()[0].rsplit("_", 1)[1]] += float(line.split()[-1])
     return dict(totals)
+
+
+def metrics_lines(ports: list[int]) -> Iterator[str]:
+    """Every line of each worker's /metrics; a worker that does not answer gives none."""
+    for port in ports:
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+                text = r.read().decode()
+            yield from text.splitlines()
 
 
 def loop_lag_line(before: dict[str, float], after: dict[str, float]) -> str:
@@ -332,20 +339,16 @@ class WorkerMetrics(Sampler):
 
     def scrape(self) -> dict[tuple[str, str], float]:
         totals: defaultdict[tuple[str, str], float] = defaultdict(float)
-        for port in self.ports:
-            with contextlib.suppress(OSError):
-                url = f"http://127.0.0.1:{port}/metrics"
-                with urllib.request.urlopen(url, timeout=2) as r:
-                    for line in r.read().decode().splitlines():
-                        name, _, value = line.partition(" ")
-                        if name == self.BLOCKS or name in self.TRIMS:
-                            totals[(name, "")] += float(value)
-                            continue
-                        family, _, rest = line.partition("{")
-                        label = self.FAMILIES.get(family)
-                        if label and rest.startswith(f'{label}="'):
-                            name = rest.split('"', 2)[1]
-                            totals[(family, name)] += float(line.split()[-1])
+        for line in metrics_lines(self.ports):
+            name, _, value = line.partition(" ")
+            if name == self.BLOCKS or name in self.TRIMS:
+                totals[(name, "")] += float(value)
+                continue
+            family, _, rest = line.partition("{")
+            label = self.FAMILIES.get(family)
+            if label and rest.startswith(f'{label}="'):
+                name = rest.split('"', 2)[1]
+                totals[(family, name)] += float(line.split()[-1])
         return dict(totals)
 
     async def sample(self) -> None:
