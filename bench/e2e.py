@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -37,7 +38,8 @@ from e2e_watch import (
     Resources,
     Watcher,
     WorkerMetrics,
-    loop_lag,
+    batch_line,
+    histograms,
     loop_lag_line,
     metrics_lines,
     percentiles,
@@ -224,7 +226,7 @@ async def paced_phase(args: argparse.Namespace, pub: Publisher, watch: Watcher,
             await pub.producer.send(names["provider_events"], value=value, key=key)  # type: ignore[union-attr]
 
     res.mark()
-    lag_before = await asyncio.to_thread(loop_lag, res.web_ports)
+    lag_before = await asyncio.to_thread(histograms, res.web_ports)
     span = Span(pub.published, 0, time.time())
     sent = await pub.paced(rate * frac, args.phase_seconds, args.paced_batch, progress.tick,
                            reply_some if any(abs(frac - r) < 1e-9 for r in args.reply_fracs)
@@ -237,7 +239,9 @@ async def paced_phase(args: argparse.Namespace, pub: Publisher, watch: Watcher,
     print(f"paced at {frac:.0%} of the measured rate ({rate * frac:,.0f} leads/s, "
           f"{sent:,} leads): workers CPU {cpu:.0f}% of one core, RSS {res.rss_mb():,.0f} MB")
     print_latencies(f"{frac:.0%}", hop_latencies(watch.seen, pub.publish_ts, span))
-    print(loop_lag_line(lag_before, await asyncio.to_thread(loop_lag, res.web_ports)))
+    lag_after = await asyncio.to_thread(histograms, res.web_ports)
+    print(loop_lag_line(lag_before, lag_after))
+    print(batch_line(lag_before, lag_after))
     if replies:
         s = watch.seen
         stops = [s.stopped_ts[a] - t for a, t in replies.items() if a in s.stopped_ts]
@@ -255,8 +259,24 @@ async def paced_phase(args: argparse.Namespace, pub: Publisher, watch: Watcher,
         print("    per hop, p50 / p99: " + ", ".join(
             f"{hop} {percentiles(v)[0] * 1000:,.0f} / {percentiles(v)[2] * 1000:,.0f} ms"
             for hop, v in hops.items()))
+        print("    p99 by when the reply went in (10-s slices of the phase): " + ", ".join(
+            f"{k * 10}-{k * 10 + 10} s {percentiles(v)[2]:,.1f} s"
+            for k, v in sorted(stop_slices(replies, s.stopped_ts, 10.0).items())))
         ok &= len(stops) == len(replies) and after == 0
     return ok
+
+
+def stop_slices(replies: dict[str, float], stopped: dict[str, float], width: float
+                ) -> dict[int, list[float]]:
+    """Stop latencies grouped by when their reply went in, in slices of `width` seconds from
+    the first reply: a stall of the whole worker shows as one slice, a queue as all of them."""
+    if not replies:
+        return {}
+    t0, slices = min(replies.values()), defaultdict(list)
+    for aggregate, t in replies.items():
+        if aggregate in stopped:
+            slices[int((t - t0) // width)].append(stopped[aggregate] - t)
+    return dict(slices)
 
 
 async def soak(args: argparse.Namespace, pub: Publisher, watch: Watcher, res: Resources,
@@ -266,14 +286,14 @@ async def soak(args: argparse.Namespace, pub: Publisher, watch: Watcher, res: Re
     stages = WorkerMetrics(res.web_ports, every=60)
     stages.start()
     progress.phase = f"soak at 50% ({args.soak_minutes} min)"
-    lag_before = await asyncio.to_thread(loop_lag, res.web_ports)
+    lag_before = await asyncio.to_thread(histograms, res.web_ports)
     progress.total = pub.published + int(rate * 0.5 * args.soak_minutes * 60)
     sent = await pub.paced(rate * 0.5, args.soak_minutes * 60, args.paced_batch, progress.tick)
     s = watch.seen
     behind = len(pub.expected(0, pub.published)) - len(s.verdict_ts)
     await slow.stop()
     await stages.stop()
-    lag = loop_lag_line(lag_before, await asyncio.to_thread(loop_lag, res.web_ports))
+    lag = loop_lag_line(lag_before, await asyncio.to_thread(histograms, res.web_ports))
     settled = await settle(watch, pub.expected(0, pub.published), progress, args.timeout)
     progress.done()
     warm = max(60.0, args.soak_minutes * 6)  # the first tenth (at least a minute) warms up

@@ -288,17 +288,23 @@ def wait_consuming(worker: WorkerProcess, timeout: float) -> None:
 
 
 LOOP_LAG = "outreach_event_loop_lag_seconds"
+BATCH = "outreach_stage_batch_seconds"
+Histograms = dict[tuple[str, str, str], float]
 
 
-def loop_lag(ports: list[int]) -> dict[str, float]:
-    """The workers' event-loop lag histogram, summed over them: observations at or under each
-    bucket's bound (its `le`), and "count" and "sum"."""
-    totals: defaultdict[str, float] = defaultdict(float)
+def histograms(ports: list[int]) -> Histograms:
+    """The workers' loop-lag and stage-batch histograms, summed over them, keyed by (family,
+    stage or "", key): key is a bucket's bound (`le`, observations at or under it), "count" or
+    "sum"."""
+    totals: defaultdict[tuple[str, str, str], float] = defaultdict(float)
     for line in metrics_lines(ports):
-        if line.startswith(LOOP_LAG + "_bucket{"):
-            totals[line.split('le="', 1)[1].split('"', 1)[0]] += float(line.split()[-1])
-        elif line.startswith((LOOP_LAG + "_count ", LOOP_LAG + "_sum ")):
-            totals[line.split()[0].rsplit("_", 1)[1]] += float(line.split()[-1])
+        head, _, rest = line.partition("{")
+        family, _, kind = head.split(" ", 1)[0].rpartition("_")
+        if family not in (LOOP_LAG, BATCH) or kind not in ("bucket", "count", "sum"):
+            continue
+        stage = rest.split('stage="', 1)[1].split('"', 1)[0] if 'stage="' in rest else ""
+        key = rest.split('le="', 1)[1].split('"', 1)[0] if kind == "bucket" else kind
+        totals[(family, stage, key)] += float(line.split()[-1])
     return dict(totals)
 
 
@@ -311,15 +317,36 @@ def metrics_lines(ports: list[int]) -> Iterator[str]:
             yield from text.splitlines()
 
 
-def loop_lag_line(before: dict[str, float], after: dict[str, float]) -> str:
-    """Between two `loop_lag` scrapes: how often and how long the workers' loops were held."""
-    d = {k: v - before.get(k, 0.0) for k, v in after.items()}
+def _between(before: Histograms, after: Histograms, family: str) -> dict[str, dict[str, float]]:
+    by_stage: defaultdict[str, dict[str, float]] = defaultdict(dict)
+    for (fam, stage, key), v in after.items():
+        if fam == family:
+            by_stage[stage][key] = v - before.get((fam, stage, key), 0.0)
+    return dict(by_stage)
+
+
+def loop_lag_line(before: Histograms, after: Histograms) -> str:
+    """Between two `histograms` scrapes: how often and how long the workers' loops were held."""
+    d = _between(before, after, LOOP_LAG).get("", {})
     n = d.get("count", 0.0)
     if not n:
         return "  event loop lag: not reported"
     over = ", ".join(f"> {le} s {n - d.get(le, 0.0):,.0f}" for le in ("0.25", "1.0", "2.5", "5.0"))
     return (f"  event loop lag (a 100 ms sleep woke late): {n:,.0f} wake-ups, "
             f"{d.get('sum', 0.0):,.1f} s late in all; late {over}")
+
+
+def batch_line(before: Histograms, after: Histograms) -> str:
+    """Between two scrapes, per stage: its batches, their time in all, and how many took over
+    1 s and over 5 s (a stall inside a batch: an acknowledgement or a provider call waited)."""
+    parts = []
+    for stage, d in sorted(_between(before, after, BATCH).items()):
+        n = d.get("count", 0.0)
+        if n:
+            parts.append(f"{stage} {n:,.0f} / {d.get('sum', 0.0):,.1f} s / "
+                         f"{n - d.get('1.0', n):,.0f} / {n - d.get('5.0', n):,.0f}")
+    return ("  stage batches (count / seconds in all / over 1 s / over 5 s): "
+            + (", ".join(parts) or "not reported"))
 
 
 class WorkerMetrics(Sampler):
