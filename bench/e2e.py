@@ -39,9 +39,10 @@ from e2e_watch import (
     Watcher,
     WorkerMetrics,
     batch_line,
+    behind,
+    drain,
     histograms,
     loop_lag_line,
-    metrics_lines,
     percentiles,
     pg_counts,
     settle,
@@ -100,17 +101,6 @@ def start_workers(layout: str, bootstrap: str, url: str, data: Path) -> list[Wor
     return workers
 
 
-def lagging(workers: list[WorkerProcess]) -> list[str]:
-    """Each partition a worker has not read to its end (`outreach_consumer_lag` above 0): where
-    a record the reconciliation misses is waiting, if it is waiting at all."""
-    found = []
-    for line in metrics_lines([w.web_port for w in workers]):
-        if line.startswith("outreach_consumer_lag{") and float(line.split()[-1]) > 0:
-            labels = line[line.index("{") + 1:line.index("}")]
-            found.append(f"{labels} {float(line.split()[-1]):,.0f}")
-    return found
-
-
 async def raw_rates(bootstrap: str) -> tuple[float, float]:
     produce = await raw_produce_rate(bootstrap, "bench.raw-aiokafka")
     started = time.perf_counter()
@@ -146,7 +136,7 @@ async def run_layout(args: argparse.Namespace, layout: str, data: Path) -> bool:
         print("\n".join(lines))
         if not good:
             print("  records not yet read, by the workers' own consumer lag: "
-                  + (", ".join(lagging(workers)) or "none"))
+                  + (", ".join(behind([w.web_port for w in workers])) or "none"))
         await pub.stop()
         await watch.stop()
         await res.stop()
@@ -215,6 +205,11 @@ async def paced_phase(args: argparse.Namespace, pub: Publisher, watch: Watcher,
     assert pub.producer is not None
     progress.phase = f"{frac:.0%} of {rate:,.0f}/s"
     progress.total = pub.published + int(rate * frac * args.phase_seconds)
+    # A phase measures its own load: what the one before left queued (sends, rows) first.
+    drained = await drain(res.web_ports, args.timeout)
+    print(f"before {frac:.0%}: " + (f"the workers read every partition to its end in "
+                                    f"{drained:,.1f} s" if drained is not None else
+                                    "still behind after --timeout; measured anyway"))
     touched = [a for a in watch.seen.aggregate_of.values() if a not in watch.seen.stopped_ts]
     replies: dict[str, float] = {}
 

@@ -308,6 +308,28 @@ def histograms(ports: list[int]) -> Histograms:
     return dict(totals)
 
 
+def behind(ports: list[int]) -> list[str]:
+    """Each partition a worker has not read to its end (`outreach_consumer_lag` above 0): where
+    a record the reconciliation misses is waiting, if it is waiting at all."""
+    found = []
+    for line in metrics_lines(ports):
+        if line.startswith("outreach_consumer_lag{") and float(line.split()[-1]) > 0:
+            labels = line[line.index("{") + 1:line.index("}")]
+            found.append(f"{labels} {float(line.split()[-1]):,.0f}")
+    return found
+
+
+async def drain(ports: list[int], timeout: float) -> float | None:
+    """Seconds until no worker reports a partition behind (the gauge is sampled every 5 s),
+    or None after `timeout`."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if not await asyncio.to_thread(behind, ports):
+            return time.monotonic() - started
+        await asyncio.sleep(1.0)
+    return None
+
+
 def metrics_lines(ports: list[int]) -> Iterator[str]:
     """Every line of each worker's /metrics; a worker that does not answer gives none."""
     for port in ports:
