@@ -1,7 +1,7 @@
 """End to end at scale (issue 14): N leads from lead batches to first touch requested, on the
 embedded broker and PostgreSQL, the hub's workers as an operator runs them, measured from outside.
 
-    .venv/bin/python bench/e2e.py [--leads 1000000] [--layout one|pools|both]
+    .venv/bin/python bench/e2e.py [--leads 1000000] [--layout one|pools|both|sender-apart]
         [--rates 0.2,0.5,1.0] [--reply-rates 0.5] [--phase-seconds 30] [--soak-minutes 0]
         [--paced-rate 0] [--floor-records 20000]
 
@@ -9,9 +9,11 @@ BIT scores first, then N leads in batches of 1,000 cards flat out: the rate to e
 measured there. Then the publisher holds 20%, 50% and 100% of the measured rate for
 --phase-seconds each (latency per hop); at 50% (or the fractions --reply-rates names) replies
 of touched persons go in too (the stop latency). --soak-minutes holds 50% that long, sampling
-the workers' RSS every 10 s. Every campaign is approved by the approval policy
-(OUTREACH_AUTO_APPROVE_TIERS: all tiers). Ends with `<rate> leads/s to first touch requested`
-and the reconciliation; exits 1 when a lead is not accounted for.
+the workers' RSS every 10 s. Layouts: `one` worker with every stage, six stage `pools`, or
+`sender-apart` (every stage but the sender in one worker, the sender in another). Every
+campaign is approved by the approval policy (OUTREACH_AUTO_APPROVE_TIERS: all tiers). Ends
+with `<rate> leads/s to first touch requested` and the reconciliation; exits 1 when a lead is
+not accounted for.
 """
 
 from __future__ import annotations
@@ -89,7 +91,10 @@ def row_rate(history: list[tuple[float, int, int, int]], col: int, target: int, 
 
 
 def start_workers(layout: str, bootstrap: str, url: str, data: Path) -> list[WorkerProcess]:
-    pools = POOLS if layout == "pools" else (",".join(Settings().stages),)
+    every = Settings().stages
+    pools = {"pools": POOLS,
+             "sender-apart": (",".join(st for st in every if st != "sender"), "sender"),
+             }.get(layout, (",".join(every),))
     workers = [WorkerProcess.start(bootstrap, url, data / f"worker-{i}.log", {
         **WORKER_ENV, "OUTREACH_STAGES": stages, "OUTREACH_DATA_DIR": str(data / f"var-{i}")})
         for i, stages in enumerate(pools)]
@@ -325,7 +330,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--leads", type=int, default=1_000_000)
-    parser.add_argument("--layout", choices=("one", "pools", "both"), default="one")
+    parser.add_argument("--layout", choices=("one", "pools", "both", "sender-apart"),
+                        default="one")
     parser.add_argument("--rates", default="0.2,0.5,1.0",
                         help="fractions of the measured rate to hold for latency ('' skips)")
     parser.add_argument("--phase-seconds", type=float, default=30)
