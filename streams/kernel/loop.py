@@ -84,11 +84,13 @@ class Stage:
     channel: Channel
     decide: Decide
     caps: CapLedger | None = None
+    agent_name: str = ""  # set by `agent`: the label of the stage's metrics
 
     def agent(self, agent_name: str, batch: int = 500, within: float = 0.02) -> None:
         """Register the Faust agent: batches of up to `batch` records, or what `within`
         seconds gathered."""
 
+        self.agent_name = agent_name
         batch_agent(self.hub, self.channel, agent_name, self.run_batch, batch, within)
 
     async def run_batch(self, events: list[Any]) -> None:
@@ -137,8 +139,15 @@ class Stage:
 
     async def _carry_out(self, run: _Run) -> None:
         bind_record(None)  # what follows is about the batch, not its last record
-        await until_accepted(self.hub, self.name, run.acks, run.emitted)
+        await self._acknowledged(run)
         await carry_out(run.outcomes, self.caps)
+
+    async def _acknowledged(self, run: _Run) -> None:
+        # Timed: a hop's latency is mostly these waits when the broker shares the cores.
+        started = time.perf_counter()
+        await until_accepted(self.hub, self.name, run.acks, run.emitted)
+        metrics.STAGE_ACK_WAIT_SECONDS.labels(stage=self.agent_name or self.name).observe(
+            time.perf_counter() - started)
 
     async def _carry_out_with_calls(self, run: _Run) -> None:
         """The decisions with the first call's state, then each call in order, its result
@@ -162,9 +171,7 @@ class Stage:
             following = _Run()
             if i + 1 < len(calls):
                 self._staged(following, calls[i + 1][0], [calls[i + 1][1].before])
-            await asyncio.gather(until_accepted(self.hub, self.name, result.acks,
-                                                result.emitted),
-                                 self._carry_out(following))
+            await asyncio.gather(self._acknowledged(result), self._carry_out(following))
             await carry_out(result.outcomes, self.caps)
 
     async def _decide(self, event: Any) -> list[Decided[Any]] | OutsideCall:

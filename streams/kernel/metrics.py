@@ -103,6 +103,10 @@ _FAST = (.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30)
 STAGE_BATCH_SECONDS = Histogram(
     "outreach_stage_batch_seconds", "Time to decide and carry out one batch, per stage agent",
     ["stage"], buckets=_FAST, registry=REGISTRY)
+STAGE_ACK_WAIT_SECONDS = Histogram(
+    "outreach_stage_ack_wait_seconds",
+    "Time a stage agent's batch waited for the broker to acknowledge its emits, per wait",
+    ["stage"], buckets=_FAST, registry=REGISTRY)
 STAGE_RECORDS = Counter(
     "outreach_stage_records_total", "Records taken by a stage agent", ["stage"],
     registry=REGISTRY)

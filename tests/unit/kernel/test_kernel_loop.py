@@ -254,6 +254,36 @@ async def test_a_refusing_broker_is_waited_out_and_nothing_is_dead_lettered() ->
     assert table["total"] == 5
 
 
+class LateProducer(FakeProducer):
+    """Acknowledges every send `delay` seconds after it was handed over."""
+
+    delay = 0.05
+
+    async def send(self, topic: str, key: bytes | None, value: bytes, partition: int | None,
+                   timestamp: Any, headers: Any) -> asyncio.Future[None]:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_later(self.delay, done.set_result, None)
+        return done
+
+
+async def test_the_batch_wait_for_the_broker_is_observed_under_the_stage() -> None:
+    log: list[str] = []
+    hub = FakeHub(FakeApp(LateProducer(log)), load_catalog(), FakeClock())
+    table = FakeTable(log)
+    stage = summing_stage(hub, table)
+    stage.name = "test-ack-wait"
+
+    def sample(name: str) -> float:
+        return metrics.REGISTRY.get_sample_value(
+            f"outreach_stage_ack_wait_seconds_{name}", {"stage": "test-ack-wait"}) or 0.0
+
+    await stage.run_batch([event(1, 0), event(2, 1)])
+    # One wait for the batch's two emits, as long as the broker took and not much longer.
+    assert sample("count") == 1
+    assert LateProducer.delay <= sample("sum") < 1.0
+    assert table["total"] == 3
+
+
 async def test_an_undecidable_record_is_dead_lettered_and_the_batch_goes_on() -> None:
     _, hub, producer, table = setup()
     bad = Event(b'{"n": "many"}', Msg("outreach.gate.verdict", 0, 7))
