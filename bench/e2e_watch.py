@@ -289,18 +289,19 @@ def wait_consuming(worker: WorkerProcess, timeout: float) -> None:
 
 LOOP_LAG = "outreach_event_loop_lag_seconds"
 BATCH = "outreach_stage_batch_seconds"
+ACK_WAIT = "outreach_stage_ack_wait_seconds"
 Histograms = dict[tuple[str, str, str], float]
 
 
 def histograms(ports: list[int]) -> Histograms:
-    """The workers' loop-lag and stage-batch histograms, summed over them, keyed by (family,
-    stage or "", key): key is a bucket's bound (`le`, observations at or under it), "count" or
-    "sum"."""
+    """The workers' loop-lag, stage-batch and ack-wait histograms, summed over them, keyed by
+    (family, stage or "", key): key is a bucket's bound (`le`, observations at or under it),
+    "count" or "sum"."""
     totals: defaultdict[tuple[str, str, str], float] = defaultdict(float)
     for line in metrics_lines(ports):
         head, _, rest = line.partition("{")
         family, _, kind = head.split(" ", 1)[0].rpartition("_")
-        if family not in (LOOP_LAG, BATCH) or kind not in ("bucket", "count", "sum"):
+        if family not in (LOOP_LAG, BATCH, ACK_WAIT) or kind not in ("bucket", "count", "sum"):
             continue
         stage = rest.split('stage="', 1)[1].split('"', 1)[0] if 'stage="' in rest else ""
         key = rest.split('le="', 1)[1].split('"', 1)[0] if kind == "bucket" else kind
@@ -359,16 +360,18 @@ def loop_lag_line(before: Histograms, after: Histograms) -> str:
 
 
 def batch_line(before: Histograms, after: Histograms) -> str:
-    """Between two scrapes, per stage: its batches, their time in all, and how many took over
-    1 s and over 5 s (a stall inside a batch: an acknowledgement or a provider call waited)."""
+    """Between two scrapes, per stage: its batches, their time in all and the part of it spent
+    waiting for the broker's acknowledgements, and how many took over 1 s and over 5 s."""
     parts = []
+    acks = _between(before, after, ACK_WAIT)
     for stage, d in sorted(_between(before, after, BATCH).items()):
         n = d.get("count", 0.0)
         if n:
             parts.append(f"{stage} {n:,.0f} / {d.get('sum', 0.0):,.1f} s / "
+                         f"{acks.get(stage, {}).get('sum', 0.0):,.1f} s / "
                          f"{n - d.get('1.0', n):,.0f} / {n - d.get('5.0', n):,.0f}")
-    return ("  stage batches (count / seconds in all / over 1 s / over 5 s): "
-            + (", ".join(parts) or "not reported"))
+    return ("  stage batches (count / seconds in all / of which waiting for the broker's acks / "
+            "over 1 s / over 5 s): " + (", ".join(parts) or "not reported"))
 
 
 class WorkerMetrics(Sampler):
