@@ -41,10 +41,10 @@ from e2e_watch import (
     Watcher,
     WorkerMetrics,
     batch_line,
-    behind,
     drain,
     histograms,
     loop_lag_line,
+    partitions_behind,
     percentiles,
     pg_counts,
     settle,
@@ -141,7 +141,7 @@ async def run_layout(args: argparse.Namespace, layout: str, data: Path) -> bool:
         print("\n".join(lines))
         if not good:
             print("  records not yet read, by the workers' own consumer lag: "
-                  + (", ".join(behind([w.web_port for w in workers])) or "none"))
+                  + (", ".join(partitions_behind([w.web_port for w in workers])) or "none"))
         await pub.stop()
         await watch.stop()
         await res.stop()

@@ -309,7 +309,7 @@ def histograms(ports: list[int]) -> Histograms:
     return dict(totals)
 
 
-def behind(ports: list[int]) -> list[str]:
+def partitions_behind(ports: list[int]) -> list[str]:
     """Each partition a worker has not read to its end (`outreach_consumer_lag` above 0): where
     a record the reconciliation misses is waiting, if it is waiting at all."""
     found = []
@@ -325,7 +325,7 @@ async def drain(ports: list[int], timeout: float) -> float | None:
     or None after `timeout`."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        if not await asyncio.to_thread(behind, ports):
+        if not await asyncio.to_thread(partitions_behind, ports):
             return time.monotonic() - started
         await asyncio.sleep(1.0)
     return None

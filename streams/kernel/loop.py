@@ -143,7 +143,8 @@ class Stage:
         await carry_out(run.outcomes, self.caps)
 
     async def _acknowledged(self, run: _Run) -> None:
-        # Timed: a hop's latency is mostly these waits when the broker shares the cores.
+        # Timed apart from the deciding (outreach_stage_ack_wait_seconds): the batch's share of
+        # waiting on the broker.
         started = time.perf_counter()
         await until_accepted(self.hub, self.name, run.acks, run.emitted)
         metrics.STAGE_ACK_WAIT_SECONDS.labels(stage=self.agent_name or self.name).observe(
