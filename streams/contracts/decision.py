@@ -31,6 +31,7 @@ CounterName = Literal[
     "sequencer_sequences_ended_total",
     "sender_requests_total",
     "engagement_events_total",
+    "provider_events_total",
     "cl_signals_total",
     "campaign_health_observations_total",
     "campaign_health_verdicts_total",

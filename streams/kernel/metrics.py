@@ -63,6 +63,11 @@ COUNTERS: dict[CounterName, Counter] = {
     "sender_requests_total": Counter(
         "outreach_sender_requests_total", "Send requests by outcome", ["outcome"],
         registry=REGISTRY),
+    "provider_events_total": Counter(
+        "outreach_provider_events_total",
+        "Provider events by where the engagement stage took them: on their person's partition "
+        "(here), re-keyed to it (rerouted, one hop more), or to be placed by message id "
+        "(placement)", ["path"], registry=REGISTRY),
     "engagement_events_total": Counter(
         "outreach_engagement_events_total", "Provider events by type and outcome",
         ["type", "outcome"], registry=REGISTRY),

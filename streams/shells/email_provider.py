@@ -10,6 +10,7 @@ from typing import Any
 
 from faust.exceptions import NotReady
 
+from agents.engagement.ingress.keys import records
 from agents.sender.core import SendEmail
 from agents.sender.email import ProviderAdapter, SendReceipt
 from agents.sender.exceptions import SendFailed
@@ -29,10 +30,15 @@ def adapter_for(hub: Hub) -> ProviderAdapter:
     s = hub.settings
 
     async def publish(payload: Any) -> None:
-        # The sandbox plays the provider: its webhooks arrive where real ones would, sent as a
-        # provider sends them (not hub emits: not counted in events_emitted_total).
+        # The sandbox plays the provider: its webhooks arrive where real ones would, keyed as
+        # the hub's ingress keys a verified body (by its person: decided on arrival), not
+        # counted in events_emitted_total.
+        body = codec.dumps(payload)
+        topic = hub.topic("provider_events")
         try:
-            await hub.topic("provider_events").send(key=b"sandbox", value=codec.dumps(payload))
+            for key, value in records("sendgrid" if isinstance(payload, list) else "hub",
+                                      body, codec.loads(body)):
+                await topic.send(key=key, value=value)
         except NotReady:  # the worker is stopping: simulated webhooks still due are dropped
             log.info("sandbox provider: worker stopping, a simulated webhook was not delivered")
 

@@ -1,4 +1,5 @@
-"""Engagement shell: provider webhooks -> normalized, routed to the person -> records, signals."""
+"""Engagement shell: provider webhooks -> normalized, decided on the person's partition (routed
+there first when they landed elsewhere) -> engagement records, CL signals."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from agents.engagement.person import (
 from agents.engagement.placement import MessageState, decide_placement, placement_check
 from agents.engagement.rate import RateState, counted
 from agents.engagement.route import route_webhook
+from streams.contracts.decision import Decision, Effect, Emit
 from streams.contracts.ids import STABLE_IDS
-from streams.contracts.models import MessagePlacement
+from streams.contracts.models import MessagePlacement, ProviderEventNormalized
 from streams.kernel.channel import Channel
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage, routed
+from streams.kernel.partitioning import partition_for
 from streams.kernel.store import Decided, TableStore
 from streams.kernel.timer import nudge_owned
 
@@ -41,22 +44,48 @@ def register(hub: Hub) -> None:
         rates, decision = counted(rates, item, decide_person(state, item, hub.clock.now(), ctx))
         return people.decided(key, state, decision)
 
+    partitions = hub.catalog["engagement_routed"].partitions
+    # An event is decided where it lands only if the webhooks' partitions are the persons'.
+    aligned = hub.catalog["provider_events"].partitions == partitions
+
+    def webhook(raw: bytes, event: Any) -> list[Decided[Any]]:
+        """A body's events on their person's partition are decided here (the ingress keys a
+        body by its person); the others go the long way round (agents/engagement/route.py)."""
+        nonlocal rates
+        partition, now = event.message.partition, hub.clock.now()
+        out = route_webhook(raw, now, lambda key: aligned
+                            and partition_for(key, partitions) == partition)
+        by_person: dict[str, list[ProviderEventNormalized]] = {}
+        for item in out.here:
+            by_person.setdefault(item.contact_key or "", []).append(item)
+        decided: list[Decided[Any]] = [routed(out.emits, out.counts)]
+        for key, items in by_person.items():
+            before = state = people.get(key)
+            emits: list[Emit] = []
+            effects: list[Effect] = []
+            for item in items:  # one person's events in body order, each seeing the last
+                rates, d = counted(rates, item, decide_person(state, item, now, ctx))
+                state, emits, effects = d.state, [*emits, *d.emits], [*effects, *d.effects]
+            decided.append(people.decided(key, before, Decision(state, tuple(emits),
+                                                                tuple(effects))))
+        return decided
+
     def place(item: MessagePlacement, _event: Any) -> Decided[MessageState]:
         key, state = item.provider_message_id, messages.get(item.provider_message_id)
         return messages.decided(key, state, decide_placement(state, item, hub.clock.now(),
                                                              STABLE_IDS, wait))
 
-    # Webhooks are acknowledged only once routed: a lost unsubscribe must not be possible.
-    webhooks = Channel(hub, "provider_events", models={"provider_events": lambda raw: raw})
-    Stage(hub, "engagement", webhooks, lambda raw, _e: routed(route_webhook(raw, hub.clock.now()))
-          ).agent("engagement-router")
     placements = Channel(hub, "engagement_placement")
     Stage(hub, "engagement", placements, place).agent("engagement-placement")
-    # Provider events before send reports: a reply is signalled first (a signal that finds no
-    # send yet is held for it, OUT-004).
-    inputs = Channel(hub, "engagement_routed", "send_events", "engagement_checks",
-                     first=("engagement_routed",))
-    Stage(hub, "engagement", inputs, decide).agent("engagement")
+    # Webhooks are acknowledged only once decided or routed: a lost unsubscribe must not be
+    # possible. Provider events before send reports: a reply is signalled first (a signal that
+    # finds no send yet is held for it, OUT-004).
+    inputs = Channel(hub, "provider_events", "engagement_routed", "send_events",
+                     "engagement_checks", models={"provider_events": lambda raw: raw},
+                     first=("provider_events", "engagement_routed"))
+    Stage(hub, "engagement", inputs,
+          lambda item, event: webhook(item, event) if inputs.alias_of(event) == "provider_events"
+          else decide(item, event)).agent("engagement")
     tick = max(1.0, min(60.0, wait / 10))
     nudge_owned(hub, "engagement-check-held-signals", tick, people, "engagement_routed",
                 "pending", lambda key, state, now: held_signals_check(key, state, now, wait))

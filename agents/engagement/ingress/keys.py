@@ -57,6 +57,8 @@ def _aggregate(provider: str, doc: Any) -> str | None:
         return _text(_get(doc, "event-data", "user-variables", "aggregate_id"))
     if provider == "postmark":
         return _text(_get(doc, "Metadata", "aggregate_id"))
+    if provider == "hub":  # the hub's own form (the sandbox provider's replies)
+        return _text(_get(doc, "aggregate_id"))
     if provider == "ses":
         try:
             inner = orjson.loads(_get(doc, "Message") or b"")

@@ -48,3 +48,11 @@ def test_remembered_ids_expire_with_the_bound_and_are_bounded_in_number() -> Non
     seen.claim("id0", 1000.0)  # evicted by number: a stale timestamp refuses it instead
     seen.claim("late", 1400.0)
     assert len(seen) == 1
+
+
+def test_the_hubs_own_form_is_keyed_by_its_person() -> None:
+    doc = {"provider": "hub", "provider_event_id": "e1", "type": "replied",
+           "aggregate_id": f"seq-hot:{PERSON.decode()}"}
+    body = orjson.dumps(doc)
+    assert records("hub", body, doc) == [(PERSON, body)]
+    assert records("hub", b"{}", {}) == [(None, b"{}")]
