@@ -250,10 +250,13 @@ async def paced_phase(args: argparse.Namespace, pub: Publisher, watch: Watcher,
         print(f"  stop latency, reply in → sequence stopped: p50 {p50 * 1000:,.0f} ms, p99 "
               f"{p99 * 1000:,.0f} ms ({len(stops)}/{len(replies)} stopped; send requests after "
               f"the stop: {after})")
-        hops = {"router": [s.reply_routed_ts[a] - t for a, t in replies.items()
-                           if a in s.reply_routed_ts],
-                "engagement": [s.reply_recorded_ts[a] - s.reply_routed_ts[a] for a in replies
-                               if a in s.reply_recorded_ts and a in s.reply_routed_ts],
+        # A reply on its person's partition is decided where it lands: no router hop; the
+        # engagement hop starts where the reply went in or, if it was re-keyed, was routed.
+        hops = {f"router ({sum(a in s.reply_routed_ts for a in replies)} re-keyed)": [
+                    s.reply_routed_ts[a] - t for a, t in replies.items()
+                    if a in s.reply_routed_ts],
+                "engagement": [s.reply_recorded_ts[a] - s.reply_routed_ts.get(a, t)
+                               for a, t in replies.items() if a in s.reply_recorded_ts],
                 "sequencer": [s.stopped_ts[a] - s.reply_recorded_ts[a] for a in replies
                               if a in s.stopped_ts and a in s.reply_recorded_ts]}
         print("    per hop, p50 / p99: " + ", ".join(

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from agents.engagement.core import contact_key_of
 from streams import sample
 
 LEADS_PER_COMPANY = 20  # "many companies": a million leads over 50,000 companies
@@ -149,7 +150,8 @@ class Publisher:
 
 
 def reply(aggregate_id: str, n: int) -> tuple[bytes, bytes]:
-    """A provider event of the hub's own shape: this person replied."""
-    return aggregate_id.encode(), orjson.dumps({
+    """A provider event of the hub's own shape: this person replied, keyed as the hub's
+    webhook ingress keys it (by the person: agents/engagement/ingress/keys.py)."""
+    return contact_key_of(aggregate_id).encode(), orjson.dumps({
         "provider": "hub", "provider_event_id": f"bench-reply-{n}", "type": "replied",
         "occurred_at": datetime.now(UTC).isoformat(), "aggregate_id": aggregate_id})

@@ -22,6 +22,7 @@ from confluent_kafka import Producer
 
 from agents.sequencer.enrollment import contact_key_for
 from streams.embedded import free_port
+from streams.kernel.partitioning import partition_for
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
@@ -157,9 +158,12 @@ async def test_reply_stops_duplicates_change_nothing_unsubscribe_suppresses(
         assert booking_link(ann) in text
         assert "https://hub.example/calendar/book?" in booking_link(ann)
 
-        # Ann replies (the provider delivers the webhook twice); Bob unsubscribes.
-        for _ in range(2):
-            producer.produce("email-provider.events", key="any",
+        # Ann replies, and the provider delivers the webhook twice: once as the hub's ingress
+        # produces it (keyed by her, on her partition: decided where it lands), once landing
+        # elsewhere (re-keyed to her first). Bob unsubscribes.
+        ann_key = aggregates["a"].rsplit(":", 1)[1]
+        for partition in (partition_for(ann_key, 2), 1 - partition_for(ann_key, 2)):
+            producer.produce("email-provider.events", key=ann_key, partition=partition,
                              value=hub_event(aggregates["a"], "replied", "reply-ann-1"))
         producer.produce("email-provider.events", key="any",
                          value=hub_event(aggregates["b"], "unsubscribed", "unsub-bob-1"))
