@@ -30,7 +30,7 @@ from agents.sequencer.projection import (
 from agents.sequencer.refusal import escalation, refuse_stale
 from agents.sequencer.window import cap_day
 from streams.contracts.decision import ConsumeQuota, Count, Decision, Emit
-from streams.contracts.models.engagement import EngagementRecorded
+from streams.contracts.models.engagement import EngagementRecorded, ProviderEventNormalized
 from streams.contracts.models.send import SendRecorded, TouchRequested
 from streams.contracts.models.sequence import (
     CheckDueTouches,
@@ -54,7 +54,8 @@ ENDED = frozenset({"cancelled", "completed", "rejected", "expired", "failed"})
 OWN_APPENDS = frozenset({"touch_requested", "sequence_stopped", "sequence_completed"})
 
 
-SequencerInput = EnrollContact | CheckDueTouches | SendRecorded | EngagementRecorded
+SequencerInput = (EnrollContact | CheckDueTouches | SendRecorded | EngagementRecorded
+                  | ProviderEventNormalized)
 PersonDecision = Decision[PersonState]
 
 
@@ -70,7 +71,11 @@ def decide_person(
                                      occurred_at=item.occurred_at,
                                      idempotency_key=f"sent:{item.idempotency_key}")
         return _record(state, item.aggregate_id, record, now, ctx)
-    if isinstance(item, EngagementRecorded):
+    if isinstance(item, EngagementRecorded | ProviderEventNormalized):
+        # A provider event the sequencer read itself (reply.py) is the engagement stage's
+        # record of it under the same key: whichever comes first is applied.
+        if item.aggregate_id is None:
+            return Decision(state)
         record = SequenceEventRecord(
             type=item.type, occurred_at=item.occurred_at, bounce_kind=item.bounce_kind,
             idempotency_key=f"engagement:{item.provider}:{item.provider_event_id}")

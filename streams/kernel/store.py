@@ -21,18 +21,19 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from streams.contracts.decision import Decision
+from streams.contracts.decision import Decision, Effect, Emit
 from streams.kernel import changelog
 from streams.kernel.changelog import Recorded
 from streams.kernel.hub import Hub
 
 S = TypeVar("S")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,20 @@ class TableStore(Generic[S]):
 
     def decided(self, key: str, before: S, decision: Decision[S]) -> Decided[S]:
         return Decided(self, key, before, decision)
+
+    def folded(self, key: str, items: Iterable[T], decide: Callable[[S, T], Decision[S]]
+               ) -> Decided[S]:
+        """One key's inputs out of one record (a webhook body's events of one person), in
+        order, each decided on the state the one before left: one outcome, every emit."""
+        before = state = self.get(key)
+        emits: list[Emit] = []
+        effects: list[Effect] = []
+        for item in items:
+            decision = decide(state, item)
+            state = decision.state
+            emits.extend(decision.emits)
+            effects.extend(decision.effects)
+        return Decided(self, key, before, Decision(state, tuple(emits), tuple(effects)))
 
     # The kernel's side: what the loop calls around the broker's acknowledgement.
     def stage(self, key: str, state: S) -> None:

@@ -16,7 +16,7 @@ from agents.engagement.person import (
 from agents.engagement.placement import MessageState, decide_placement, placement_check
 from agents.engagement.rate import RateState, counted
 from agents.engagement.route import route_webhook
-from streams.contracts.decision import Decision, Effect, Emit
+from streams.contracts.decision import Decision
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import MessagePlacement, ProviderEventNormalized
 from streams.kernel.channel import Channel
@@ -51,24 +51,21 @@ def register(hub: Hub) -> None:
     def webhook(raw: bytes, event: Any) -> list[Decided[Any]]:
         """A body's events on their person's partition are decided here (the ingress keys a
         body by its person); the others go the long way round (agents/engagement/route.py)."""
-        nonlocal rates
         partition, now = event.message.partition, hub.clock.now()
         out = route_webhook(raw, now, lambda key: aligned
                             and partition_for(key, partitions) == partition)
         by_person: dict[str, list[ProviderEventNormalized]] = {}
         for item in out.here:
             by_person.setdefault(item.contact_key or "", []).append(item)
-        decided: list[Decided[Any]] = [routed(out.emits, out.counts)]
-        for key, items in by_person.items():
-            before = state = people.get(key)
-            emits: list[Emit] = []
-            effects: list[Effect] = []
-            for item in items:  # one person's events in body order, each seeing the last
-                rates, d = counted(rates, item, decide_person(state, item, now, ctx))
-                state, emits, effects = d.state, [*emits, *d.emits], [*effects, *d.effects]
-            decided.append(people.decided(key, before, Decision(state, tuple(emits),
-                                                                tuple(effects))))
-        return decided
+
+        def one(state: EngagementState, item: ProviderEventNormalized
+                ) -> Decision[EngagementState]:
+            nonlocal rates
+            rates, decision = counted(rates, item, decide_person(state, item, now, ctx))
+            return decision
+
+        return [routed(out.emits, out.counts),
+                *(people.folded(key, items, one) for key, items in by_person.items())]
 
     def place(item: MessagePlacement, _event: Any) -> Decided[MessageState]:
         key, state = item.provider_message_id, messages.get(item.provider_message_id)

@@ -19,17 +19,24 @@ from agents.sequencer.definition import load_definitions
 from agents.sequencer.enrollment import enrollment_for
 from agents.sequencer.nudge import check_of, due_nudges
 from agents.sequencer.person import PersonState, SequencerContext, decide_person
+from agents.sequencer.reply import stops_in
 from agents.sequencer.storage import decode, encode, next_due_of
 from streams.contracts import codec
-from streams.contracts.decision import Emit
+from streams.contracts.decision import Decision, Emit
 from streams.contracts.ids import STABLE_IDS
-from streams.contracts.models import CheckDuePeople, LeadGated, SequenceCommand
+from streams.contracts.models import (
+    CheckDuePeople,
+    LeadGated,
+    ProviderEventNormalized,
+    SequenceCommand,
+)
 from streams.contracts.models.sequence import command_key
 from streams.kernel.campaign_status import CampaignStatusView
 from streams.kernel.caps import CapLedger
 from streams.kernel.channel import Channel
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage, routed
+from streams.kernel.partitioning import partition_for
 from streams.kernel.schedule import DueSchedule
 from streams.kernel.store import Decided, TableStore
 from streams.kernel.timer import nudge_due
@@ -68,10 +75,29 @@ def register(hub: Hub) -> None:
         # empty view would take a paused campaign for one it has not heard of, and send.
         await campaigns.wait_ready()
         now, partition = hub.clock.now(), event.message.partition
+        if commands.alias_of(event) == "provider_events":
+            return stopped_on_arrival(item, partition, now)
         if isinstance(item, CheckDuePeople):
             return schedule.each(item.contact_keys, lambda key: decide_key(
                 key, check_of(key, now), partition, now))
         return [decide_key(item.contact_key, item, partition, now)]
+
+    # A provider event is taken where it lands only if the webhooks' partitions are the persons'.
+    aligned = hub.catalog["provider_events"].partitions == n
+
+    def stopped_on_arrival(raw: bytes, partition: int, now: datetime) -> list[Decided[PersonState]]:
+        """The webhook's events that end a sequence of a person of this partition, decided as
+        their engagement records will be (agents/sequencer/reply.py): one hop, not two."""
+        by_person: dict[str, list[ProviderEventNormalized]] = {}
+        for item in stops_in(raw, lambda key: aligned and partition_for(key, n) == partition):
+            by_person.setdefault(item.contact_key or "", []).append(item)
+
+        def one(state: PersonState, item: ProviderEventNormalized) -> Decision[PersonState]:
+            decision = decide_person(state, item, now, context(partition))
+            caps.decided(partition, decision.effects)  # the next decision sees it
+            return decision
+
+        return [people.folded(key, items, one) for key, items in by_person.items()]
 
     def decide_key(key: str, item: Any, partition: int, now: datetime) -> Decided[PersonState]:
         state = people.get(key)
@@ -80,10 +106,12 @@ def register(hub: Hub) -> None:
         return people.decided(key, state, decision)
 
     Stage(hub, "sequencer", Channel(hub, "gate_verdicts"), enroll).agent("sequencer-enrollments")
-    # A reply's signal is taken before touches and send reports: a sequence stops first.
-    commands = Channel(hub, "sequence_commands", "send_events", "engagement_events", models={
-        "sequence_commands": lambda raw: SequenceCommand.model_validate(codec.loads(raw)).root},
-        first=("engagement_events",))
+    # A reply is taken before touches and send reports: a sequence stops first. The webhooks
+    # themselves are read too: a reply on its person's partition stops the sequence on arrival.
+    commands = Channel(hub, "sequence_commands", "send_events", "engagement_events",
+                       "provider_events", models={
+        "sequence_commands": lambda raw: SequenceCommand.model_validate(codec.loads(raw)).root,
+        "provider_events": lambda raw: raw}, first=("engagement_events", "provider_events"))
     Stage(hub, "sequencer", commands, decide, caps).agent("sequencer", s.sequencer_batch_size)
     nudge_due(hub, "sequencer-nudge-due-people", s.sequencer_tick_seconds, schedule,
               "sequence_commands", lambda: hub.table_items(people.table),
