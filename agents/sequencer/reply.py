@@ -23,14 +23,16 @@ from collections.abc import Callable
 
 from agents.engagement.core import contact_key_of
 from agents.engagement.normalize import normalize
+from agents.sequencer.definition import STOP_EVENTS
 from streams.contracts.exceptions import InvalidInput
 from streams.contracts.models import ProviderEventNormalized
 
-ENDING = frozenset({"replied", "unsubscribed", "complained"})
+# The stop floor (projection.py's `is_stop_signal`) but for a meeting booked.
+ENDING = STOP_EVENTS - {"meeting_booked"}
 
 
 def ends_a_sequence(event: ProviderEventNormalized) -> bool:
-    return event.type in ENDING or (event.type == "bounced" and event.bounce_kind == "hard")
+    return event.type in ENDING and not (event.type == "bounced" and event.bounce_kind == "soft")
 
 
 def stops_in(raw: bytes, home: Callable[[str], bool]) -> list[ProviderEventNormalized]:
