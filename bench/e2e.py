@@ -257,8 +257,15 @@ async def paced_phase(args: argparse.Namespace, pub: Publisher, watch: Watcher,
                     if a in s.reply_routed_ts],
                 "engagement": [s.reply_recorded_ts[a] - s.reply_routed_ts.get(a, t)
                                for a, t in replies.items() if a in s.reply_recorded_ts],
-                "sequencer": [s.stopped_ts[a] - s.reply_recorded_ts[a] for a in replies
-                              if a in s.stopped_ts and a in s.reply_recorded_ts]}
+                "sequencer, after the record": [
+                    s.stopped_ts[a] - s.reply_recorded_ts[a] for a in replies
+                    if a in s.stopped_ts and s.reply_recorded_ts.get(a, 1e18) <= s.stopped_ts[a]]}
+        # The sequencer reads the webhooks too (agents/sequencer/reply.py): a stop written
+        # before the engagement record was decided on arrival, one hop after the reply.
+        on_arrival = sum(1 for a in replies
+                         if s.stopped_ts.get(a, 1e18) < s.reply_recorded_ts.get(a, 1e18))
+        print(f"    stopped on arrival, before the engagement record: {on_arrival} of "
+              f"{len(replies)}")
         print("    per hop, p50 / p99: " + ", ".join(
             f"{hop} {percentiles(v)[0] * 1000:,.0f} / {percentiles(v)[2] * 1000:,.0f} ms"
             for hop, v in hops.items()))
