@@ -194,7 +194,8 @@ def test_every_stage_reads_over_a_holding_queue(tmp_path: Path, alias: str) -> N
             assert queue.first_topics == FIRST[agent.name], agent.name
 
 
-FIRST = {"sequencer": {"outreach.engagement.events"}, "engagement": {"outreach.engagement.routed"}}
+FIRST = {"sequencer": {"outreach.engagement.events", "email-provider.events"},
+         "engagement": {"email-provider.events", "outreach.engagement.routed"}}
 
 
 def test_a_channel_refuses_a_first_topic_it_does_not_read(tmp_path: Path) -> None:
