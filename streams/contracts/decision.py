@@ -29,6 +29,7 @@ CounterName = Literal[
     "sequencer_touches_deferred_total",
     "sequencer_commands_refused_total",
     "sequencer_sequences_ended_total",
+    "sequencer_webhook_events_total",
     "sender_requests_total",
     "engagement_events_total",
     "provider_events_total",

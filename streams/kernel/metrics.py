@@ -60,6 +60,11 @@ COUNTERS: dict[CounterName, Counter] = {
     "sequencer_sequences_ended_total": Counter(
         "outreach_sequencer_sequences_ended_total", "Sequences ended", ["status"],
         registry=REGISTRY),
+    "sequencer_webhook_events_total": Counter(
+        "outreach_sequencer_webhook_events_total",
+        "Provider events that end a sequence, taken by the sequencer on arrival: applied (the "
+        "stop or suppression, before its engagement record) or unchanged (the record came "
+        "first, or nothing to end)", ["outcome"], registry=REGISTRY),
     "sender_requests_total": Counter(
         "outreach_sender_requests_total", "Send requests by outcome", ["outcome"],
         registry=REGISTRY),

@@ -20,9 +20,9 @@ from streams.contracts.decision import Decision
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import MessagePlacement, ProviderEventNormalized
 from streams.kernel.channel import Channel
+from streams.kernel.home import home_check
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage, routed
-from streams.kernel.partitioning import partition_for
 from streams.kernel.store import Decided, TableStore
 from streams.kernel.timer import nudge_owned
 
@@ -44,16 +44,13 @@ def register(hub: Hub) -> None:
         rates, decision = counted(rates, item, decide_person(state, item, hub.clock.now(), ctx))
         return people.decided(key, state, decision)
 
-    partitions = hub.catalog["engagement_routed"].partitions
-    # An event is decided where it lands only if the webhooks' partitions are the persons'.
-    aligned = hub.catalog["provider_events"].partitions == partitions
+    home = home_check(hub, "provider_events", "engagement_routed")
 
     def webhook(raw: bytes, event: Any) -> list[Decided[Any]]:
         """A body's events on their person's partition are decided here (the ingress keys a
         body by its person); the others go the long way round (agents/engagement/route.py)."""
-        partition, now = event.message.partition, hub.clock.now()
-        out = route_webhook(raw, now, lambda key: aligned
-                            and partition_for(key, partitions) == partition)
+        now = hub.clock.now()
+        out = route_webhook(raw, now, home(event))
         by_person: dict[str, list[ProviderEventNormalized]] = {}
         for item in out.here:
             by_person.setdefault(item.contact_key or "", []).append(item)

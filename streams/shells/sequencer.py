@@ -11,6 +11,7 @@ event_id and idempotency_key), which downstream senders dedupe.
 from __future__ import annotations
 
 import math
+import time
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -22,7 +23,7 @@ from agents.sequencer.person import PersonState, SequencerContext, decide_person
 from agents.sequencer.reply import stops_in
 from agents.sequencer.storage import decode, encode, next_due_of
 from streams.contracts import codec
-from streams.contracts.decision import Decision, Emit
+from streams.contracts.decision import Count, Decision, Emit
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import (
     CheckDuePeople,
@@ -34,13 +35,17 @@ from streams.contracts.models.sequence import command_key
 from streams.kernel.campaign_status import CampaignStatusView
 from streams.kernel.caps import CapLedger
 from streams.kernel.channel import Channel
+from streams.kernel.home import home_check
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage, routed
-from streams.kernel.partitioning import partition_for
 from streams.kernel.schedule import DueSchedule
 from streams.kernel.store import Decided, TableStore
 from streams.kernel.timer import nudge_due
 
+# A webhook older than this (the record's timestamp, wall time) is left to the engagement
+# path: a stop on arrival is worth a parse only while the record is new (a sequencer group
+# that never read the webhooks reads the retained ones once, from the earliest).
+ON_ARRIVAL_SECONDS = 60.0
 
 def register(hub: Hub) -> None:
     s, n = hub.settings, hub.catalog["sequence_commands"].partitions
@@ -76,26 +81,31 @@ def register(hub: Hub) -> None:
         await campaigns.wait_ready()
         now, partition = hub.clock.now(), event.message.partition
         if commands.alias_of(event) == "provider_events":
-            return stopped_on_arrival(item, partition, now)
+            return stopped_on_arrival(item, event, now)
         if isinstance(item, CheckDuePeople):
             return schedule.each(item.contact_keys, lambda key: decide_key(
                 key, check_of(key, now), partition, now))
         return [decide_key(item.contact_key, item, partition, now)]
 
-    # A provider event is taken where it lands only if the webhooks' partitions are the persons'.
-    aligned = hub.catalog["provider_events"].partitions == n
+    home = home_check(hub, "provider_events", "sequence_commands")
 
-    def stopped_on_arrival(raw: bytes, partition: int, now: datetime) -> list[Decided[PersonState]]:
+    def stopped_on_arrival(raw: bytes, event: Any, now: datetime) -> list[Decided[PersonState]]:
         """The webhook's events that end a sequence of a person of this partition, decided as
         their engagement records will be (agents/sequencer/reply.py): one hop, not two."""
+        stamp = event.message.timestamp
+        if stamp and time.time() - stamp > ON_ARRIVAL_SECONDS:
+            return []  # its engagement record is on its way or applied: not worth a parse
+        partition = event.message.partition
         by_person: dict[str, list[ProviderEventNormalized]] = {}
-        for item in stops_in(raw, lambda key: aligned and partition_for(key, n) == partition):
+        for item in stops_in(raw, home(event)):
             by_person.setdefault(item.contact_key or "", []).append(item)
 
         def one(state: PersonState, item: ProviderEventNormalized) -> Decision[PersonState]:
-            decision = decide_person(state, item, now, context(partition))
-            caps.decided(partition, decision.effects)  # the next decision sees it
-            return decision
+            d = decide_person(state, item, now, context(partition))
+            caps.decided(partition, d.effects)  # the next decision sees it
+            outcome = "unchanged" if d.state is state else "applied"
+            return Decision(d.state, d.emits, (*d.effects, Count(
+                "sequencer_webhook_events_total", (("outcome", outcome),))))
 
         return [people.folded(key, items, one) for key, items in by_person.items()]
 
