@@ -10,6 +10,7 @@ from typing import Any
 from faust.web import View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from agents.engagement.core import contact_key_of
 from agents.sender.booking import BookingRedirect, BookingRefused, on_click
 from streams import operator_api, webhooks
 from streams.app import Hub
@@ -87,8 +88,9 @@ def register(hub: Hub) -> None:
             event = {"provider": "hub", "provider_event_id": f"unsubscribe-{aggregate}",
                      "type": "unsubscribed", "occurred_at": hub.clock.now().isoformat(),
                      "aggregate_id": aggregate}
-            sent = await hub.topic("provider_events").send(key=aggregate.encode(),
-                                                            value=codec.dumps(event))
+            # Keyed by the person, as the webhook ingress keys: decided where it lands.
+            sent = await hub.topic("provider_events").send(
+                key=contact_key_of(aggregate).encode(), value=codec.dumps(event))
             await sent  # answer only once the broker has the unsubscribe
             return self.json({"status": "unsubscribed"})
 
@@ -114,7 +116,8 @@ def register(hub: Hub) -> None:
             if isinstance(outcome, BookingRedirect):
                 click = outcome.click
                 sent = await hub.topic("provider_events").send(
-                    key=str(click.aggregate_id).encode(), value=codec.dumps(click))
+                    key=contact_key_of(str(click.aggregate_id)).encode(),
+                    value=codec.dumps(click))
                 await sent  # the click is recorded before the redirect
             return self._answer(outcome)
 

@@ -35,6 +35,12 @@ class RoutedWebhook:
     counts: tuple[Count, ...]
 
 
+def placeable(events: list[ProviderEventNormalized]) -> bool:
+    """Every event names its person or at least the provider's message (else the body is a
+    dead letter, all of it)."""
+    return all(e.aggregate_id is not None or e.provider_message_id for e in events)
+
+
 def _nowhere(_contact_key: str) -> bool:
     return False
 
@@ -44,7 +50,7 @@ def route_webhook(raw: bytes, now: datetime, home: Callable[[str], bool] = _nowh
     """Split a webhook body's events by where each is decided; `home(contact_key)` says
     whether that person's state is on the partition the body came from."""
     normalized = normalize(raw)
-    if any(e.aggregate_id is None and not e.provider_message_id for e in normalized):
+    if not placeable(normalized):
         raise MalformedWebhook(
             "an event carries neither an aggregate_id custom argument nor "
             "a provider message id: it cannot be placed"

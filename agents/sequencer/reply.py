@@ -12,8 +12,9 @@ Decisions:
 - A meeting booked is left to the engagement stage: it counts only with a valid, unexpired
   calendar link, which that stage verifies; opens, clicks and soft bounces end nothing and
   reach the sequence by the engagement record as before.
-- A body this module cannot read yields nothing here: the engagement stage reads the same body
-  and dead-letters it with the reason, once.
+- A body this module cannot read, or that the engagement stage dead-letters (an event naming
+  neither a person nor a message: `route.placeable`), yields nothing here: that stage reads
+  the same body and dead-letters it with the reason, once, and none of it stops a sequence.
 - An event on another partition is left to the engagement path: the person's state is not here.
 """
 
@@ -23,6 +24,7 @@ from collections.abc import Callable
 
 from agents.engagement.core import contact_key_of
 from agents.engagement.normalize import normalize
+from agents.engagement.route import placeable
 from agents.sequencer.definition import STOP_EVENTS
 from streams.contracts.exceptions import InvalidInput
 from streams.contracts.models import ProviderEventNormalized
@@ -41,6 +43,8 @@ def stops_in(raw: bytes, home: Callable[[str], bool]) -> list[ProviderEventNorma
     try:
         events = normalize(raw)
     except (InvalidInput, ValueError):  # pydantic's ValidationError is a ValueError
+        return []
+    if not placeable(events):  # a dead letter, all of it: nothing of it stops a sequence
         return []
     taken = []
     for event in events:

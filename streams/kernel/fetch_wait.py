@@ -5,7 +5,8 @@ answers a waiting fetch as soon as a record arrives, so there the wait costs not
 the embedded broker, answers only when the wait ends: a record produced every 100 ms to an
 idle topic reached a raw aiokafka consumer after p50 358 ms / p99 731 ms with a 1,500 ms wait,
 131 / 246 ms with 500 ms, and 4 / 9 ms with 100 ms (`bench/fetch_wait.py`, at 9fa7265). A
-reply crosses three hops (router, engagement, sequencer), each a fetch.
+reply's stop is one fetch after the webhook where it lands on its person's partition (2dcba52),
+two where it is re-keyed first.
 
 The default is 500 ms. In `bench/e2e.py --layout pools` (six workers on two cores, 2dbb80c)
 a reply's stop p50 went 1.6-1.7 s → 0.9 s at 500 ms and 0.4-0.5 s at 100 ms, but at 100 ms the

@@ -37,8 +37,14 @@ def test_only_events_that_end_a_sequence_are_taken(kind: str, bounce: str | None
     assert [(e.type, e.contact_key) for e in events] == ([(kind, KEY)] if taken else [])
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"[]", body("replied", aggregate_id=None),
-                                 orjson.dumps({"provider": "hub"})])
+NOWHERE = orjson.dumps({"provider": "hub", "provider_event_id": "e2", "type": "opened",
+                        "occurred_at": "2026-06-02T12:00:00Z"})  # names no person, no message
+
+
+@pytest.mark.parametrize("raw", [
+    b"{not json", b"[]", body("replied", aggregate_id=None), orjson.dumps({"provider": "hub"}),
+    orjson.dumps([orjson.loads(body("replied")), orjson.loads(NOWHERE)]),  # a dead letter
+])
 def test_a_body_it_cannot_use_yields_nothing_here(raw: bytes) -> None:
     assert stops_in(raw, lambda _key: True) == []  # the engagement stage dead-letters it
 
