@@ -124,6 +124,14 @@ class TableStore(Generic[S]):
             effects.extend(decision.effects)
         return Decided(self, key, before, Decision(state, tuple(emits), tuple(effects)))
 
+    def folded_by_key(self, items: Iterable[T], key_of: Callable[[T], str],
+                      decide: Callable[[S, T], Decision[S]]) -> list[Decided[S]]:
+        """A record's inputs of several keys: each key's folded in order (`folded`)."""
+        by_key: dict[str, list[T]] = {}
+        for item in items:
+            by_key.setdefault(key_of(item), []).append(item)
+        return [self.folded(key, keyed, decide) for key, keyed in by_key.items()]
+
     # The kernel's side: what the loop calls around the broker's acknowledgement.
     def stage(self, key: str, state: S) -> None:
         self._pending[key] = state

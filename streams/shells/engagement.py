@@ -51,10 +51,6 @@ def register(hub: Hub) -> None:
         body by its person); the others go the long way round (agents/engagement/route.py)."""
         now = hub.clock.now()
         out = route_webhook(raw, now, home(event))
-        by_person: dict[str, list[ProviderEventNormalized]] = {}
-        for item in out.here:
-            by_person.setdefault(item.contact_key or "", []).append(item)
-
         def one(state: EngagementState, item: ProviderEventNormalized
                 ) -> Decision[EngagementState]:
             nonlocal rates
@@ -62,7 +58,7 @@ def register(hub: Hub) -> None:
             return decision
 
         return [routed(out.emits, out.counts),
-                *(people.folded(key, items, one) for key, items in by_person.items())]
+                *people.folded_by_key(out.here, key_of, one)]
 
     def place(item: MessagePlacement, _event: Any) -> Decided[MessageState]:
         key, state = item.provider_message_id, messages.get(item.provider_message_id)

@@ -47,6 +47,7 @@ from streams.kernel.timer import nudge_due
 # that never read the webhooks reads the retained ones once, from the earliest).
 ON_ARRIVAL_SECONDS = 60.0
 
+
 def register(hub: Hub) -> None:
     s, n = hub.settings, hub.catalog["sequence_commands"].partitions
     definitions = load_definitions(s.sequences_file) if s.sequences_file else load_definitions()
@@ -96,10 +97,6 @@ def register(hub: Hub) -> None:
         if stamp and time.time() - stamp > ON_ARRIVAL_SECONDS:
             return []  # its engagement record is on its way or applied: not worth a parse
         partition = event.message.partition
-        by_person: dict[str, list[ProviderEventNormalized]] = {}
-        for item in stops_in(raw, home(event)):
-            by_person.setdefault(item.contact_key or "", []).append(item)
-
         def one(state: PersonState, item: ProviderEventNormalized) -> Decision[PersonState]:
             d = decide_person(state, item, now, context(partition))
             caps.decided(partition, d.effects)  # the next decision sees it
@@ -107,7 +104,8 @@ def register(hub: Hub) -> None:
             return Decision(d.state, d.emits, (*d.effects, Count(
                 "sequencer_webhook_events_total", (("outcome", outcome),))))
 
-        return [people.folded(key, items, one) for key, items in by_person.items()]
+        return people.folded_by_key(stops_in(raw, home(event)),
+                                    lambda item: item.contact_key or "", one)
 
     def decide_key(key: str, item: Any, partition: int, now: datetime) -> Decided[PersonState]:
         state = people.get(key)

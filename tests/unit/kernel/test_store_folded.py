@@ -38,3 +38,11 @@ def test_nothing_new_leaves_the_stored_state_itself() -> None:
 def test_a_key_the_table_lacks_starts_from_the_default() -> None:
     folded = store({}).folded("bob", ["x"], seen)
     assert folded.before == () and folded.decision.state == ("x",)
+
+
+def test_several_keys_of_one_record_are_folded_each_in_order() -> None:
+    folded = store({"ann": ["a"]}).folded_by_key(
+        ["ann:b", "bob:x", "ann:c", "bob:x"], lambda item: item.split(":")[0],
+        lambda state, item: seen(state, item.split(":")[1]))
+    assert [(d.key, d.before, d.decision.state) for d in folded] == [
+        ("ann", ("a",), ("a", "b", "c")), ("bob", (), ("x",))]
