@@ -26,8 +26,10 @@ def dead_letter(
     *,
     key: bytes | None = None,
     key_known: bool = False,
+    item: str | None = None,
 ) -> Decision[None]:
-    event = error_event(stage, raw, source, exc, now, ids, key=key, key_known=key_known)
+    event = error_event(stage, raw, source, exc, now, ids, key=key, key_known=key_known,
+                        item=item)
     return Decision(
         None,
         (Emit("errors", event.subject_id or "", event),),
@@ -45,11 +47,15 @@ def error_event(
     *,
     key: bytes | None = None,
     key_known: bool = False,
+    item: str | None = None,
 ) -> OutreachErrorRaised:
     """The error record of a record `stage` could not read (also the sink's error row).
 
     `key_known`: `source` is a real record and `key` is its key (None: it had none), so the
-    dead letter can be replayed when it also holds the whole record."""
+    dead letter can be replayed when it also holds the whole record. `item`: the letter is of
+    one item of the record at `source` (a packed lead card, by its event id), `raw` that item
+    as a record of its own, and `key` its key: the record's other items have letters of their
+    own, or none."""
     try:
         record: object = orjson.loads(raw)
     except orjson.JSONDecodeError as json_error:
@@ -74,8 +80,11 @@ def error_event(
         and (key is None or source_key is not None)
     )
     subject = f"{source.topic}/{source.partition}/{source.offset}"
+    if item is not None:
+        subject = f"{subject}#{item}"
     return OutreachErrorRaised(
-        event_id=ids.event_id("dead-letter", source.topic, source.partition, source.offset),
+        event_id=ids.event_id("dead-letter", source.topic, source.partition, source.offset,
+                              *(() if item is None else (item,))),
         occurred_at=now,
         correlation_id=f"record:{subject}",
         process_id=ids.process_id("campaign", now, subject),

@@ -7,8 +7,21 @@ through a hub-produced topic before any table relies on co-partitioning.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiokafka.partitioner import murmur2
+
+if TYPE_CHECKING:
+    from streams.kernel.hub import Hub
 
 
 def partition_for(key: str, partitions: int) -> int:
     return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+
+
+def produced_partitions(hub: Hub, alias: str) -> int:
+    """How many partitions the topic `alias` has, as this worker's consumer last read them from
+    the broker when it reads that topic, else as topics.yaml declares (what the hub creates)."""
+    spec = hub.catalog[alias]
+    count = hub.app.consumer.topic_partitions(spec.name)
+    return int(count) if count else spec.partitions

@@ -70,7 +70,11 @@ async def read_topics(bootstrap: str, catalog: TopicCatalog, *, security: KafkaS
             for tp, messages in batch.items():
                 field = field_of[tp.topic]
                 for m in messages:
-                    getattr(records, field).append(_decode(m.value))
+                    value = _decode(m.value)
+                    if field == "cards" and isinstance(value, dict) and "cards" in value:
+                        records.cards.extend(value["cards"])  # packed: a card each
+                        continue
+                    getattr(records, field).append(value)
                     if field == "batches":
                         records.batch_sources.append((tp.partition, m.offset))
             if reached is None and all([await consumer.position(tp) >= ends[tp] for tp in tps]):

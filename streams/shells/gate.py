@@ -1,22 +1,39 @@
-"""Gate shell: lead cards, BIT scores and expiry commands for one company -> gate verdicts."""
+"""Gate shell: lead cards, BIT scores and expiry commands for one company -> gate verdicts.
+
+Lead cards come packed, many to a record (agents/intake/packing.py): each card is decided on
+its own, in order, as a record of its own was. A card whose company is not on the partition the
+record landed on (packed with another partition count than the broker's) is sent on alone under
+its company's key; a card the gate fails on is dead-lettered alone.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from agents.dead_letter import dead_letter
 from agents.gate.core import CompanyGateState, GateInput, decide, expires_at
 from agents.gate.remembered import PendingLead
+from streams.contracts import codec
 from streams.contracts.decision import Decision, Emit
 from streams.contracts.ids import STABLE_IDS
-from streams.contracts.models import BitScoreEvaluated, WaitingLeadsExpiryDue
+from streams.contracts.models import (
+    BitScoreEvaluated,
+    LeadCardReceived,
+    LeadCardsReceived,
+    WaitingLeadsExpiryDue,
+)
 from streams.kernel.channel import Channel
+from streams.kernel.home import home_check
 from streams.kernel.hub import Hub
-from streams.kernel.loop import Stage, routed
+from streams.kernel.loop import Stage, routed, source_of
 from streams.kernel.schedule import DueSchedule
 from streams.kernel.store import Decided, TableStore
 from streams.kernel.timer import nudge_due
+
+log = logging.getLogger(__name__)
 
 
 def slot_key(company_key: str, slot: int) -> str:
@@ -37,6 +54,49 @@ def register(hub: Hub) -> None:
         # The BIT Engine may partition with another hash than ours: re-key onto a hub-produced
         # topic so each score meets its company's lead cards on one partition.
         return routed([Emit("gate_scores", score.company_sov_id, score)])
+
+    def decide_record(item: Any, event: Any) -> list[Decided[Any]]:
+        item = getattr(item, "root", item)  # a lead-card record: packed cards, or one card
+        if isinstance(item, LeadCardsReceived):
+            return decide_cards(item, event)
+        return decide_company(item, event)
+
+    home_of = home_check(hub, "lead_cards", "lead_cards")
+
+    def decide_cards(record: LeadCardsReceived, event: Any) -> list[Decided[Any]]:
+        # The record is keyed by its first card: that card is where its company is.
+        home, out = home_of(event), []
+        for position, card in enumerate(record.cards):
+            key = card.company_sov_id or card.lead_id
+            if position and not home(key):
+                out.append(routed([Emit("lead_cards", key, alone(card))]))
+                continue
+            try:
+                decided = decide_company(card, event)
+            except Exception as exc:  # this card only: the record's others are decided
+                out.append(card_dead_letter(card, key, event, exc))
+                continue
+            for d in decided:  # the record's next card of this company sees this one's state
+                if d.store is not None:
+                    d.store.stage(d.key, d.decision.state)
+            out += decided
+        return out
+
+    def alone(card: LeadCardReceived) -> LeadCardsReceived:
+        return LeadCardsReceived(
+            event_id=STABLE_IDS.event_id("lead-card-alone", card.event_id),
+            occurred_at=card.occurred_at, correlation_id=card.correlation_id,
+            process_id=card.process_id, batch_id=card.batch_id, cards=(card,))
+
+    def card_dead_letter(card: LeadCardReceived, key: str, event: Any, exc: Exception,
+                         ) -> Decided[None]:
+        # The letter holds the card as a record of its own, keyed by its company: replayable.
+        letter = dead_letter("gate", codec.dumps(alone(card)), source_of(event), exc,
+                             hub.clock.now(), STABLE_IDS, key=key.encode(), key_known=True,
+                             item=card.event_id)
+        log.error("gate failed on lead card %s of %s (%s); dead-lettered", card.lead_id,
+                  source_of(event), type(exc).__name__)
+        return Decided(None, "", None, letter)
 
     def decide_company(item: GateInput, _event: Any) -> list[Decided[Any]]:
         key = str(getattr(item, "company_sov_id", None) or getattr(item, "lead_id", ""))
@@ -72,7 +132,7 @@ def register(hub: Hub) -> None:
     # Scores are acknowledged by the broker before their re-keyed copies are: none is lost.
     Stage(hub, "gate", Channel(hub, "bit_scores"), route_score).agent("gate-score-router")
     gate_inputs = Channel(hub, "lead_cards", "gate_scores", "gate_expiry")
-    Stage(hub, "gate", gate_inputs, decide_company).agent("gate")
+    Stage(hub, "gate", gate_inputs, decide_record).agent("gate")
     nudge_due(hub, "gate-release-expired-waits", hub.settings.gate_expiry_check_seconds,
               expiries, "lead_cards", lambda: hub.table_items(companies.table), stored_expiry,
               expiry_nudges)

@@ -6,11 +6,14 @@ import logging
 from typing import Any
 
 from agents.intake.core import ACCEPTED_SCHEMA_VERSIONS, ParsedBatch, SeenBatch, decide, read_batch
+from agents.intake.packing import packed
+from streams.contracts.decision import Decision
 from streams.contracts.ids import STABLE_IDS
 from streams.kernel.channel import Channel
 from streams.kernel.hub import Hub
 from streams.kernel.logging_setup import decision_ids, log_context
 from streams.kernel.loop import Stage, routed, source_of
+from streams.kernel.partitioning import partition_for, produced_partitions
 from streams.kernel.store import Decided, TableStore
 
 log = logging.getLogger(__name__)
@@ -25,6 +28,9 @@ def register(hub: Hub) -> None:
         lambda _key: None,
     )
 
+    cards = hub.catalog["lead_cards"]
+    per_record = hub.settings.intake_cards_per_record
+
     def decide_batch(raw: bytes, event: Any) -> Decided[Any]:
         source, now = source_of(event), hub.clock.now()
         parsed = read_batch(raw, source, now, STABLE_IDS, ACCEPTED_SCHEMA_VERSIONS)
@@ -35,6 +41,10 @@ def register(hub: Hub) -> None:
         key = parsed.envelope.batch_id
         seen = seen_batches.get(key)
         decision = decide(seen, parsed, source, now, STABLE_IDS)
+        count = produced_partitions(hub, "lead_cards")
+        decision = Decision(decision.state, packed(
+            decision.emits, lambda k: partition_for(k, count), per_record,
+            cards.max_message_bytes // 2, STABLE_IDS), decision.effects)
         with log_context(*decision_ids(decision)):
             log.info("lead batch processed batch_id=%s emits=%d", key, len(decision.emits))
         return seen_batches.decided(key, seen, decision)

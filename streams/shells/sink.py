@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from agents.dead_letter import error_event, refused_row
 from streams.contracts.decision import Count
 from streams.contracts.ids import STABLE_IDS
-from streams.contracts.models import HubEvent
+from streams.contracts.models import HubEvent, LeadCardsReceived
 from streams.kernel import metrics
 from streams.kernel.channel import Channel
 from streams.kernel.hub import Hub
@@ -38,25 +38,26 @@ STAGE = "postgres-sink"
 def register(hub: Hub) -> None:
     channel, database = Channel(hub, *SUNK_TOPICS), Database(hub.database_url)
 
-    def decode(event: Any) -> HubEvent:
+    def decode(event: Any) -> list[HubEvent]:
         try:
             decoded = channel.decode(event)
             # A union topic (campaign events) decodes to its RootModel: the rows take the member.
             member: HubEvent = getattr(decoded, "root", decoded)
-            return member
+            # Packed lead cards are a row each (agents/intake/packing.py).
+            return list(member.cards) if isinstance(member, LeadCardsReceived) else [member]
         except (ValidationError, ValueError) as exc:
             source = source_of(event)
             error = error_event(STAGE, event.value, source, exc, hub.clock.now(), STABLE_IDS,
                                 key=event.message.key, key_known=True)
             with log_context(*(ids_in(event.value) or (error.correlation_id, error.process_id))):
                 log.warning("sink input unreadable, stored as an error row: %s", source)
-            return error
+            return [error]
 
     def set_aside(event: HubEvent, exc: SinkWriteError) -> HubEvent:
         return refused_row(STAGE, event, exc, hub.clock.now(), STABLE_IDS)
 
     async def write(events: list[Any]) -> None:
-        batch = [decode(e) for e in events]
+        batch = [row for e in events for row in decode(e)]
 
         async def attempt() -> tuple[int, float]:
             started = time.perf_counter()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -317,3 +318,58 @@ async def test_a_newer_score_regates_the_remembered_leads_after_a_restart(
     ok, unverified = leads
     assert seen == {ok: [("ALLOW", "HOT"), ("ALLOW", "BURNING")],
                     unverified: [("BLOCKED", "HOT"), ("BLOCKED", "BURNING")]}
+
+
+def _two_partitions_apart() -> tuple[str, str]:
+    """Two companies whose keys the hub's producers send to different partitions of two."""
+    from streams.kernel.partitioning import partition_for
+
+    tag = uuid.uuid4().hex[:6]
+    first = f"cmp_pk_{tag}_0"
+    other = next(c for c in (f"cmp_pk_{tag}_{n}" for n in range(1, 64))
+                 if partition_for(c, 2) != partition_for(first, 2))
+    return first, other
+
+
+async def test_a_packed_card_of_another_partition_is_sent_on_alone_and_gated_once(
+    hub: WorkerProcess, broker: str, database_url: str
+) -> None:
+    """Intake packs a batch's cards by partition. A record whose cards were packed for another
+    partition count than the broker's holds a card whose company is elsewhere: the gate sends
+    that card on alone under its company's key, and every card gets one verdict."""
+    from agents.intake.core import decide, read_batch
+    from agents.intake.packing import packed
+    from streams.contracts.codec import dumps
+    from streams.contracts.ids import STABLE_IDS
+    from streams.contracts.records import SourceRef
+
+    here, elsewhere = _two_partitions_apart()
+    batch = {**good_batch(f"sxp_pk_{here}"), "records": [
+        card(f"l-pk-a-{here}", here), card(f"l-pk-b-{here}", elsewhere),
+        card(f"l-pk-c-{here}", here)]}
+    source, now = SourceRef("social-xpress.lead-batch.ready", 0, 0), datetime.now(UTC)
+    parsed = read_batch(json.dumps(batch).encode(), source, now, STABLE_IDS)
+    emits = decide(None, parsed, source, now, STABLE_IDS).emits  # type: ignore[arg-type]
+    [record] = [e for e in packed(emits, lambda _key: 0, 100, 500_000, STABLE_IDS)
+                if e.topic == "lead_cards"]  # as if the topic had one partition
+    producer = Producer({"bootstrap.servers": broker})
+    for company in (here, elsewhere):
+        producer.produce("bit-engine.score.evaluated", key=company, value=score(company, 60))
+    assert producer.flush(10) == 0
+    time.sleep(1)  # the scores first: no card waits
+    producer.produce("outreach.lead-card.received", key=record.key, value=dumps(record.event))
+    assert producer.flush(10) == 0
+
+    leads = {c["lead_id"] for c in batch["records"]}
+    sql = ("SELECT count(DISTINCT lead_id) FROM outreach.gate_verdicts WHERE lead_id = ANY("
+           + "ARRAY[" + ",".join(f"'{lead}'" for lead in sorted(leads)) + "])")
+    await wait_for(database_url, sql, 3)
+    verdicts = [v for v in consume_until_idle(broker, "outreach.gate.verdict")
+                if v["lead_id"] in leads]
+    assert sorted(v["lead_id"] for v in verdicts) == sorted(leads)  # one each, none twice
+    assert {v["verdict"] for v in verdicts} == {"ALLOW"}
+    sent_on = [r for r in consume_until_idle(broker, "outreach.lead-card.received")
+               if r.get("type") == "lead_cards" and r["cards"][0]["lead_id"] in leads]
+    assert sorted(len(r["cards"]) for r in sent_on) == [1, 3]
+    [alone] = [r for r in sent_on if len(r["cards"]) == 1]
+    assert alone["cards"][0]["company_sov_id"] == elsewhere

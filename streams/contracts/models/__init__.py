@@ -22,7 +22,12 @@ from streams.contracts.models.engagement import (
 )
 from streams.contracts.models.errors import OutreachErrorRaised
 from streams.contracts.models.gate import GateVerdict, LeadGated, WaitingLeadsExpiryDue
-from streams.contracts.models.intake import BatchAudited, LeadCardReceived
+from streams.contracts.models.intake import (
+    BatchAudited,
+    LeadCardReceived,
+    LeadCardRecord,
+    LeadCardsReceived,
+)
 from streams.contracts.models.lead_batch import Contact, Enrichment, LeadBatchEnvelope, LeadCard
 from streams.contracts.models.merge_fields import MergeFields
 from streams.contracts.models.send import SendRecorded, TouchRequested
@@ -40,6 +45,8 @@ MODELS: dict[str, type] = {
     "LeadCard": LeadCard,
     "BitScoreEvaluated": BitScoreEvaluated,
     "LeadCardReceived": LeadCardReceived,
+    "LeadCardsReceived": LeadCardsReceived,
+    "LeadCardRecord": LeadCardRecord,
     "BatchAudited": BatchAudited,
     "LeadGated": LeadGated,
     "WaitingLeadsExpiryDue": WaitingLeadsExpiryDue,
@@ -94,6 +101,8 @@ __all__ = [
     "LeadBatchEnvelope",
     "LeadCard",
     "LeadCardReceived",
+    "LeadCardRecord",
+    "LeadCardsReceived",
     "LeadGated",
     "MergeFields",
     "MessagePlacement",

@@ -1,10 +1,18 @@
-"""What intake emits: one record per lead card received, and one audit row per batch handoff."""
+"""What intake emits: the lead cards received, packed many to a record, and one audit row per
+batch handoff.
+
+`outreach.lead-card.received` carries `LeadCardsReceived`: the cards of one batch whose
+companies share a partition, in batch order (agents/intake/packing.py says why). A record of a
+single `LeadCardReceived`, as written before cards were packed, is still read: the topic's value
+is `LeadCardRecord`, which tells the two apart by ``type`` and tags an untyped record as one
+card (the upgrade path; it can go once every such record is past the topic's 7-day retention).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, RootModel, model_validator
 
 from streams.contracts.models.base import AwareDatetime, HubEvent
 
@@ -14,6 +22,9 @@ CardDisposition = Literal["FORWARDED", "AWAITING_ENRICHMENT", "NOT_EXECUTABLE"]
 
 
 class LeadCardReceived(HubEvent):
+    """One lead card of a batch, with what intake made of it (forwarded to the gate or not)."""
+
+    type: Literal["lead_card"] = "lead_card"
     batch_id: str
     schema_version: str
     lead_id: str
@@ -23,6 +34,32 @@ class LeadCardReceived(HubEvent):
     reason: str | None = None
     checksum: str = Field(description="sha256 of the card's canonical JSON")
     card: dict[str, Any] = Field(description="the lead card exactly as received")
+
+
+class LeadCardsReceived(HubEvent):
+    """Lead cards of one batch whose companies hash to one partition of the topic, in batch
+    order. Keyed by the first card's key, so the record lands on that partition; each card keeps
+    its own event id, which is what the gate and the sink deduplicate on."""
+
+    type: Literal["lead_cards"] = "lead_cards"
+    batch_id: str
+    cards: tuple[LeadCardReceived, ...] = Field(min_length=1)
+
+
+AnyLeadCardRecord = Annotated[LeadCardsReceived | LeadCardReceived, Field(discriminator="type")]
+
+
+class LeadCardRecord(RootModel[AnyLeadCardRecord]):
+    """The value of `outreach.lead-card.received`: packed cards, or one card (older records)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tag_untyped(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "type" not in data:
+            return {**data, "type": "lead_card"}  # written before cards were packed
+        return data
 
 
 class BatchAudited(HubEvent):

@@ -26,6 +26,7 @@ from agents.gate.core import decide as gate_decide
 from agents.gate.policy import GatePolicy
 from agents.intake.core import decide as intake_decide
 from agents.intake.core import read_batch
+from agents.intake.packing import packed
 from streams import cli, schemas
 from streams.contracts.exceptions import ConfigurationError, TopicNotDeclared
 from streams.contracts.ids import STABLE_IDS, StableIds
@@ -48,6 +49,8 @@ from streams.contracts.models import (
     LeadBatchEnvelope,
     LeadCard,
     LeadCardReceived,
+    LeadCardRecord,
+    LeadCardsReceived,
     MessagePlacement,
     PendingSignalsCheckDue,
     ProviderEventNormalized,
@@ -116,8 +119,10 @@ def test_every_topic_value_has_a_schema_file_and_its_key_is_a_field(spec: Any) -
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["title"] == spec.value
     # A union (the sequencer's commands): the key is a field of each member but the nudge of
-    # many persons, keyed by its first one (test_a_command_is_keyed_by_its_person).
-    members = [m for m in _members(MODELS[spec.value]) if m is not CheckDuePeople]
+    # many persons, keyed by its first one (test_a_command_is_keyed_by_its_person), and the
+    # packed lead cards, keyed by their first card's company (tests/unit/intake/test_packing.py).
+    members = [m for m in _members(MODELS[spec.value])
+               if m not in (CheckDuePeople, LeadCardsReceived)]
     assert spec.key == "any" or all(any(k in m.model_fields for k in spec.key_fields)
                                     for m in members)
     assert spec.partitions >= 1 and spec.producers and spec.consumers
@@ -296,7 +301,10 @@ def _core_events() -> list[BaseModel]:
             events += [e.event for e in d.emits]
     score = BitScoreEvaluated.model_validate(bit_score("cmp_0000", 30, NOW))
     d = gate_decide(state, score, NOW, GatePolicy(), STABLE_IDS, slots.get)
-    return events + [e.event for e in d.emits]
+    # What intake sends: the cards packed, and the topic's value around one of them.
+    cards = packed(decision.emits, lambda _key: 0, 100, 1_000_000, STABLE_IDS)
+    record = LeadCardRecord(cards[0].event)  # type: ignore[arg-type]
+    return events + [e.event for e in d.emits] + [cards[0].event, record]
 
 
 def _health_samples() -> list[BaseModel]:

@@ -46,3 +46,19 @@ def test_dead_letters_written_before_the_new_fields_still_read() -> None:
     del old["source_key"], old["replayable"]
     e = OutreachErrorRaised.model_validate(old)
     assert (e.replayable, e.source_key) == (False, None)
+
+
+def test_letters_of_two_items_of_one_record_are_two_letters_each_replayable() -> None:
+    # Two packed lead cards of one record that the gate failed on: the sink dedupes letters on
+    # their event id, so each item's letter has its own, and holds its item as a record.
+    def of_item(item: str, raw: bytes) -> OutreachErrorRaised:
+        d = dead_letter("gate", raw, SOURCE, RuntimeError("boom"), NOW, STABLE_IDS,
+                        key=b"cmp_1", key_known=True, item=item)
+        assert isinstance(d.emits[0].event, OutreachErrorRaised)
+        return d.emits[0].event
+
+    a, b = of_item("card-a", b'{"cards": ["a"]}'), of_item("card-b", b'{"cards": ["b"]}')
+    whole = letter(b'{"cards": ["a", "b"]}', key=b"cmp_1", key_known=True)
+    assert len({a.event_id, b.event_id, whole.event_id}) == 3
+    assert (a.replayable, a.source_key, a.record) == (True, "cmp_1", {"cards": ["a"]})
+    assert a.subject_id == f"{SOURCE}#card-a" and b.subject_id == f"{SOURCE}#card-b"
