@@ -111,6 +111,10 @@ class Watcher:
                 self.seen.records += len(records)
 
     def _verdict(self, v: dict[str, Any], ts: float) -> None:
+        if v.get("type") == "leads_gated":  # packed: each verdict at the record's time
+            for one in v["verdicts"]:
+                self._verdict(one, ts)
+            return
         s = self.seen
         if v["lead_id"] in s.verdict_ts:
             return

@@ -130,9 +130,9 @@ class Settings(BaseSettings):
     sink_batch_size: int = Field(default=500, ge=1, description="PostgreSQL write batch, rows")
     sink_batch_seconds: float = Field(default=0.2, gt=0, description=(
         "PostgreSQL write batch, longest wait"))
-    intake_cards_per_record: int = Field(default=100, ge=1, le=1000, description=(
-        "lead cards packed into one record of outreach.lead-card.received (one partition's "
-        "cards of a batch); 1 sends every card alone"))
+    items_per_record: int = Field(default=100, ge=1, le=1000, description=(
+        "lead cards and gate verdicts packed into one record of the hub's own topics (one "
+        "partition's items of one decision); 1 sends every item alone"))
     gate_expiry_check_seconds: float = Field(default=5.0, gt=0, description=(
         "how often leads waiting for their company's first score are checked"))
     clock_speed: float = Field(default=1.0, gt=0, description=(

@@ -24,6 +24,9 @@ PAST_ENDS_S = 3.0
 TOPICS = {"batches": "lead_batches", "cards": "lead_cards", "verdicts": "gate_verdicts",
           "errors": "errors", "requests": "send_requests", "sends": "send_events"}
 
+# Topics whose records may carry many items (streams/contracts/packing.py): the items' field.
+PACKED = {"cards": "cards", "verdicts": "verdicts"}
+
 
 def _decode(value: bytes | None) -> Any:
     if not value:
@@ -71,8 +74,9 @@ async def read_topics(bootstrap: str, catalog: TopicCatalog, *, security: KafkaS
                 field = field_of[tp.topic]
                 for m in messages:
                     value = _decode(m.value)
-                    if field == "cards" and isinstance(value, dict) and "cards" in value:
-                        records.cards.extend(value["cards"])  # packed: a card each
+                    packed = PACKED.get(field)
+                    if packed and isinstance(value, dict) and isinstance(value.get(packed), list):
+                        getattr(records, field).extend(value[packed])  # packed: one each
                         continue
                     getattr(records, field).append(value)
                     if field == "batches":

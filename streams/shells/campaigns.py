@@ -22,7 +22,13 @@ from agents.campaigns.launch import decide
 from agents.sequencer.definition import SequenceDefinition, load_definitions
 from streams.contracts.decision import Emit
 from streams.contracts.ids import STABLE_IDS
-from streams.contracts.models import ApprovalTerms, CampaignCommand, LeadGated
+from streams.contracts.models import (
+    ApprovalTerms,
+    CampaignCommand,
+    GateVerdictRecord,
+    LeadGated,
+    LeadsGated,
+)
 from streams.contracts.models.campaign_health import CampaignHealthEvaluated
 from streams.kernel.channel import Channel
 from streams.kernel.domain_health import DomainHealthView
@@ -94,10 +100,11 @@ def register(hub: Hub) -> None:
         hub, "campaigns", "campaign_commands", CampaignAggregate,
         default=lambda key: CampaignAggregate(campaign_id=key))
 
-    def route_verdict(verdict: LeadGated, _event: Any) -> Decided[None]:
-        command = request_for(verdict, digests)
-        return routed([] if command is None else [
-            Emit("campaign_commands", command.campaign_id, command)])
+    def route_verdicts(record: GateVerdictRecord, _event: Any) -> Decided[None]:
+        verdict = record.root  # packed verdicts, or one
+        commands = [request_for(v, digests) for v in
+                    (verdict.verdicts if isinstance(verdict, LeadsGated) else (verdict,))]
+        return routed([Emit("campaign_commands", c.campaign_id, c) for c in commands if c])
 
     def route_health(verdict: CampaignHealthEvaluated, _event: Any) -> Decided[None]:
         # Only PAUSE acts on the campaign: a HEALTHY or REVIEW verdict never resumes one (only
@@ -115,7 +122,7 @@ def register(hub: Hub) -> None:
                                  decide(state, command, hub.clock.now(), policy, facts,
                                         STABLE_IDS))
 
-    Stage(hub, "campaigns", Channel(hub, "gate_verdicts"), route_verdict).agent(
+    Stage(hub, "campaigns", Channel(hub, "gate_verdicts"), route_verdicts).agent(
         "campaign-requests")
     Stage(hub, "campaigns", Channel(hub, "campaign_health"), route_health).agent(
         "campaign-health-verdicts")

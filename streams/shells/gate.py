@@ -3,18 +3,21 @@
 Lead cards come packed, many to a record (agents/intake/packing.py): each card is decided on
 its own, in order, as a record of its own was. A card whose company is not on the partition the
 record landed on (packed with another partition count than the broker's) is sent on alone under
-its company's key; a card the gate fails on is dead-lettered alone.
+its company's key; a card the gate fails on is dead-lettered alone. What a record's decisions
+send to `outreach.gate.verdict` goes packed too (agents/gate/packing.py).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from agents.dead_letter import dead_letter
 from agents.gate.core import CompanyGateState, GateInput, decide, expires_at
+from agents.gate.packing import VERDICTS_TOPIC, packed_verdicts
 from agents.gate.remembered import PendingLead
 from streams.contracts import codec
 from streams.contracts.decision import Decision, Emit
@@ -29,6 +32,7 @@ from streams.kernel.channel import Channel
 from streams.kernel.home import home_check
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage, routed, source_of
+from streams.kernel.partitioning import partition_for, produced_partitions
 from streams.kernel.schedule import DueSchedule
 from streams.kernel.store import Decided, TableStore
 from streams.kernel.timer import nudge_due
@@ -58,17 +62,33 @@ def register(hub: Hub) -> None:
     def decide_record(item: Any, event: Any) -> list[Decided[Any]]:
         item = getattr(item, "root", item)  # a lead-card record: packed cards, or one card
         if isinstance(item, LeadCardsReceived):
-            return decide_cards(item, event)
-        return decide_company(item, event)
+            return verdicts_packed(decide_cards(item, event))
+        return verdicts_packed(decide_company(item, event))
+
+    def verdicts_packed(decided: list[Decided[Any]]) -> list[Decided[Any]]:
+        """The record's verdicts out of its decisions, packed, after them: the kernel sends a
+        batch's emits and waits for them all before it writes any state, so where they go
+        among the record's outcomes does not matter."""
+        if not any(e.topic == VERDICTS_TOPIC for d in decided for e in d.decision.emits):
+            return decided
+        count = produced_partitions(hub, VERDICTS_TOPIC)
+        verdicts, _ = packed_verdicts(
+            (e for d in decided for e in d.decision.emits), lambda k: partition_for(k, count),
+            hub.settings.items_per_record, verdict_bytes, STABLE_IDS)
+        return [*(replace(d, decision=replace(d.decision, emits=tuple(
+            e for e in d.decision.emits if e.topic != VERDICTS_TOPIC))) for d in decided),
+            routed(verdicts)]
 
     home_of = home_check(hub, "lead_cards", "lead_cards")
+    verdict_bytes = hub.catalog[VERDICTS_TOPIC].max_message_bytes // 2
 
     def decide_cards(record: LeadCardsReceived, event: Any) -> list[Decided[Any]]:
-        # The record is keyed by its first card: that card is where its company is.
-        home, out = home_of(event), []
-        for position, card in enumerate(record.cards):
+        # A card alone is decided where it landed, as every card was before packing (and one
+        # sent on alone is keyed by its company); of several, each must be at home here.
+        home, out, alone_here = home_of(event), [], len(record.cards) == 1
+        for card in record.cards:
             key = card.company_sov_id or card.lead_id
-            if position and not home(key):
+            if not alone_here and not home(key):
                 out.append(routed([Emit("lead_cards", key, alone(card))]))
                 continue
             try:

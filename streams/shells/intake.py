@@ -29,7 +29,7 @@ def register(hub: Hub) -> None:
     )
 
     cards = hub.catalog["lead_cards"]
-    per_record = hub.settings.intake_cards_per_record
+    per_record = hub.settings.items_per_record
 
     def decide_batch(raw: bytes, event: Any) -> Decided[Any]:
         source, now = source_of(event), hub.clock.now()

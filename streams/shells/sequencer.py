@@ -27,7 +27,8 @@ from streams.contracts.decision import Count, Decision, Emit
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import (
     CheckDuePeople,
-    LeadGated,
+    GateVerdictRecord,
+    LeadsGated,
     ProviderEventNormalized,
     SequenceCommand,
 )
@@ -71,10 +72,11 @@ def register(hub: Hub) -> None:
                                 caps_spent=caps.get, partitions=n, partition=partition,
                                 recheck_seconds=s.sequencer_campaign_recheck_seconds)
 
-    def enroll(verdict: LeadGated, _event: Any) -> Decided[None]:
-        command = enrollment_for(verdict)  # acknowledged before the verdict: none is lost
-        return routed([] if command is None else [Emit("sequence_commands", command_key(command),
-                                                          command)])
+    def enroll(record: GateVerdictRecord, _event: Any) -> Decided[None]:
+        verdict = record.root  # packed verdicts, or one
+        commands = [enrollment_for(v) for v in  # acknowledged before the verdict: none is lost
+                    (verdict.verdicts if isinstance(verdict, LeadsGated) else (verdict,))]
+        return routed([Emit("sequence_commands", command_key(c), c) for c in commands if c])
 
     async def decide(item: Any, event: Any) -> list[Decided[PersonState]]:
         # Nothing is decided before the campaign-status view has caught up: after a restart an

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from agents.dead_letter import error_event, refused_row
 from streams.contracts.decision import Count
 from streams.contracts.ids import STABLE_IDS
-from streams.contracts.models import HubEvent, LeadCardsReceived
+from streams.contracts.models import HubEvent, LeadCardsReceived, LeadsGated
 from streams.kernel import metrics
 from streams.kernel.channel import Channel
 from streams.kernel.hub import Hub
@@ -43,8 +43,10 @@ def register(hub: Hub) -> None:
             decoded = channel.decode(event)
             # A union topic (campaign events) decodes to its RootModel: the rows take the member.
             member: HubEvent = getattr(decoded, "root", decoded)
-            # Packed lead cards are a row each (agents/intake/packing.py).
-            return list(member.cards) if isinstance(member, LeadCardsReceived) else [member]
+            # Packed lead cards and verdicts are a row each (streams/contracts/packing.py).
+            if isinstance(member, LeadCardsReceived):
+                return list(member.cards)
+            return list(member.verdicts) if isinstance(member, LeadsGated) else [member]
         except (ValidationError, ValueError) as exc:
             source = source_of(event)
             error = error_event(STAGE, event.value, source, exc, hub.clock.now(), STABLE_IDS,

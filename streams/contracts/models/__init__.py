@@ -21,7 +21,13 @@ from streams.contracts.models.engagement import (
     ProviderEventNormalized,
 )
 from streams.contracts.models.errors import OutreachErrorRaised
-from streams.contracts.models.gate import GateVerdict, LeadGated, WaitingLeadsExpiryDue
+from streams.contracts.models.gate import (
+    GateVerdict,
+    GateVerdictRecord,
+    LeadGated,
+    LeadsGated,
+    WaitingLeadsExpiryDue,
+)
 from streams.contracts.models.intake import (
     BatchAudited,
     LeadCardReceived,
@@ -49,6 +55,8 @@ MODELS: dict[str, type] = {
     "LeadCardRecord": LeadCardRecord,
     "BatchAudited": BatchAudited,
     "LeadGated": LeadGated,
+    "LeadsGated": LeadsGated,
+    "GateVerdictRecord": GateVerdictRecord,
     "WaitingLeadsExpiryDue": WaitingLeadsExpiryDue,
     "CampaignCommand": CampaignCommand,
     "CampaignStateChanged": CampaignStateChanged,
@@ -97,6 +105,7 @@ __all__ = [
     "Enrichment",
     "EnrollContact",
     "GateVerdict",
+    "GateVerdictRecord",
     "HubEvent",
     "LeadBatchEnvelope",
     "LeadCard",
@@ -104,6 +113,7 @@ __all__ = [
     "LeadCardRecord",
     "LeadCardsReceived",
     "LeadGated",
+    "LeadsGated",
     "MergeFields",
     "MessagePlacement",
     "OutreachErrorRaised",

@@ -1,8 +1,16 @@
-"""The gate verdict per lead (SPEC §3 "BIT gate" and "Golden rule")."""
+"""The gate verdict per lead (SPEC §3 "BIT gate" and "Golden rule").
+
+`outreach.gate.verdict` carries `LeadsGated`: the verdicts one gate decision sent to one
+partition, packed (streams/contracts/packing.py says why). A record of a single `LeadGated`, as
+written before verdicts were packed (and as tests and tools may still write), is read too: the
+topic's value is `GateVerdictRecord`, which tags an untyped record as one verdict.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, RootModel, model_validator
 
 from streams.contracts.models.base import AwareDatetime, Frozen, HubEvent
 from streams.contracts.models.lead_batch import Contact
@@ -24,6 +32,9 @@ class GateVerdict(Frozen):
 
 
 class LeadGated(HubEvent):
+    """One lead's gate verdict."""
+
+    type: Literal["lead_gated"] = "lead_gated"
     lead_id: str
     batch_id: str
     company_sov_id: str | None
@@ -38,6 +49,31 @@ class LeadGated(HubEvent):
     company_name: str | None = None
     domain: str | None = None
     contact: Contact | None = None
+
+
+class LeadsGated(HubEvent):
+    """Gate verdicts of one decision whose companies hash to one partition, in the order they
+    were reached. Keyed by the first verdict's company; each verdict keeps its own event id,
+    which is what every consumer deduplicates on."""
+
+    type: Literal["leads_gated"] = "leads_gated"
+    verdicts: tuple[LeadGated, ...] = Field(min_length=1)
+
+
+AnyGateVerdictRecord = Annotated[LeadsGated | LeadGated, Field(discriminator="type")]
+
+
+class GateVerdictRecord(RootModel[AnyGateVerdictRecord]):
+    """The value of `outreach.gate.verdict`: packed verdicts, or one verdict."""
+
+    model_config = ConfigDict(frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tag_untyped(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "type" not in data:
+            return {**data, "type": "lead_gated"}  # written before verdicts were packed
+        return data
 
 
 class WaitingLeadsExpiryDue(Frozen):

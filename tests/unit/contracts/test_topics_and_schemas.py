@@ -23,6 +23,7 @@ from agents.campaigns.health import decide as health_decide
 from agents.campaigns.health_input import observations
 from agents.gate.core import CompanyGateState
 from agents.gate.core import decide as gate_decide
+from agents.gate.packing import packed_verdicts
 from agents.gate.policy import GatePolicy
 from agents.intake.core import decide as intake_decide
 from agents.intake.core import read_batch
@@ -45,12 +46,14 @@ from streams.contracts.models import (
     EngagementRecorded,
     EngagementSignalled,
     EnrollContact,
+    GateVerdictRecord,
     HubEvent,
     LeadBatchEnvelope,
     LeadCard,
     LeadCardReceived,
     LeadCardRecord,
     LeadCardsReceived,
+    LeadsGated,
     MessagePlacement,
     PendingSignalsCheckDue,
     ProviderEventNormalized,
@@ -119,10 +122,10 @@ def test_every_topic_value_has_a_schema_file_and_its_key_is_a_field(spec: Any) -
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["title"] == spec.value
     # A union (the sequencer's commands): the key is a field of each member but the nudge of
-    # many persons, keyed by its first one (test_a_command_is_keyed_by_its_person), and the
-    # packed lead cards, keyed by their first card's company (tests/unit/intake/test_packing.py).
+    # many persons, keyed by its first one (test_a_command_is_keyed_by_its_person), and packed
+    # lead cards and verdicts, keyed by their first item's company (streams/contracts/packing.py).
     members = [m for m in _members(MODELS[spec.value])
-               if m not in (CheckDuePeople, LeadCardsReceived)]
+               if m not in (CheckDuePeople, LeadCardsReceived, LeadsGated)]
     assert spec.key == "any" or all(any(k in m.model_fields for k in spec.key_fields)
                                     for m in members)
     assert spec.partitions >= 1 and spec.producers and spec.consumers
@@ -304,7 +307,10 @@ def _core_events() -> list[BaseModel]:
     # What intake sends: the cards packed, and the topic's value around one of them.
     cards = packed(decision.emits, lambda _key: 0, 100, 1_000_000, STABLE_IDS)
     record = LeadCardRecord(cards[0].event)  # type: ignore[arg-type]
-    return events + [e.event for e in d.emits] + [cards[0].event, record]
+    verdicts, _ = packed_verdicts(d.emits, lambda _key: 0, 100, 1_000_000, STABLE_IDS)
+    return events + [e.event for e in d.emits] + [
+        cards[0].event, record, verdicts[0].event,
+        GateVerdictRecord(verdicts[0].event)]  # type: ignore[arg-type]
 
 
 def _health_samples() -> list[BaseModel]:
