@@ -154,6 +154,18 @@ async def run_layout(args: argparse.Namespace, layout: str, data: Path) -> bool:
         broker.stop()
 
 
+def records_taken(before: dict[tuple[str, str], float], after: dict[tuple[str, str], float],
+                  ) -> str:
+    """Records each stage agent took over the phase (`outreach_stage_records_total`): a hop
+    costs per record, so this is what the phase's CPU went on."""
+    family = "outreach_stage_records_total"
+    taken = {stage: after[(f, stage)] - before.get((f, stage), 0.0)
+             for f, stage in after if f == family}
+    parts = ", ".join(f"{stage} {n:,.0f}" for stage, n in sorted(taken.items(), key=lambda x: -x[1])
+                      if n)
+    return f"  records taken by the stages: {sum(taken.values()):,.0f} ({parts})"
+
+
 async def measure(args: argparse.Namespace, pub: Publisher, watch: Watcher, res: Resources,
                   url: str, names: dict[str, str], companies: int) -> bool:
     assert pub.producer is not None
@@ -164,6 +176,8 @@ async def measure(args: argparse.Namespace, pub: Publisher, watch: Watcher, res:
     progress = Progress(watch, pub, args.leads)
     history: list[tuple[float, int, int, int]] = []
     poller = asyncio.create_task(poll_rows(url, history))
+    taken = WorkerMetrics(res.web_ports)
+    before = await asyncio.to_thread(taken.scrape)
     res.mark()
     span = Span(0, args.leads, time.time())
     progress.phase = "flat out"
@@ -193,6 +207,7 @@ async def measure(args: argparse.Namespace, pub: Publisher, watch: Watcher, res:
           f"{rows[1]:,.0f} leads/s")
     print(f"  workers: RSS {res.rss_mb():,.0f} MB now, peak {res.peak_mb:,.0f} MB; CPU "
           f"{cpu:.0f}% of one core over {wall:.0f} s")
+    print(records_taken(before, await asyncio.to_thread(taken.scrape)))
     print_latencies("flat out (queueing included)", hop_latencies(seen, pub.publish_ts, span))
     held = args.paced_rate or rate  # an A/B of two commits holds one load
     for frac in (float(f) for f in args.rates.split(",") if f):
