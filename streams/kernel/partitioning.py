@@ -25,3 +25,11 @@ def produced_partitions(hub: Hub, alias: str) -> int:
     spec = hub.catalog[alias]
     count = hub.app.consumer.topic_partitions(spec.name)
     return int(count) if count else spec.partitions
+
+
+def pack_bytes(hub: Hub, alias: str) -> int:
+    """The most a packed record of `alias` may hold: half the topic's record limit, and below
+    what a dead letter keeps whole (a pack dead-lettered as a whole can be replayed)."""
+    from streams.contracts.records import MAX_RECORD_BYTES
+
+    return min(hub.catalog[alias].max_message_bytes // 2, MAX_RECORD_BYTES - 8192)

@@ -34,6 +34,7 @@ from streams.kernel.channel import Channel
 from streams.kernel.domain_health import DomainHealthView
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage, routed
+from streams.kernel.packed_items import each_item
 from streams.kernel.store import Decided, TableStore
 from streams.kernel.timer import nudge_owned
 from streams.shells.campaign_audit import register_audit
@@ -100,11 +101,17 @@ def register(hub: Hub) -> None:
         hub, "campaigns", "campaign_commands", CampaignAggregate,
         default=lambda key: CampaignAggregate(campaign_id=key))
 
-    def route_verdicts(record: GateVerdictRecord, _event: Any) -> Decided[None]:
+    def route_verdicts(record: GateVerdictRecord, event: Any) -> list[Decided[Any]]:
         verdict = record.root  # packed verdicts, or one
-        commands = [request_for(v, digests) for v in
-                    (verdict.verdicts if isinstance(verdict, LeadsGated) else (verdict,))]
-        return routed([Emit("campaign_commands", c.campaign_id, c) for c in commands if c])
+
+        def one(v: LeadGated) -> list[Decided[Any]]:
+            command = request_for(v, digests)
+            return [routed([] if command is None else [
+                Emit("campaign_commands", command.campaign_id, command)])]
+
+        return each_item(hub, "campaigns", event,
+                         verdict.verdicts if isinstance(verdict, LeadsGated) else (verdict,),
+                         lambda v: v.company_sov_id or v.lead_id, one)
 
     def route_health(verdict: CampaignHealthEvaluated, _event: Any) -> Decided[None]:
         # Only PAUSE acts on the campaign: a HEALTHY or REVIEW verdict never resumes one (only

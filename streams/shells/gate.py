@@ -3,23 +3,21 @@
 Lead cards come packed, many to a record (agents/intake/packing.py): each card is decided on
 its own, in order, as a record of its own was. A card whose company is not on the partition the
 record landed on (packed with another partition count than the broker's) is sent on alone under
-its company's key; a card the gate fails on is dead-lettered alone. What a record's decisions
+its company's key (as written before packing); a card the gate fails on is dead-lettered alone
+(streams/kernel/packed_items.py). What a record's decisions
 send to `outreach.gate.verdict` goes packed too (agents/gate/packing.py).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from agents.dead_letter import dead_letter
 from agents.gate.core import CompanyGateState, GateInput, decide, expires_at
 from agents.gate.packing import VERDICTS_TOPIC, packed_verdicts
 from agents.gate.remembered import PendingLead
-from streams.contracts import codec
 from streams.contracts.decision import Decision, Emit
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import (
@@ -31,13 +29,15 @@ from streams.contracts.models import (
 from streams.kernel.channel import Channel
 from streams.kernel.home import home_check
 from streams.kernel.hub import Hub
-from streams.kernel.loop import Stage, routed, source_of
-from streams.kernel.partitioning import partition_for, produced_partitions
+from streams.kernel.loop import Stage, routed
+from streams.kernel.packed_items import each_item
+from streams.kernel.partitioning import pack_bytes, partition_for, produced_partitions
 from streams.kernel.schedule import DueSchedule
 from streams.kernel.store import Decided, TableStore
 from streams.kernel.timer import nudge_due
 
-log = logging.getLogger(__name__)
+# A packed record's decisions so far, by company and by slot key (`decide_cards`).
+Overlay = tuple[dict[str, CompanyGateState], dict[str, PendingLead | None]]
 
 
 def slot_key(company_key: str, slot: int) -> str:
@@ -69,60 +69,52 @@ def register(hub: Hub) -> None:
         """The record's verdicts out of its decisions, packed, after them: the kernel sends a
         batch's emits and waits for them all before it writes any state, so where they go
         among the record's outcomes does not matter."""
-        if not any(e.topic == VERDICTS_TOPIC for d in decided for e in d.decision.emits):
-            return decided
+        per_record = hub.settings.items_per_record
+        if per_record == 1 or not any(
+                e.topic == VERDICTS_TOPIC for d in decided for e in d.decision.emits):
+            return decided  # 1: every verdict alone, as written before packing (an upgrade)
         count = produced_partitions(hub, VERDICTS_TOPIC)
-        verdicts, _ = packed_verdicts(
+        verdicts, others = packed_verdicts(
             (e for d in decided for e in d.decision.emits), lambda k: partition_for(k, count),
-            hub.settings.items_per_record, verdict_bytes, STABLE_IDS)
+            per_record, pack_bytes(hub, VERDICTS_TOPIC), STABLE_IDS)
+        unpacked = [e for e in others if e.topic == VERDICTS_TOPIC]  # none today: kept as sent
         return [*(replace(d, decision=replace(d.decision, emits=tuple(
             e for e in d.decision.emits if e.topic != VERDICTS_TOPIC))) for d in decided),
-            routed(verdicts)]
+            routed([*verdicts, *unpacked])]
 
     home_of = home_check(hub, "lead_cards", "lead_cards")
-    verdict_bytes = hub.catalog[VERDICTS_TOPIC].max_message_bytes // 2
 
     def decide_cards(record: LeadCardsReceived, event: Any) -> list[Decided[Any]]:
         # A card alone is decided where it landed, as every card was before packing (and one
         # sent on alone is keyed by its company); of several, each must be at home here.
-        home, out, alone_here = home_of(event), [], len(record.cards) == 1
-        for card in record.cards:
+        home, alone_here = home_of(event), len(record.cards) == 1
+        # What the record's cards decided so far, which its next card of the same company
+        # reads: kept here, not in the stores, until the kernel has the record's outcomes.
+        decided_here: Overlay = ({}, {})
+
+        def one(card: LeadCardReceived) -> list[Decided[Any]]:
             key = card.company_sov_id or card.lead_id
             if not alone_here and not home(key):
-                out.append(routed([Emit("lead_cards", key, alone(card))]))
-                continue
-            try:
-                decided = decide_company(card, event)
-            except Exception as exc:  # this card only: the record's others are decided
-                out.append(card_dead_letter(card, key, event, exc))
-                continue
-            for d in decided:  # the record's next card of this company sees this one's state
-                if d.store is not None:
-                    d.store.stage(d.key, d.decision.state)
-            out += decided
-        return out
+                return [routed([Emit("lead_cards", key, card)])]  # alone, where it belongs
+            return decide_company(card, event, decided_here)
 
-    def alone(card: LeadCardReceived) -> LeadCardsReceived:
-        return LeadCardsReceived(
-            event_id=STABLE_IDS.event_id("lead-card-alone", card.event_id),
-            occurred_at=card.occurred_at, correlation_id=card.correlation_id,
-            process_id=card.process_id, batch_id=card.batch_id, cards=(card,))
+        return each_item(hub, "gate", event, record.cards,
+                         lambda card: card.company_sov_id or card.lead_id, one)
 
-    def card_dead_letter(card: LeadCardReceived, key: str, event: Any, exc: Exception,
-                         ) -> Decided[None]:
-        # The letter holds the card as a record of its own, keyed by its company: replayable.
-        letter = dead_letter("gate", codec.dumps(alone(card)), source_of(event), exc,
-                             hub.clock.now(), STABLE_IDS, key=key.encode(), key_known=True,
-                             item=card.event_id)
-        log.error("gate failed on lead card %s of %s (%s); dead-lettered", card.lead_id,
-                  source_of(event), type(exc).__name__)
-        return Decided(None, "", None, letter)
-
-    def decide_company(item: GateInput, _event: Any) -> list[Decided[Any]]:
+    def decide_company(item: GateInput, _event: Any, overlay: Overlay | None = None,
+                       ) -> list[Decided[Any]]:
         key = str(getattr(item, "company_sov_id", None) or getattr(item, "lead_id", ""))
-        state = companies.get(key)
-        d = decide(state, item, hub.clock.now(), policy, STABLE_IDS,
-                   lambda slot: slots.get(slot_key(key, slot)))
+        here, here_slots = overlay or ({}, {})
+        state = here[key] if key in here else companies.get(key)
+
+        def recall(slot: int) -> PendingLead | None:
+            name = slot_key(key, slot)
+            return here_slots[name] if name in here_slots else slots.get(name)
+
+        d = decide(state, item, hub.clock.now(), policy, STABLE_IDS, recall)
+        if overlay is not None:
+            here[key] = d.state.company
+            here_slots.update((slot_key(key, slot), lead) for slot, lead in d.state.slots.items())
         company = companies.decided(key, state, Decision(d.state.company, d.emits, d.effects))
         # The slots first: a stop between the writes leaves a slot its company does not name
         # yet, which nothing reads, rather than a company naming a lead its slot lacks.

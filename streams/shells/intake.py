@@ -13,7 +13,7 @@ from streams.kernel.channel import Channel
 from streams.kernel.hub import Hub
 from streams.kernel.logging_setup import decision_ids, log_context
 from streams.kernel.loop import Stage, routed, source_of
-from streams.kernel.partitioning import partition_for, produced_partitions
+from streams.kernel.partitioning import pack_bytes, partition_for, produced_partitions
 from streams.kernel.store import Decided, TableStore
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,6 @@ def register(hub: Hub) -> None:
         lambda _key: None,
     )
 
-    cards = hub.catalog["lead_cards"]
     per_record = hub.settings.items_per_record
 
     def decide_batch(raw: bytes, event: Any) -> Decided[Any]:
@@ -41,10 +40,11 @@ def register(hub: Hub) -> None:
         key = parsed.envelope.batch_id
         seen = seen_batches.get(key)
         decision = decide(seen, parsed, source, now, STABLE_IDS)
-        count = produced_partitions(hub, "lead_cards")
-        decision = Decision(decision.state, packed(
-            decision.emits, lambda k: partition_for(k, count), per_record,
-            cards.max_message_bytes // 2, STABLE_IDS), decision.effects)
+        if per_record > 1:  # 1: every card alone, as written before packing (an upgrade)
+            count = produced_partitions(hub, "lead_cards")
+            decision = Decision(decision.state, packed(
+                decision.emits, lambda k: partition_for(k, count), per_record,
+                pack_bytes(hub, "lead_cards"), STABLE_IDS), decision.effects)
         with log_context(*decision_ids(decision)):
             log.info("lead batch processed batch_id=%s emits=%d", key, len(decision.emits))
         return seen_batches.decided(key, seen, decision)

@@ -28,6 +28,7 @@ from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import (
     CheckDuePeople,
     GateVerdictRecord,
+    LeadGated,
     LeadsGated,
     ProviderEventNormalized,
     SequenceCommand,
@@ -39,6 +40,7 @@ from streams.kernel.channel import Channel
 from streams.kernel.home import home_check
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage, routed
+from streams.kernel.packed_items import each_item
 from streams.kernel.schedule import DueSchedule
 from streams.kernel.store import Decided, TableStore
 from streams.kernel.timer import nudge_due
@@ -72,11 +74,17 @@ def register(hub: Hub) -> None:
                                 caps_spent=caps.get, partitions=n, partition=partition,
                                 recheck_seconds=s.sequencer_campaign_recheck_seconds)
 
-    def enroll(record: GateVerdictRecord, _event: Any) -> Decided[None]:
+    def enroll(record: GateVerdictRecord, event: Any) -> list[Decided[Any]]:
         verdict = record.root  # packed verdicts, or one
-        commands = [enrollment_for(v) for v in  # acknowledged before the verdict: none is lost
-                    (verdict.verdicts if isinstance(verdict, LeadsGated) else (verdict,))]
-        return routed([Emit("sequence_commands", command_key(c), c) for c in commands if c])
+
+        def one(v: LeadGated) -> list[Decided[Any]]:
+            command = enrollment_for(v)  # acknowledged before the verdict: none is lost
+            return [routed([] if command is None else [
+                Emit("sequence_commands", command_key(command), command)])]
+
+        return each_item(hub, "sequencer", event,
+                         verdict.verdicts if isinstance(verdict, LeadsGated) else (verdict,),
+                         lambda v: v.company_sov_id or v.lead_id, one)
 
     async def decide(item: Any, event: Any) -> list[Decided[PersonState]]:
         # Nothing is decided before the campaign-status view has caught up: after a restart an

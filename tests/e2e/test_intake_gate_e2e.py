@@ -341,7 +341,8 @@ async def test_a_packed_card_of_another_partition_is_sent_on_alone_and_gated_onc
 ) -> None:
     """Intake packs a batch's cards by partition. A record whose cards were packed for another
     partition count than the broker's holds a card whose company is elsewhere: the gate sends
-    that card on alone under its company's key, and every card gets one verdict."""
+    that card on alone under its company's key, and every card gets one verdict. The two cards
+    of one company in the record are both remembered: a new score re-gates both."""
     from agents.intake.core import decide, read_batch
     from agents.intake.packing import packed
     from streams.contracts.codec import dumps
@@ -376,8 +377,24 @@ async def test_a_packed_card_of_another_partition_is_sent_on_alone_and_gated_onc
                 for v in verdicts_in(r) if v["lead_id"] in leads]
     assert sorted(v["lead_id"] for v in verdicts) == sorted(leads)  # one each, none twice
     assert {v["verdict"] for v in verdicts} == {"ALLOW"}
-    sent_on = [r for r in consume_until_idle(broker, "outreach.lead-card.received")
-               if r.get("type") == "lead_cards" and r["cards"][0]["lead_id"] in leads]
-    assert sorted(len(r["cards"]) for r in sent_on) == [1, 3]
-    [alone] = [r for r in sent_on if len(r["cards"]) == 1]
-    assert alone["cards"][0]["company_sov_id"] == elsewhere
+    on_topic = consume_until_idle(broker, "outreach.lead-card.received")
+    packs = [r for r in on_topic if r.get("type") == "lead_cards"
+             and r["cards"][0]["lead_id"] in leads]
+    assert [len(r["cards"]) for r in packs] == [3]
+    # The card of the other partition, sent on alone as a card was before packing.
+    [alone] = [r for r in on_topic if "type" not in r and r["lead_id"] in leads]
+    assert alone["company_sov_id"] == elsewhere
+
+    # The company's state after the record names both its leads (the second card was decided
+    # on the state the first left): a score in another band re-gates the two of them.
+    producer.produce("bit-engine.score.evaluated", key=here,
+                     value=score(here, 30, evaluated_at="2026-11-20T11:00:00Z"))
+    assert producer.flush(10) == 0
+    mine = {f"l-pk-a-{here}", f"l-pk-c-{here}"}
+    deadline, regated = time.monotonic() + 30, set()
+    while time.monotonic() < deadline and regated != mine:
+        regated = {v["lead_id"] for r in consume_until_idle(broker, "outreach.gate.verdict",
+                                                            idle=2, timeout=10)
+                   for v in verdicts_in(r)
+                   if v["lead_id"] in mine and v["verdict"] == "CONTENT_ONLY"}
+    assert regated == mine

@@ -1,9 +1,10 @@
 """The gate verdict per lead (SPEC §3 "BIT gate" and "Golden rule").
 
 `outreach.gate.verdict` carries `LeadsGated`: the verdicts one gate decision sent to one
-partition, packed (streams/contracts/packing.py says why). A record of a single `LeadGated`, as
-written before verdicts were packed (and as tests and tools may still write), is read too: the
-topic's value is `GateVerdictRecord`, which tags an untyped record as one verdict.
+partition, packed (streams/contracts/packing.py says why). A record of a single `LeadGated` (as
+written before verdicts were packed, with OUTREACH_ITEMS_PER_RECORD=1, and as tests and tools
+may write) is read too: the topic's value is `GateVerdictRecord`, which tells them apart by
+``type``; a single verdict is written without it, as before, and read as one verdict.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ class GateVerdict(Frozen):
 class LeadGated(HubEvent):
     """One lead's gate verdict."""
 
-    type: Literal["lead_gated"] = "lead_gated"
+    # Not written: a single verdict's record is what it was before verdicts were packed, so a
+    # worker of that version reads it (OUTREACH_ITEMS_PER_RECORD=1 during an upgrade).
+    type: Literal["lead_gated"] = Field(default="lead_gated", exclude=True)
     lead_id: str
     batch_id: str
     company_sov_id: str | None

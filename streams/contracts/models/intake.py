@@ -3,9 +3,9 @@ batch handoff.
 
 `outreach.lead-card.received` carries `LeadCardsReceived`: the cards of one batch whose
 companies share a partition, in batch order (agents/intake/packing.py says why). A record of a
-single `LeadCardReceived`, as written before cards were packed, is still read: the topic's value
-is `LeadCardRecord`, which tells the two apart by ``type`` and tags an untyped record as one
-card (the upgrade path; it can go once every such record is past the topic's 7-day retention).
+single `LeadCardReceived` (as written before cards were packed, and with
+OUTREACH_ITEMS_PER_RECORD=1) is read too: the topic's value is `LeadCardRecord`, which tells the
+two apart by ``type``; a single card is written without it, as before, and read as one card.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ CardDisposition = Literal["FORWARDED", "AWAITING_ENRICHMENT", "NOT_EXECUTABLE"]
 class LeadCardReceived(HubEvent):
     """One lead card of a batch, with what intake made of it (forwarded to the gate or not)."""
 
-    type: Literal["lead_card"] = "lead_card"
+    # Not written: a single card's record is byte for byte what it was before cards were packed,
+    # so a worker of that version reads it (OUTREACH_ITEMS_PER_RECORD=1 during an upgrade).
+    type: Literal["lead_card"] = Field(default="lead_card", exclude=True)
     batch_id: str
     schema_version: str
     lead_id: str
