@@ -14,7 +14,7 @@ from streams.contracts import codec
 from streams.contracts.decision import Emit
 from streams.contracts.ids import IdFactory
 from streams.contracts.models.gate import LeadGated, LeadsGated
-from streams.contracts.packing import packed_emits
+from streams.contracts.packing import envelope, packed_emits
 
 VERDICTS_TOPIC = "gate_verdicts"
 
@@ -31,13 +31,6 @@ def packed_verdicts(emits: Iterable[Emit], partition_of: Callable[[str], int], p
 
 
 def pack(members: Sequence[tuple[str, LeadGated]], ids: IdFactory) -> LeadsGated:
-    """One record of verdicts that share a partition. Its id names its first and last
-    verdicts: a decision made again (a record delivered again) packs to the same ids."""
-    first, last = members[0][1], members[-1][1]
-    return LeadsGated(
-        event_id=ids.event_id("leads-gated", first.event_id, last.event_id, len(members)),
-        occurred_at=first.occurred_at,
-        correlation_id=first.correlation_id,
-        process_id=first.process_id,
-        verdicts=tuple(verdict for _, verdict in members),
-    )
+    """One record of verdicts that share a partition."""
+    verdicts = tuple(verdict for _, verdict in members)
+    return LeadsGated(**envelope("leads-gated", verdicts, ids), verdicts=verdicts)

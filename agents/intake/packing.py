@@ -19,7 +19,7 @@ import orjson
 from streams.contracts.decision import Emit
 from streams.contracts.ids import IdFactory
 from streams.contracts.models.intake import LeadCardReceived, LeadCardsReceived
-from streams.contracts.packing import packed_emits
+from streams.contracts.packing import envelope, packed_emits
 
 CARDS_TOPIC = "lead_cards"
 # What intake's fields (ids, disposition, checksum) add to a card's own JSON, with room.
@@ -40,14 +40,7 @@ def packed(emits: Sequence[Emit], partition_of: Callable[[str], int], per_record
 
 
 def pack(members: Sequence[tuple[str, LeadCardReceived]], ids: IdFactory) -> LeadCardsReceived:
-    """One record of cards that share a partition. Its id names its first and last cards: a
-    batch packed again the same way gives the same ids."""
-    first, last = members[0][1], members[-1][1]
-    return LeadCardsReceived(
-        event_id=ids.event_id("lead-cards", first.event_id, last.event_id, len(members)),
-        occurred_at=first.occurred_at,
-        correlation_id=first.correlation_id,
-        process_id=first.process_id,
-        batch_id=first.batch_id,
-        cards=tuple(card for _, card in members),
-    )
+    """One record of cards that share a partition."""
+    cards = tuple(card for _, card in members)
+    return LeadCardsReceived(**envelope("lead-cards", cards, ids),
+                             batch_id=cards[0].batch_id, cards=cards)

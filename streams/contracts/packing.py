@@ -22,6 +22,8 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from streams.contracts.decision import Emit
+from streams.contracts.ids import IdFactory
+from streams.contracts.models.base import HubEvent
 
 T = TypeVar("T")
 
@@ -72,3 +74,13 @@ def packed_emits(emits: Iterable[Emit], topic: str, item: type[T],
             others.append(emit)
     return ([Emit(topic, chunk[0][0], record(chunk))
              for chunk in packs(members, partition_of, per_record, max_bytes, weight)], others)
+
+
+def envelope(kind: str, items: Sequence[HubEvent], ids: IdFactory) -> dict[str, object]:
+    """The fields every event carries, for a pack of `items`: its id names its kind, its first
+    and last items and their count (the same items packed again give the same id), and its
+    time and ids are its first item's."""
+    first, last = items[0], items[-1]
+    return {"event_id": ids.event_id(kind, first.event_id, last.event_id, len(items)),
+            "occurred_at": first.occurred_at, "correlation_id": first.correlation_id,
+            "process_id": first.process_id}
