@@ -27,7 +27,6 @@ from streams.contracts.models import (
     CampaignCommand,
     GateVerdictRecord,
     LeadGated,
-    LeadsGated,
 )
 from streams.contracts.models.campaign_health import CampaignHealthEvaluated
 from streams.kernel.channel import Channel
@@ -102,7 +101,6 @@ def register(hub: Hub) -> None:
         default=lambda key: CampaignAggregate(campaign_id=key))
 
     def route_verdicts(record: GateVerdictRecord, event: Any) -> list[Decided[Any]]:
-        verdict = record.root  # packed verdicts, or one
 
         def one(v: LeadGated) -> list[Decided[Any]]:
             command = request_for(v, digests)
@@ -110,7 +108,7 @@ def register(hub: Hub) -> None:
                 Emit("campaign_commands", command.campaign_id, command)])]
 
         return each_item(hub, "campaigns", event,
-                         verdict.verdicts if isinstance(verdict, LeadsGated) else (verdict,),
+                         record.verdicts,  # a pack's, or the one
                          lambda v: v.company_sov_id or v.lead_id, one)
 
     def route_health(verdict: CampaignHealthEvaluated, _event: Any) -> Decided[None]:

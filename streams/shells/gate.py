@@ -23,7 +23,7 @@ from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import (
     BitScoreEvaluated,
     LeadCardReceived,
-    LeadCardsReceived,
+    LeadCardRecord,
     WaitingLeadsExpiryDue,
 )
 from streams.kernel.channel import Channel
@@ -60,9 +60,8 @@ def register(hub: Hub) -> None:
         return routed([Emit("gate_scores", score.company_sov_id, score)])
 
     def decide_record(item: Any, event: Any) -> list[Decided[Any]]:
-        item = getattr(item, "root", item)  # a lead-card record: packed cards, or one card
-        if isinstance(item, LeadCardsReceived):
-            return verdicts_packed(decide_cards(item, event))
+        if isinstance(item, LeadCardRecord):  # packed cards, or one card
+            return verdicts_packed(decide_cards(item.cards, event))
         return verdicts_packed(decide_company(item, event))
 
     def verdicts_packed(decided: list[Decided[Any]]) -> list[Decided[Any]]:
@@ -84,10 +83,10 @@ def register(hub: Hub) -> None:
 
     home_of = home_check(hub, "lead_cards", "lead_cards")
 
-    def decide_cards(record: LeadCardsReceived, event: Any) -> list[Decided[Any]]:
+    def decide_cards(cards: tuple[LeadCardReceived, ...], event: Any) -> list[Decided[Any]]:
         # A card alone is decided where it landed, as every card was before packing (and one
         # sent on alone is keyed by its company); of several, each must be at home here.
-        home, alone_here = home_of(event), len(record.cards) == 1
+        home, alone_here = home_of(event), len(cards) == 1
         # What the record's cards decided so far, which its next card of the same company
         # reads: kept here, not in the stores, until the kernel has the record's outcomes.
         decided_here: Overlay = ({}, {})
@@ -98,7 +97,7 @@ def register(hub: Hub) -> None:
                 return [routed([Emit("lead_cards", key, card)])]  # alone, where it belongs
             return decide_company(card, event, decided_here)
 
-        return each_item(hub, "gate", event, record.cards,
+        return each_item(hub, "gate", event, cards,
                          lambda card: card.company_sov_id or card.lead_id, one)
 
     def decide_company(item: GateInput, _event: Any, overlay: Overlay | None = None,

@@ -29,7 +29,6 @@ from streams.contracts.models import (
     CheckDuePeople,
     GateVerdictRecord,
     LeadGated,
-    LeadsGated,
     ProviderEventNormalized,
     SequenceCommand,
 )
@@ -75,7 +74,6 @@ def register(hub: Hub) -> None:
                                 recheck_seconds=s.sequencer_campaign_recheck_seconds)
 
     def enroll(record: GateVerdictRecord, event: Any) -> list[Decided[Any]]:
-        verdict = record.root  # packed verdicts, or one
 
         def one(v: LeadGated) -> list[Decided[Any]]:
             command = enrollment_for(v)  # acknowledged before the verdict: none is lost
@@ -83,7 +81,7 @@ def register(hub: Hub) -> None:
                 Emit("sequence_commands", command_key(command), command)])]
 
         return each_item(hub, "sequencer", event,
-                         verdict.verdicts if isinstance(verdict, LeadsGated) else (verdict,),
+                         record.verdicts,  # a pack's, or the one
                          lambda v: v.company_sov_id or v.lead_id, one)
 
     async def decide(item: Any, event: Any) -> list[Decided[PersonState]]:

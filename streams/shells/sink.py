@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from agents.dead_letter import error_event, refused_row
 from streams.contracts.decision import Count
 from streams.contracts.ids import STABLE_IDS
-from streams.contracts.models import HubEvent, LeadCardsReceived, LeadsGated
+from streams.contracts.models import GateVerdictRecord, HubEvent, LeadCardRecord
 from streams.kernel import metrics
 from streams.kernel.channel import Channel
 from streams.kernel.hub import Hub
@@ -41,12 +41,14 @@ def register(hub: Hub) -> None:
     def decode(event: Any) -> list[HubEvent]:
         try:
             decoded = channel.decode(event)
+            # Packed lead cards and verdicts are a row each (streams/contracts/packing.py).
+            if isinstance(decoded, LeadCardRecord):
+                return list(decoded.cards)
+            if isinstance(decoded, GateVerdictRecord):
+                return list(decoded.verdicts)
             # A union topic (campaign events) decodes to its RootModel: the rows take the member.
             member: HubEvent = getattr(decoded, "root", decoded)
-            # Packed lead cards and verdicts are a row each (streams/contracts/packing.py).
-            if isinstance(member, LeadCardsReceived):
-                return list(member.cards)
-            return list(member.verdicts) if isinstance(member, LeadsGated) else [member]
+            return [member]
         except (ValidationError, ValueError) as exc:
             source = source_of(event)
             error = error_event(STAGE, event.value, source, exc, hub.clock.now(), STABLE_IDS,

@@ -78,6 +78,11 @@ class GateVerdictRecord(RootModel[AnyGateVerdictRecord]):
             return {**data, "type": "lead_gated"}  # written before verdicts were packed
         return data
 
+    @property
+    def verdicts(self) -> tuple[LeadGated, ...]:
+        """The record's verdicts, in order: a pack's, or the one."""
+        return self.root.verdicts if isinstance(self.root, LeadsGated) else (self.root,)
+
 
 class WaitingLeadsExpiryDue(Frozen):
     """Command to the gate (its own internal topic): release leads waited on past their bound."""

@@ -63,6 +63,11 @@ class LeadCardRecord(RootModel[AnyLeadCardRecord]):
             return {**data, "type": "lead_card"}  # written before cards were packed
         return data
 
+    @property
+    def cards(self) -> tuple[LeadCardReceived, ...]:
+        """The record's cards, in order: a pack's, or the one."""
+        return self.root.cards if isinstance(self.root, LeadCardsReceived) else (self.root,)
+
 
 class BatchAudited(HubEvent):
     """The handoff audit row of seed 003 §8: batch_id, schema_version, target, timestamp,
