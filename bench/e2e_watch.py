@@ -126,6 +126,10 @@ class Watcher:
             s.allow_held[reason] += 1
 
     def _command(self, v: dict[str, Any], ts: float) -> None:
+        if v.get("type") == "enroll_contacts":  # packed: each at the record's time
+            for one in v["enrollments"]:
+                self._command(one, ts)
+            return
         if v.get("type") == "enroll_contact" and v["lead_id"] not in self.seen.enroll_ts:
             self.seen.enroll_ts[v["lead_id"]] = ts
             self.seen.contact_of[v["lead_id"]] = v["contact_key"]

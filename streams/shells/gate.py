@@ -11,7 +11,6 @@ send to `outreach.gate.verdict` goes packed too (agents/gate/packing.py).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -30,8 +29,7 @@ from streams.kernel.channel import Channel
 from streams.kernel.home import home_check
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage, routed
-from streams.kernel.packed_items import each_item
-from streams.kernel.partitioning import pack_bytes, partition_for, produced_partitions
+from streams.kernel.packed_items import each_item, outcomes_packed
 from streams.kernel.schedule import DueSchedule
 from streams.kernel.store import Decided, TableStore
 from streams.kernel.timer import nudge_due
@@ -65,21 +63,8 @@ def register(hub: Hub) -> None:
         return verdicts_packed(decide_company(item, event))
 
     def verdicts_packed(decided: list[Decided[Any]]) -> list[Decided[Any]]:
-        """The record's verdicts out of its decisions, packed, after them: the kernel sends a
-        batch's emits and waits for them all before it writes any state, so where they go
-        among the record's outcomes does not matter."""
-        per_record = hub.settings.items_per_record
-        if per_record == 1 or not any(
-                e.topic == VERDICTS_TOPIC for d in decided for e in d.decision.emits):
-            return decided  # 1: every verdict alone, as written before packing (an upgrade)
-        count = produced_partitions(hub, VERDICTS_TOPIC)
-        verdicts, others = packed_verdicts(
-            (e for d in decided for e in d.decision.emits), lambda k: partition_for(k, count),
-            per_record, pack_bytes(hub, VERDICTS_TOPIC), STABLE_IDS)
-        unpacked = [e for e in others if e.topic == VERDICTS_TOPIC]  # none today: kept as sent
-        return [*(replace(d, decision=replace(d.decision, emits=tuple(
-            e for e in d.decision.emits if e.topic != VERDICTS_TOPIC))) for d in decided),
-            routed([*verdicts, *unpacked])]
+        return outcomes_packed(hub, VERDICTS_TOPIC, decided, lambda emits, where, n, most:
+                               packed_verdicts(emits, where, n, most, STABLE_IDS))
 
     home_of = home_check(hub, "lead_cards", "lead_cards")
 

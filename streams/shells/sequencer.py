@@ -19,6 +19,7 @@ from typing import Any
 from agents.sequencer.definition import load_definitions
 from agents.sequencer.enrollment import enrollment_for
 from agents.sequencer.nudge import check_of, due_nudges
+from agents.sequencer.packing import COMMANDS_TOPIC, packed_enrollments
 from agents.sequencer.person import PersonState, SequencerContext, decide_person
 from agents.sequencer.reply import stops_in
 from agents.sequencer.storage import decode, encode, next_due_of
@@ -27,6 +28,8 @@ from streams.contracts.decision import Count, Decision, Emit
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import (
     CheckDuePeople,
+    EnrollContact,
+    EnrollContacts,
     GateVerdictRecord,
     LeadGated,
     ProviderEventNormalized,
@@ -39,7 +42,7 @@ from streams.kernel.channel import Channel
 from streams.kernel.home import home_check
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage, routed
-from streams.kernel.packed_items import each_item
+from streams.kernel.packed_items import each_item, item_dead_letter, outcomes_packed
 from streams.kernel.schedule import DueSchedule
 from streams.kernel.store import Decided, TableStore
 from streams.kernel.timer import nudge_due
@@ -80,9 +83,10 @@ def register(hub: Hub) -> None:
             return [routed([] if command is None else [
                 Emit("sequence_commands", command_key(command), command)])]
 
-        return each_item(hub, "sequencer", event,
-                         record.verdicts,  # a pack's, or the one
-                         lambda v: v.company_sov_id or v.lead_id, one)
+        decided = each_item(hub, "sequencer", event,
+                            record.verdicts,  # a pack's, or the one
+                            lambda v: v.company_sov_id or v.lead_id, one)
+        return outcomes_packed(hub, COMMANDS_TOPIC, decided, packed_enrollments)
 
     async def decide(item: Any, event: Any) -> list[Decided[PersonState]]:
         # Nothing is decided before the campaign-status view has caught up: after a restart an
@@ -94,9 +98,40 @@ def register(hub: Hub) -> None:
         if isinstance(item, CheckDuePeople):
             return schedule.each(item.contact_keys, lambda key: decide_key(
                 key, check_of(key, now), partition, now))
+        if isinstance(item, EnrollContacts):
+            return enrolled(item.enrollments, event, partition, now)
         return [decide_key(item.contact_key, item, partition, now)]
 
     home = home_check(hub, "provider_events", "sequence_commands")
+    home_of_command = home_check(hub, "sequence_commands", "sequence_commands")
+
+    def enrolled(enrollments: tuple[EnrollContact, ...], event: Any, partition: int,
+                 now: datetime) -> list[Decided[Any]]:
+        """A pack's enrollments, each decided in order as a record of its own was: one of a
+        person enrolled twice sees what the first left. One that is not at home here (packed
+        with another partition count than the broker's) is sent on alone; one the core fails
+        on is dead-lettered alone."""
+        home_here = home_of_command(event)
+        out: list[Decided[Any]] = []
+        here: list[EnrollContact] = []
+        for enrollment in enrollments:
+            if len(enrollments) > 1 and not home_here(enrollment.contact_key):
+                out.append(routed([Emit(COMMANDS_TOPIC, enrollment.contact_key, enrollment)]))
+            else:
+                here.append(enrollment)
+
+        def one(state: PersonState, enrollment: EnrollContact) -> Decision[PersonState]:
+            try:
+                d = decide_person(state, enrollment, now, context(partition))
+            except Exception as exc:  # this enrollment only: the pack's others are decided
+                out.append(item_dead_letter(hub, "sequencer", event, enrollment,
+                                            enrollment.contact_key, exc,
+                                            enrollment.enrollment_id))
+                return Decision(state)
+            caps.decided(partition, d.effects)  # the next person of the pack sees it
+            return d
+
+        return [*people.folded_by_key(here, lambda e: e.contact_key, one), *out]
 
     def stopped_on_arrival(raw: bytes, event: Any, now: datetime) -> list[Decided[PersonState]]:
         """The webhook's events that end a sequence of a person of this partition, decided as

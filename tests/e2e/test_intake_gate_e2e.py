@@ -133,6 +133,13 @@ def verdicts_in(value: dict) -> list[dict]:
     return list(value["verdicts"]) if value.get("type") == "leads_gated" else [value]
 
 
+def enrollments_in(value: dict) -> list[dict]:
+    """The enrollments of one record of outreach.sequence.commands: packed, or one."""
+    if value.get("type") == "enroll_contacts":
+        return list(value["enrollments"])
+    return [value] if value.get("type") == "enroll_contact" else []
+
+
 def consume_verdicts(bootstrap: str, expected: int, timeout: float = 30) -> list[dict]:
     consumer = topic_reader(bootstrap, "outreach.gate.verdict")
     out: list[dict] = []
@@ -227,9 +234,10 @@ async def test_batch_flows_to_audit_cards_verdicts_and_errors(
     assert sorted(e["code"] for e in on_topic if e["stage"] in ("intake", "gate")) == codes
 
     # Only the ALLOW verdicts are enrolled: never an address that is invalid or someone else's.
-    enrolled = consume_until_idle(broker, "outreach.sequence.commands")
+    enrolled = [one for c in consume_until_idle(broker, "outreach.sequence.commands")
+                for one in enrollments_in(c)]
     allowed = {lead for lead, (verdict, _, _) in EXPECTED.items() if verdict == "ALLOW"}
-    assert {c["lead_id"] for c in enrolled if "lead_id" in c} == allowed
+    assert {c["lead_id"] for c in enrolled} == allowed
 
 
 async def test_a_batch_id_seen_before_is_not_processed_twice(

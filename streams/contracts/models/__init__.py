@@ -41,6 +41,7 @@ from streams.contracts.models.sequence import (
     CheckDuePeople,
     CheckDueTouches,
     EnrollContact,
+    EnrollContacts,
     SequenceCommand,
     SequenceEventAppended,
 )
@@ -72,6 +73,7 @@ MODELS: dict[str, type] = {
     "EngagementSignalled": EngagementSignalled,
     "OutreachErrorRaised": OutreachErrorRaised,
     "EnrollContact": EnrollContact,
+    "EnrollContacts": EnrollContacts,
     "CheckDueTouches": CheckDueTouches,
     "CheckDuePeople": CheckDuePeople,
     "SequenceCommand": SequenceCommand,
@@ -104,6 +106,7 @@ __all__ = [
     "EngagementSignalled",
     "Enrichment",
     "EnrollContact",
+    "EnrollContacts",
     "GateVerdict",
     "GateVerdictRecord",
     "HubEvent",

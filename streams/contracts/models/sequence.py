@@ -1,9 +1,13 @@
 """Sequencer commands (imperative) and the record of every sequence append (past tense).
 
-`outreach.sequence.commands` carries three commands, told apart by their ``type`` tag (a
+`outreach.sequence.commands` carries four commands, told apart by their ``type`` tag (a
 pydantic discriminated union, `SequenceCommand`). Records written before the tag existed are
 still read: `SequenceCommand` fills a missing tag from the fields only that command has (the
 upgrade path; it can go once every such record is past the topic's 7-day retention).
+
+Enrollments travel packed (`EnrollContacts`): those one record of verdicts gave, per partition
+(streams/contracts/packing.py says why). One enrollment alone is written as `EnrollContact`, as
+before packing, so OUTREACH_ITEMS_PER_RECORD=1 writes only what an older worker reads.
 """
 
 from __future__ import annotations
@@ -38,6 +42,15 @@ class EnrollContact(Frozen):
     merge_fields: MergeFields | None = None
 
 
+class EnrollContacts(Frozen):
+    """Enrollments whose persons hash to one partition, in the order their verdicts were
+    reached. Keyed by the first one's contact key; each keeps its own enrollment id, which is
+    what the sequencer deduplicates on."""
+
+    type: Literal["enroll_contacts"] = "enroll_contacts"
+    enrollments: tuple[EnrollContact, ...] = Field(min_length=1)
+
+
 class CheckDueTouches(Frozen):
     """The scheduler's nudge: decide this person's sequence now (idempotent; may find nothing)."""
 
@@ -65,7 +78,8 @@ class CheckDuePeople(Frozen):
 
 
 AnyCommand = Annotated[
-    EnrollContact | CheckDueTouches | CheckDuePeople, Field(discriminator="type")
+    EnrollContact | EnrollContacts | CheckDueTouches | CheckDuePeople,
+    Field(discriminator="type"),
 ]
 
 
@@ -87,10 +101,12 @@ class SequenceCommand(RootModel[AnyCommand]):
         return data
 
 
-def command_key(command: EnrollContact | CheckDueTouches | CheckDuePeople) -> str:
+def command_key(command: AnyCommand) -> str:
     """The record key of a command (topics.yaml: contact_key)."""
     if isinstance(command, CheckDuePeople):
         return command.contact_keys[0]
+    if isinstance(command, EnrollContacts):
+        return command.enrollments[0].contact_key
     return command.contact_key
 
 

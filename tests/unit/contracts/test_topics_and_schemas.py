@@ -46,6 +46,7 @@ from streams.contracts.models import (
     EngagementRecorded,
     EngagementSignalled,
     EnrollContact,
+    EnrollContacts,
     GateVerdictRecord,
     HubEvent,
     LeadBatchEnvelope,
@@ -123,9 +124,10 @@ def test_every_topic_value_has_a_schema_file_and_its_key_is_a_field(spec: Any) -
     assert schema["title"] == spec.value
     # A union (the sequencer's commands): the key is a field of each member but the nudge of
     # many persons, keyed by its first one (test_a_command_is_keyed_by_its_person), and packed
-    # lead cards and verdicts, keyed by their first item's company (streams/contracts/packing.py).
+    # lead cards, verdicts and enrollments, keyed by their first item's key
+    # (streams/contracts/packing.py).
     members = [m for m in _members(MODELS[spec.value])
-               if m not in (CheckDuePeople, LeadCardsReceived, LeadsGated)]
+               if m not in (CheckDuePeople, LeadCardsReceived, LeadsGated, EnrollContacts)]
     assert spec.key == "any" or all(any(k in m.model_fields for k in spec.key_fields)
                                     for m in members)
     assert spec.partitions >= 1 and spec.producers and spec.consumers
@@ -150,9 +152,12 @@ COMMANDS = [
     CheckDueTouches(contact_key="ck-1", issued_at=NOW),
     CheckDuePeople(partition=0, contact_keys=("ck-1", "ck-2"), issued_at=NOW),
 ]
+# Packed enrollments came after the tag: every one was written with it.
+PACKED_ENROLLMENTS = EnrollContacts(enrollments=(COMMANDS[0], COMMANDS[0].model_copy(
+    update={"enrollment_id": "e-2", "contact_key": "ck-2"})))
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.type)
+@pytest.mark.parametrize("command", [*COMMANDS, PACKED_ENROLLMENTS], ids=lambda c: c.type)
 def test_a_command_is_read_back_by_its_type_tag(command: Any) -> None:
     doc = json.loads(orjson.dumps(command.model_dump(mode="json")))
     assert doc["type"] == command.type
@@ -177,8 +182,9 @@ def test_a_command_with_an_unknown_type_is_refused() -> None:
 
 def test_a_command_is_keyed_by_its_person() -> None:
     # topics.yaml declares contact_key: a nudge of many persons of one partition is keyed by its
-    # first person (the sequencer sends it to that person's partition).
-    assert [command_key(c) for c in COMMANDS] == ["ck-1", "ck-1", "ck-1"]
+    # first person (the sequencer sends it to that person's partition); so are enrollments
+    # packed by their persons' partition.
+    assert [command_key(c) for c in [*COMMANDS, PACKED_ENROLLMENTS]] == ["ck-1"] * 4
     assert CATALOG["sequence_commands"].key == "contact_key"
 
 
@@ -367,6 +373,7 @@ def _hand_built() -> list[BaseModel]:
                       correlation_id="corr-1", requested_at=NOW),
         CheckDueTouches(contact_key="ck-1", issued_at=NOW),
         CheckDuePeople(partition=0, contact_keys=("ck-1", "ck-2"), issued_at=NOW),
+        PACKED_ENROLLMENTS,
         SequenceCommand(CheckDueTouches(contact_key="ck-1", issued_at=NOW)),
         PendingSignalsCheckDue(contact_key="ck-1", issued_at=NOW),
         MessagePlacement(provider_message_id="m-1", aggregate_id="seq-1:ck-1", issued_at=NOW),
