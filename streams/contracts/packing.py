@@ -27,6 +27,11 @@ from streams.contracts.models.base import HubEvent
 
 T = TypeVar("T")
 
+# (emits, where a key goes, items a record, bytes a record) -> (packed records, other emits):
+# `packed_emits` for one topic and item, as each packer module gives it.
+Packer = Callable[[Iterable[Emit], Callable[[str], int], int, int],
+                  tuple[list[Emit], list[Emit]]]
+
 
 def packs(members: Iterable[tuple[str, T]], partition_of: Callable[[str], int],
           per_record: int, max_bytes: int, weight: Callable[[T], int],

@@ -6,6 +6,11 @@ a batch: decide each event in order (a key met twice sees its own newer state), 
 emit, wait once, then write each state under its own event, so the table's changelog partition
 is that event's partition as if it had been written inside the stream iteration.
 
+What a batch's decisions send to a topic the stage packs (`Stage.packs`: the hub's own topics
+whose consumers take many items to a record, streams/contracts/packing.py) is held until the
+batch's wait, then packed by partition and sent with it: a batch of records of one item each
+(a send report, say) still gives records of many items.
+
 A record the stage cannot read or decide becomes a dead letter, emitted with the batch; a
 broker that refuses emits is waited out (streams/kernel/interpreter.py says why).
 
@@ -26,13 +31,15 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from agents.dead_letter import dead_letter
 from streams.contracts.decision import Decision, Effect, Emit
 from streams.contracts.ids import STABLE_IDS
+from streams.contracts.packing import Packer
 from streams.contracts.records import SourceRef
 from streams.kernel import ack_guard, metrics
 from streams.kernel.caps import CapLedger
@@ -41,6 +48,7 @@ from streams.kernel.channel import Channel
 from streams.kernel.hub import Hub
 from streams.kernel.interpreter import carry_out, send_emits, until_accepted
 from streams.kernel.logging_setup import bind_record, decision_ids, ids_in, log_context, unbind
+from streams.kernel.partitioning import pack_bytes, partition_for, produced_partitions
 from streams.kernel.store import Decided
 
 log = logging.getLogger(__name__)
@@ -66,6 +74,7 @@ class _Run:
     outcomes: list[tuple[Any, Decided[Any]]] = field(default_factory=list)
     acks: list[Awaitable[Any]] = field(default_factory=list)
     emitted: list[Emit] = field(default_factory=list)
+    held: list[Emit] = field(default_factory=list)  # to packed topics: sent at the wait
     calls: list[tuple[Any, OutsideCall]] = field(default_factory=list)  # states staged
     called: set[bytes | None] = field(default_factory=set)  # the calls' record keys
 
@@ -85,6 +94,8 @@ class Stage:
     decide: Decide
     caps: CapLedger | None = None
     agent_name: str = ""  # set by `agent`: the label of the stage's metrics
+    # Topic alias -> its packer: the batch's emits to it go packed (the module docstring).
+    packs: Mapping[str, Packer] = field(default_factory=dict)
 
     def agent(self, agent_name: str, batch: int = 500, within: float = 0.02) -> None:
         """Register the Faust agent: batches of up to `batch` records, or what `within`
@@ -126,9 +137,27 @@ class Stage:
         unbind(outside)
 
     async def _send(self, run: _Run, decided: list[Decided[Any]]) -> None:
+        packs = self.packs if self.packs and self.hub.settings.items_per_record > 1 else None
         for d in decided:
-            run.acks += await send_emits(self.hub, d.decision.emits)
-            run.emitted += d.decision.emits
+            emits = d.decision.emits
+            if packs and any(e.topic in packs for e in emits):
+                run.held += [e for e in emits if e.topic in packs]
+                emits = tuple(e for e in emits if e.topic not in packs)
+            run.acks += await send_emits(self.hub, emits)
+            run.emitted += emits
+
+    async def _send_held(self, run: _Run) -> None:
+        """The batch's held emits, packed per topic (in the order decided, per partition)."""
+        held, run.held = run.held, []
+        for topic, packer in self.packs.items():
+            where = partial(partition_for, partitions=produced_partitions(self.hub, topic))
+            packed, held = packer(held, where,
+                                  self.hub.settings.items_per_record,
+                                  pack_bytes(self.hub, topic))
+            run.acks += await send_emits(self.hub, packed)
+            run.emitted += packed
+        run.acks += await send_emits(self.hub, held)  # what no packer took, as it was
+        run.emitted += held
 
     @staticmethod
     def _staged(run: _Run, event: Any, decided: list[Decided[Any]]) -> None:
@@ -145,6 +174,8 @@ class Stage:
     async def _acknowledged(self, run: _Run) -> None:
         # Timed apart from the deciding (outreach_stage_ack_wait_seconds): the batch's share of
         # waiting on the broker.
+        if run.held:
+            await self._send_held(run)
         started = time.perf_counter()
         await until_accepted(self.hub, self.name, run.acks, run.emitted)
         metrics.STAGE_ACK_WAIT_SECONDS.labels(stage=self.agent_name or self.name).observe(

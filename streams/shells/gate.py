@@ -5,7 +5,8 @@ its own, in order, as a record of its own was. A card whose company is not on th
 record landed on (packed with another partition count than the broker's) is sent on alone under
 its company's key (as written before packing); a card the gate fails on is dead-lettered alone
 (streams/kernel/packed_items.py). What a record's decisions
-send to `outreach.gate.verdict` goes packed too (agents/gate/packing.py).
+send to `outreach.gate.verdict` goes packed too, a batch's at once (agents/gate/packing.py,
+streams/kernel/loop.py).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from streams.kernel.channel import Channel
 from streams.kernel.home import home_check
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage, routed
-from streams.kernel.packed_items import each_item, outcomes_packed
+from streams.kernel.packed_items import each_item
 from streams.kernel.schedule import DueSchedule
 from streams.kernel.store import Decided, TableStore
 from streams.kernel.timer import nudge_due
@@ -59,12 +60,8 @@ def register(hub: Hub) -> None:
 
     def decide_record(item: Any, event: Any) -> list[Decided[Any]]:
         if isinstance(item, LeadCardRecord):  # packed cards, or one card
-            return verdicts_packed(decide_cards(item.cards, event))
-        return verdicts_packed(decide_company(item, event))
-
-    def verdicts_packed(decided: list[Decided[Any]]) -> list[Decided[Any]]:
-        return outcomes_packed(hub, VERDICTS_TOPIC, decided, lambda emits, where, n, most:
-                               packed_verdicts(emits, where, n, most, STABLE_IDS))
+            return decide_cards(item.cards, event)
+        return decide_company(item, event)
 
     home_of = home_check(hub, "lead_cards", "lead_cards")
 
@@ -128,7 +125,9 @@ def register(hub: Hub) -> None:
     # Scores are acknowledged by the broker before their re-keyed copies are: none is lost.
     Stage(hub, "gate", Channel(hub, "bit_scores"), route_score).agent("gate-score-router")
     gate_inputs = Channel(hub, "lead_cards", "gate_scores", "gate_expiry")
-    Stage(hub, "gate", gate_inputs, decide_record).agent("gate")
+    Stage(hub, "gate", gate_inputs, decide_record, packs={
+        VERDICTS_TOPIC: lambda emits, where, n, most: packed_verdicts(
+            emits, where, n, most, STABLE_IDS)}).agent("gate")
     nudge_due(hub, "gate-release-expired-waits", hub.settings.gate_expiry_check_seconds,
               expiries, "lead_cards", lambda: hub.table_items(companies.table), stored_expiry,
               expiry_nudges)

@@ -42,7 +42,7 @@ from streams.kernel.channel import Channel
 from streams.kernel.home import home_check
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage, routed
-from streams.kernel.packed_items import each_item, item_dead_letter, outcomes_packed
+from streams.kernel.packed_items import each_item, item_dead_letter
 from streams.kernel.schedule import DueSchedule
 from streams.kernel.store import Decided, TableStore
 from streams.kernel.timer import nudge_due
@@ -83,10 +83,9 @@ def register(hub: Hub) -> None:
             return [routed([] if command is None else [
                 Emit("sequence_commands", command_key(command), command)])]
 
-        decided = each_item(hub, "sequencer", event,
-                            record.verdicts,  # a pack's, or the one
-                            lambda v: v.company_sov_id or v.lead_id, one)
-        return outcomes_packed(hub, COMMANDS_TOPIC, decided, packed_enrollments)
+        return each_item(hub, "sequencer", event,
+                         record.verdicts,  # a pack's, or the one
+                         lambda v: v.company_sov_id or v.lead_id, one)
 
     async def decide(item: Any, event: Any) -> list[Decided[PersonState]]:
         # Nothing is decided before the campaign-status view has caught up: after a restart an
@@ -156,7 +155,9 @@ def register(hub: Hub) -> None:
         caps.decided(partition, decision.effects)  # the next person of the batch sees it
         return people.decided(key, state, decision)
 
-    Stage(hub, "sequencer", Channel(hub, "gate_verdicts"), enroll).agent("sequencer-enrollments")
+    # A batch's enrollments go packed by their person's partition (agents/sequencer/packing.py).
+    Stage(hub, "sequencer", Channel(hub, "gate_verdicts"), enroll,
+          packs={COMMANDS_TOPIC: packed_enrollments}).agent("sequencer-enrollments")
     # A reply is taken before touches and send reports: a sequence stops first. The webhooks
     # themselves are read too: a reply on its person's partition stops the sequence on arrival.
     commands = Channel(hub, "sequence_commands", "send_events", "engagement_events",

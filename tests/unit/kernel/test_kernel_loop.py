@@ -482,3 +482,60 @@ def test_every_metric_name_is_declared_and_every_declared_metric_is_named() -> N
     # The typing makes a misspelt Count a mypy error; this keeps the two lists one.
     assert set(get_args(CounterName)) == set(metrics.COUNTERS)
     assert set(get_args(GaugeName)) == set(metrics.GAUGES)
+
+
+class FakeConsumer:
+    def topic_partitions(self, _topic: str) -> int:
+        return 4
+
+
+@dataclass
+class FakeSettings:
+    items_per_record: int
+
+
+@pytest.mark.parametrize("per_record", [100, 3, 1])
+async def test_a_batchs_emits_to_a_packed_topic_go_packed_by_partition_before_any_write(
+        per_record: int) -> None:
+    # The enrollment stage's shape: each record enrolls one person. The batch's enrollments
+    # reach the broker packed, each person's on the partition it hashes to, in the order
+    # decided, before any state is written; with one item a record, each goes alone.
+    from agents.sequencer.packing import packed_enrollments
+    from streams.contracts.models import EnrollContact, SequenceCommand
+    from streams.kernel.partitioning import partition_for
+
+    log, _, producer, table = setup()
+    app = FakeApp(producer)
+    app.consumer = FakeConsumer()  # type: ignore[attr-defined]
+    hub = FakeHub(app, load_catalog(), FakeClock())
+    hub.settings = FakeSettings(per_record)  # type: ignore[attr-defined]
+    store: TableStore[int] = TableStore(table, lambda _k, raw: int(raw), lambda s: s,
+                                        lambda _k: 0)
+
+    def decide(item: Note, _event: Any) -> Decided[int]:
+        enrollment = EnrollContact(
+            enrollment_id=f"e-{item.n}", contact_key=f"person-{item.n}", lead_id=f"l-{item.n}",
+            strategy="PERSONALIZED_EMAIL", to_email="someone@example.invalid",
+            correlation_id="c", requested_at=NOW)
+        before = store.get("seen")
+        return store.decided("seen", before, Decision(before + 1, (
+            Emit("sequence_commands", enrollment.contact_key, enrollment),
+            Emit("sequence_events", "seen", Note(n=item.n)))))
+
+    stage = Stage(hub, "test", Decode(), decide,  # type: ignore[arg-type]
+                  packs={"sequence_commands": packed_enrollments})
+    await stage.run_batch([event(n, n) for n in range(10)])
+
+    commands = [SequenceCommand.model_validate(codec.loads(v)).root
+                for t, _, v, _ in producer.accepted if t == "outreach.sequence.commands"]
+    items = [[c] if isinstance(c, EnrollContact) else list(c.enrollments) for c in commands]
+    assert all(1 <= len(i) <= per_record for i in items)
+    assert all(len({partition_for(e.contact_key, 4) for e in i}) == 1 for i in items)
+    got = [e.lead_id for i in items for e in i]
+    assert sorted(got) == sorted(f"l-{n}" for n in range(10))
+    for p in range(4):
+        mine = [f"l-{n}" for n in range(10) if partition_for(f"person-{n}", 4) == p]
+        assert [lead for lead in got if lead in mine] == mine
+    assert (per_record == 1) == all(isinstance(c, EnrollContact) for c in commands)
+    assert log.index("write seen") == len(producer.accepted)  # every emit acknowledged first
+    assert table["seen"] == 10
