@@ -5,6 +5,11 @@ contact) and re-keys what counts onto `outreach.campaign.health-input` by scope 
 a sending domain: agents/campaigns/health_input.py); the health agent folds each scope's
 evidence in its table (one of campaigns, one of sending domains) and emits the verdicts that
 changed on `outreach.campaign.health`, keyed by campaign (agents/campaigns/health.py).
+
+The router's observations go packed, a batch's at once (agents/campaigns/health_packing.py);
+the health agent folds a pack's observations of each scope in order. An observation of a scope
+that is not at home on the record's partition (packed with another partition count than the
+broker's) is sent on alone under its scope; one the fold fails on is dead-lettered alone.
 """
 
 from __future__ import annotations
@@ -14,13 +19,22 @@ from datetime import datetime
 from typing import Any
 
 from agents.campaigns.health import ScopeHealth, decide, window_tally
-from agents.campaigns.health_input import observations, sending_domain_of
+from agents.campaigns.health_input import TOPIC, observations, sending_domain_of
+from agents.campaigns.health_packing import packed_observations
+from streams.contracts.decision import Decision, Emit
 from streams.contracts.ids import STABLE_IDS
-from streams.contracts.models import CampaignHealthObserved, EngagementRecorded, SendRecorded
+from streams.contracts.models import (
+    CampaignHealthInput,
+    CampaignHealthObserved,
+    EngagementRecorded,
+    SendRecorded,
+)
 from streams.kernel import metrics
 from streams.kernel.channel import Channel
+from streams.kernel.home import home_check
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage, routed
+from streams.kernel.packed_items import item_dead_letter
 from streams.kernel.store import Decided, TableStore
 
 # Campaigns whose rates this worker exports at once: the most recently evaluated ones (a
@@ -41,15 +55,35 @@ def register(hub: Hub) -> None:
     def route(item: SendRecorded | EngagementRecorded, _event: Any) -> Decided[None]:
         return routed(observations(item, domain))
 
-    def fold(item: CampaignHealthObserved, _event: Any) -> Decided[ScopeHealth]:
-        now = hub.clock.now()
-        kind, _, key = item.scope.partition(":")
-        store = domains if kind == "domain" else campaigns
-        state = store.get(key)
-        decision = decide(state, item, now, policy, STABLE_IDS)
-        if decision.state is not state:
-            export(kind, key, decision.state, now)
-        return store.decided(key, state, decision)
+    home_of = home_check(hub, TOPIC, TOPIC)
+
+    def fold(record: CampaignHealthInput, event: Any) -> list[Decided[Any]]:
+        now, items = hub.clock.now(), record.observations
+        home = home_of(event)
+        out: list[Decided[Any]] = []
+        by_scope: dict[str, list[CampaignHealthObserved]] = {}
+        for item in items:
+            if len(items) > 1 and not home(item.scope):
+                out.append(routed([Emit(TOPIC, item.scope, item)]))  # alone, where it belongs
+            else:
+                by_scope.setdefault(item.scope, []).append(item)
+
+        def one(state: ScopeHealth, item: CampaignHealthObserved) -> Decision[ScopeHealth]:
+            try:
+                return decide(state, item, now, policy, STABLE_IDS)
+            except Exception as exc:  # this observation only: the pack's others are folded
+                out.append(item_dead_letter(hub, "campaign-health", event, item, item.scope,
+                                            exc, item.observation_id))
+                return Decision(state)
+
+        for scope, observed in by_scope.items():
+            kind, _, key = scope.partition(":")
+            store = domains if kind == "domain" else campaigns
+            decided = store.folded(key, observed, one)
+            if decided.decision.state is not decided.before:
+                export(kind, key, decided.decision.state, now)
+            out.append(decided)
+        return out
 
     def export(kind: str, key: str, state: ScopeHealth, now: datetime) -> None:
         sends, hard, complaints, opens, replies = window_tally(state, now, policy)
@@ -71,6 +105,7 @@ def register(hub: Hub) -> None:
 
     # The inputs are acknowledged only once their re-keyed copies are: none is lost.
     inputs = Channel(hub, "send_events", "engagement_events")
-    Stage(hub, "campaign-health", inputs, route).agent("campaign-health-router")
+    Stage(hub, "campaign-health", inputs, route,
+          packs={TOPIC: packed_observations}).agent("campaign-health-router")
     Stage(hub, "campaign-health", Channel(hub, "campaign_health_input"), fold
           ).agent("campaign-health")

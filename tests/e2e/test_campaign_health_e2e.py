@@ -173,3 +173,50 @@ async def stored(url: str, expected: int, timeout: float = 30) -> list[tuple[str
             break
         await asyncio.sleep(0.3)
     return [(r["campaign_id"], r["verdict"], r["complaints"]) for r in rows]
+
+
+async def test_a_packed_observation_of_another_partition_is_sent_on_alone_and_counted_once(
+        hub: WorkerProcess, broker: str, database_url: str) -> None:
+    """The router packs observations by partition. A record packed for another partition count
+    than the broker's holds observations whose scope is elsewhere: the health stage sends each
+    on alone under its scope, and every one is counted once, where its scope's state is."""
+    from agents.campaigns.health_packing import pack
+    from streams.contracts.codec import dumps
+    from streams.contracts.models import CampaignHealthObserved
+    from streams.kernel.partitioning import partition_for
+
+    scopes: dict[int, str] = {}
+    n = 0
+    while len(scopes) < 2:  # a campaign on each of the topic's two partitions
+        scopes.setdefault(partition_for(f"campaign:cmp-pk-{n}", 2), f"cmp-pk-{n}")
+        n += 1
+    here, elsewhere = scopes[0], scopes[1]
+    now = datetime.now(UTC)
+    observed = [CampaignHealthObserved(
+        scope=f"campaign:{campaign}", observation_id=f"send:{campaign}-{i}", kind="send",
+        campaign_id=campaign, sending_domain="mail.hub.example", occurred_at=now,
+        correlation_id="corr-1") for i in range(SENDS) for campaign in (here, elsewhere)]
+    record = pack([(o.scope, o) for o in observed])  # as if the topic had one partition
+    producer = Producer({"bootstrap.servers": broker, "partitioner": "murmur2_random"})
+    producer.produce("outreach.campaign.health-input", key=f"campaign:{here}",
+                     value=dumps(record))
+    assert producer.flush(10) == 0
+
+    verdicts = Verdicts(broker)
+    try:
+        verdicts.until(lambda seen: {v["campaign_id"] for v in seen} >= {here, elsewhere}, 60)
+    finally:
+        verdicts.close()
+    assert all(v["sends"] >= 200 for v in verdicts.seen)  # the sample each verdict needs
+    # The other partition's observations, each sent on alone as written before packing.
+    reader = topic_reader(broker, "outreach.campaign.health-input")
+    alone: list[str] = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and len(alone) < SENDS:
+        msg = reader.poll(0.2)
+        if msg is not None and not msg.error():
+            value = json.loads(msg.value())
+            if "type" not in value:
+                alone.append(value["scope"])
+    reader.close()
+    assert alone == [f"campaign:{elsewhere}"] * SENDS

@@ -12,7 +12,12 @@ from streams.contracts.models.campaign import (
     EligibilityVerdict,
 )
 from streams.contracts.models.campaign_audit import AuditEntry, AuditFinding, CampaignAudited
-from streams.contracts.models.campaign_health import CampaignHealthEvaluated, CampaignHealthObserved
+from streams.contracts.models.campaign_health import (
+    CampaignHealthEvaluated,
+    CampaignHealthInput,
+    CampaignHealthObservations,
+    CampaignHealthObserved,
+)
 from streams.contracts.models.engagement import (
     EngagementRecorded,
     EngagementSignalled,
@@ -64,6 +69,8 @@ MODELS: dict[str, type] = {
     "CampaignCommandRejected": CampaignCommandRejected,
     "CampaignEvent": CampaignEvent,
     "CampaignHealthObserved": CampaignHealthObserved,
+    "CampaignHealthObservations": CampaignHealthObservations,
+    "CampaignHealthInput": CampaignHealthInput,
     "CampaignHealthEvaluated": CampaignHealthEvaluated,
     "CampaignAudited": CampaignAudited,
     "TouchRequested": TouchRequested,
@@ -95,6 +102,8 @@ __all__ = [
     "CampaignCommandRejected",
     "CampaignEvent",
     "CampaignHealthEvaluated",
+    "CampaignHealthInput",
+    "CampaignHealthObservations",
     "CampaignHealthObserved",
     "CampaignScope",
     "CampaignStateChanged",

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from agents.campaigns.health import HealthPolicy, ScopeHealth
 from agents.campaigns.health import decide as health_decide
 from agents.campaigns.health_input import observations
+from agents.campaigns.health_packing import packed_observations
 from agents.gate.core import CompanyGateState
 from agents.gate.core import decide as gate_decide
 from agents.gate.packing import packed_verdicts
@@ -40,6 +41,8 @@ from streams.contracts.models import (
     CampaignCommandRejected,
     CampaignEvent,
     CampaignHealthEvaluated,
+    CampaignHealthInput,
+    CampaignHealthObservations,
     CampaignStateChanged,
     CheckDuePeople,
     CheckDueTouches,
@@ -124,10 +127,10 @@ def test_every_topic_value_has_a_schema_file_and_its_key_is_a_field(spec: Any) -
     assert schema["title"] == spec.value
     # A union (the sequencer's commands): the key is a field of each member but the nudge of
     # many persons, keyed by its first one (test_a_command_is_keyed_by_its_person), and packed
-    # lead cards, verdicts and enrollments, keyed by their first item's key
-    # (streams/contracts/packing.py).
-    members = [m for m in _members(MODELS[spec.value])
-               if m not in (CheckDuePeople, LeadCardsReceived, LeadsGated, EnrollContacts)]
+    # lead cards, verdicts, enrollments and health observations, keyed by their first item's
+    # key (streams/contracts/packing.py).
+    packed = (LeadCardsReceived, LeadsGated, EnrollContacts, CampaignHealthObservations)
+    members = [m for m in _members(MODELS[spec.value]) if m not in (CheckDuePeople, *packed)]
     assert spec.key == "any" or all(any(k in m.model_fields for k in spec.key_fields)
                                     for m in members)
     assert spec.partitions >= 1 and spec.producers and spec.consumers
@@ -320,13 +323,17 @@ def _core_events() -> list[BaseModel]:
 
 
 def _health_samples() -> list[BaseModel]:
-    """An observation and a verdict from the real health cores (a minimum sample of one)."""
+    """An observation (alone, packed, and as the topic reads either) and a verdict from the real
+    health cores (a minimum sample of one)."""
     send = SendRecorded(**_hub("send"), aggregate_id="seq-1:jane", contact_key="jane",
                         campaign_id="cmp-1", touch_index=1, idempotency_key="k-1", status="sent")
-    observed = observations(send, "hub.example")[0].event
+    emits = observations(send, "hub.example")
+    observed = emits[0].event
     d = health_decide(ScopeHealth(), observed, NOW,  # type: ignore[arg-type]
                       HealthPolicy(min_sends=1), STABLE_IDS)
-    return [observed, d.emits[0].event]
+    [packed], _ = packed_observations(emits, lambda _key: 0, 100, 1_000_000)
+    return [observed, packed.event, CampaignHealthInput(packed.event),  # type: ignore[arg-type]
+            d.emits[0].event]
 
 
 def _hand_built() -> list[BaseModel]:
