@@ -21,7 +21,7 @@ from typing import Any
 from agents.campaigns.health import ScopeHealth, decide, window_tally
 from agents.campaigns.health_input import TOPIC, observations, sending_domain_of
 from agents.campaigns.health_packing import packed_observations
-from streams.contracts.decision import Decision, Emit
+from streams.contracts.decision import Decision
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import (
     CampaignHealthInput,
@@ -34,7 +34,7 @@ from streams.kernel.channel import Channel
 from streams.kernel.home import home_check
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage, routed
-from streams.kernel.packed_items import item_dead_letter
+from streams.kernel.packed_items import by_key_at_home, guarded
 from streams.kernel.store import Decided, TableStore
 
 # Campaigns whose rates this worker exports at once: the most recently evaluated ones (a
@@ -58,28 +58,19 @@ def register(hub: Hub) -> None:
     home_of = home_check(hub, TOPIC, TOPIC)
 
     def fold(record: CampaignHealthInput, event: Any) -> list[Decided[Any]]:
-        now, items = hub.clock.now(), record.observations
-        home = home_of(event)
-        out: list[Decided[Any]] = []
-        by_scope: dict[str, list[CampaignHealthObserved]] = {}
-        for item in items:
-            if len(items) > 1 and not home(item.scope):
-                out.append(routed([Emit(TOPIC, item.scope, item)]))  # alone, where it belongs
-            else:
-                by_scope.setdefault(item.scope, []).append(item)
+        now = hub.clock.now()
+        scopes, out = by_key_at_home(record.observations, lambda o: o.scope, home_of(event),
+                                     TOPIC)
 
         def one(state: ScopeHealth, item: CampaignHealthObserved) -> Decision[ScopeHealth]:
-            try:
-                return decide(state, item, now, policy, STABLE_IDS)
-            except Exception as exc:  # this observation only: the pack's others are folded
-                out.append(item_dead_letter(hub, "campaign-health", event, item, item.scope,
-                                            exc, item.observation_id))
-                return Decision(state)
+            return decide(state, item, now, policy, STABLE_IDS)
 
-        for scope, observed in by_scope.items():
+        step = guarded(hub, "campaign-health", event, out, one, lambda o: o.scope,
+                       lambda o: o.observation_id)
+        for scope, observed in scopes.items():
             kind, _, key = scope.partition(":")
             store = domains if kind == "domain" else campaigns
-            decided = store.folded(key, observed, one)
+            decided = store.folded(key, observed, step)
             if decided.decision.state is not decided.before:
                 export(kind, key, decided.decision.state, now)
             out.append(decided)

@@ -42,7 +42,7 @@ from streams.kernel.channel import Channel
 from streams.kernel.home import home_check
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage, routed
-from streams.kernel.packed_items import each_item, item_dead_letter
+from streams.kernel.packed_items import by_key_at_home, each_item, guarded
 from streams.kernel.schedule import DueSchedule
 from streams.kernel.store import Decided, TableStore
 from streams.kernel.timer import nudge_due
@@ -107,30 +107,18 @@ def register(hub: Hub) -> None:
     def enrolled(enrollments: tuple[EnrollContact, ...], event: Any, partition: int,
                  now: datetime) -> list[Decided[Any]]:
         """A pack's enrollments, each decided in order as a record of its own was: one of a
-        person enrolled twice sees what the first left. One that is not at home here (packed
-        with another partition count than the broker's) is sent on alone; one the core fails
-        on is dead-lettered alone."""
-        home_here = home_of_command(event)
-        out: list[Decided[Any]] = []
-        here: list[EnrollContact] = []
-        for enrollment in enrollments:
-            if len(enrollments) > 1 and not home_here(enrollment.contact_key):
-                out.append(routed([Emit(COMMANDS_TOPIC, enrollment.contact_key, enrollment)]))
-            else:
-                here.append(enrollment)
+        person enrolled twice sees what the first left (streams/kernel/packed_items.py)."""
+        people_here, out = by_key_at_home(enrollments, lambda e: e.contact_key,
+                                          home_of_command(event), COMMANDS_TOPIC)
 
         def one(state: PersonState, enrollment: EnrollContact) -> Decision[PersonState]:
-            try:
-                d = decide_person(state, enrollment, now, context(partition))
-            except Exception as exc:  # this enrollment only: the pack's others are decided
-                out.append(item_dead_letter(hub, "sequencer", event, enrollment,
-                                            enrollment.contact_key, exc,
-                                            enrollment.enrollment_id))
-                return Decision(state)
+            d = decide_person(state, enrollment, now, context(partition))
             caps.decided(partition, d.effects)  # the next person of the pack sees it
             return d
 
-        return [*people.folded_by_key(here, lambda e: e.contact_key, one), *out]
+        step = guarded(hub, "sequencer", event, out, one, lambda e: e.contact_key,
+                       lambda e: e.enrollment_id)
+        return [*(people.folded(key, mine, step) for key, mine in people_here.items()), *out]
 
     def stopped_on_arrival(raw: bytes, event: Any, now: datetime) -> list[Decided[PersonState]]:
         """The webhook's events that end a sequence of a person of this partition, decided as
