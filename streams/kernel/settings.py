@@ -131,9 +131,10 @@ class Settings(BaseSettings):
     sink_batch_seconds: float = Field(default=0.2, gt=0, description=(
         "PostgreSQL write batch, longest wait"))
     items_per_record: int = Field(default=100, ge=1, le=1000, description=(
-        "lead cards, gate verdicts and enrollments packed into one record of the hub's own "
-        "topics (one partition's items of one decision); 1 sends every item alone, in the "
-        "records a version before packing reads (set it while such workers run: docs/runbook.md, "
+        "items packed into one record of the hub's own topics (lead cards, gate verdicts, "
+        "enrollments, campaign requests, health observations, placements: one partition's "
+        "items of one decision or batch); 1 sends every item alone, in the records a version "
+        "before packing reads (set it while such workers run: docs/runbook.md, "
         "Upgrading from a version before packing)"))
     gate_expiry_check_seconds: float = Field(default=5.0, gt=0, description=(
         "how often leads waiting for their company's first score are checked"))

@@ -4,7 +4,9 @@ Gate verdicts are keyed by company and health verdicts come from another stage, 
 re-keyed onto `outreach.campaign.commands` (key campaign_id) as commands first: an ALLOW with
 a personal strategy is a `request` of the company and strategy's campaign (the first creates
 the draft, later ones add to its audience), a PAUSE verdict a `pause_for_health`. One agent
-then decides every command of a campaign in order, on the partition that owns it. A timer
+then decides every command of a campaign in order, on the partition that owns it. The gate's
+requests go packed, a batch's at once (agents/campaigns/request_packing.py); a pack's commands
+are folded per campaign in order (streams/kernel/packed_items.py). A timer
 expires drafts past their TTL and activates scheduled campaigns whose window opened, on the
 partitions this worker owns.
 """
@@ -19,21 +21,24 @@ from agents.campaigns.aggregate import window_open as _window_open
 from agents.campaigns.audit_input import AuditLimits
 from agents.campaigns.identity import campaign_id_for
 from agents.campaigns.launch import decide
+from agents.campaigns.request_packing import COMMANDS_TOPIC, packed_requests
 from agents.sequencer.definition import SequenceDefinition, load_definitions
-from streams.contracts.decision import Emit
+from streams.contracts.decision import Decision, Emit
 from streams.contracts.ids import STABLE_IDS
 from streams.contracts.models import (
     ApprovalTerms,
     CampaignCommand,
+    CampaignCommandRecord,
     GateVerdictRecord,
     LeadGated,
 )
 from streams.contracts.models.campaign_health import CampaignHealthEvaluated
 from streams.kernel.channel import Channel
 from streams.kernel.domain_health import DomainHealthView
+from streams.kernel.home import home_check
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage, routed
-from streams.kernel.packed_items import each_item
+from streams.kernel.packed_items import by_key_at_home, each_item, guarded
 from streams.kernel.store import Decided, TableStore
 from streams.kernel.timer import nudge_owned
 from streams.shells.campaign_audit import register_audit
@@ -120,15 +125,25 @@ def register(hub: Hub) -> None:
             return routed([])
         return routed([Emit("campaign_commands", command.campaign_id, command)])
 
-    def decide_campaign(command: CampaignCommand, _event: Any) -> Decided[CampaignAggregate]:
-        state = campaigns.get(command.campaign_id)
-        facts = EligibilityFacts(domain_pause=domain_health.pause(sending_domain))
-        return campaigns.decided(command.campaign_id, state,
-                                 decide(state, command, hub.clock.now(), policy, facts,
-                                        STABLE_IDS))
+    home_of = home_check(hub, COMMANDS_TOPIC, COMMANDS_TOPIC)
 
-    Stage(hub, "campaigns", Channel(hub, "gate_verdicts"), route_verdicts).agent(
-        "campaign-requests")
+    def decide_campaign(record: CampaignCommandRecord, event: Any) -> list[Decided[Any]]:
+        now = hub.clock.now()
+        facts = EligibilityFacts(domain_pause=domain_health.pause(sending_domain))
+        by_campaign, out = by_key_at_home(record.commands, lambda c: c.campaign_id,
+                                          home_of(event), COMMANDS_TOPIC)
+
+        def one(state: CampaignAggregate, command: CampaignCommand
+                ) -> Decision[CampaignAggregate]:
+            return decide(state, command, now, policy, facts, STABLE_IDS)
+
+        step = guarded(hub, "campaigns", event, out, one, lambda c: c.campaign_id,
+                       lambda c: c.command_id)
+        return [*(campaigns.folded(key, mine, step) for key, mine in by_campaign.items()),
+                *out]
+
+    Stage(hub, "campaigns", Channel(hub, "gate_verdicts"), route_verdicts,
+          packs={COMMANDS_TOPIC: packed_requests}).agent("campaign-requests")
     Stage(hub, "campaigns", Channel(hub, "campaign_health"), route_health).agent(
         "campaign-health-verdicts")
     Stage(hub, "campaigns", Channel(hub, "campaign_commands"), decide_campaign).agent("campaigns")

@@ -1,5 +1,10 @@
 """Engagement shell: provider webhooks -> normalized, decided on the person's partition (routed
-there first when they landed elsewhere) -> engagement records, CL signals."""
+there first when they landed elsewhere) -> engagement records, CL signals.
+
+The placements the engagement stage sends (one a send report) go packed, a batch's at once
+(agents/engagement/placement_packing.py); the placement stage folds a pack's placements per
+message id in order (streams/kernel/packed_items.py).
+"""
 
 from __future__ import annotations
 
@@ -14,15 +19,17 @@ from agents.engagement.person import (
     key_of,
 )
 from agents.engagement.placement import MessageState, decide_placement, placement_check
+from agents.engagement.placement_packing import PLACEMENT_TOPIC, packed_placements
 from agents.engagement.rate import RateState, counted
 from agents.engagement.route import route_webhook
 from streams.contracts.decision import Decision
 from streams.contracts.ids import STABLE_IDS
-from streams.contracts.models import MessagePlacement, ProviderEventNormalized
+from streams.contracts.models import MessagePlacement, PlacementRecord, ProviderEventNormalized
 from streams.kernel.channel import Channel
 from streams.kernel.home import home_check
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage, routed
+from streams.kernel.packed_items import by_key_at_home, guarded
 from streams.kernel.store import Decided, TableStore
 from streams.kernel.timer import nudge_owned
 
@@ -60,12 +67,21 @@ def register(hub: Hub) -> None:
         return [routed(out.emits, out.counts),
                 *people.folded_by_key(out.here, key_of, one)]
 
-    def place(item: MessagePlacement, _event: Any) -> Decided[MessageState]:
-        key, state = item.provider_message_id, messages.get(item.provider_message_id)
-        return messages.decided(key, state, decide_placement(state, item, hub.clock.now(),
-                                                             STABLE_IDS, wait))
+    home_of_message = home_check(hub, PLACEMENT_TOPIC, PLACEMENT_TOPIC)
 
-    placements = Channel(hub, "engagement_placement")
+    def place(record: PlacementRecord, event: Any) -> list[Decided[Any]]:
+        now = hub.clock.now()
+        by_message, out = by_key_at_home(record.placements, lambda p: p.provider_message_id,
+                                         home_of_message(event), PLACEMENT_TOPIC)
+
+        def one(state: MessageState, item: MessagePlacement) -> Decision[MessageState]:
+            return decide_placement(state, item, now, STABLE_IDS, wait)
+
+        step = guarded(hub, "engagement", event, out, one, lambda p: p.provider_message_id,
+                       lambda p: f"{p.provider_message_id}@{p.issued_at.isoformat()}")
+        return [*(messages.folded(key, mine, step) for key, mine in by_message.items()), *out]
+
+    placements = Channel(hub, PLACEMENT_TOPIC)
     Stage(hub, "engagement", placements, place).agent("engagement-placement")
     # Webhooks are acknowledged only once decided or routed: a lost unsubscribe must not be
     # possible. Provider events before send reports: a reply is signalled first (a signal that
@@ -75,7 +91,8 @@ def register(hub: Hub) -> None:
                      first=("provider_events", "engagement_routed"))
     Stage(hub, "engagement", inputs,
           lambda item, event: webhook(item, event) if inputs.alias_of(event) == "provider_events"
-          else decide(item, event)).agent("engagement")
+          else decide(item, event),
+          packs={PLACEMENT_TOPIC: packed_placements}).agent("engagement")
     tick = max(1.0, min(60.0, wait / 10))
     nudge_owned(hub, "engagement-check-held-signals", tick, people, "engagement_routed",
                 "pending", lambda key, state, now: held_signals_check(key, state, now, wait))

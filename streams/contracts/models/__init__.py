@@ -5,7 +5,9 @@ from streams.contracts.models.bit_score import BitScoreEvaluated
 from streams.contracts.models.campaign import (
     ApprovalTerms,
     CampaignCommand,
+    CampaignCommandRecord,
     CampaignCommandRejected,
+    CampaignCommands,
     CampaignEvent,
     CampaignScope,
     CampaignStateChanged,
@@ -22,7 +24,9 @@ from streams.contracts.models.engagement import (
     EngagementRecorded,
     EngagementSignalled,
     MessagePlacement,
+    MessagePlacements,
     PendingSignalsCheckDue,
+    PlacementRecord,
     ProviderEventNormalized,
 )
 from streams.contracts.models.errors import OutreachErrorRaised
@@ -65,6 +69,8 @@ MODELS: dict[str, type] = {
     "GateVerdictRecord": GateVerdictRecord,
     "WaitingLeadsExpiryDue": WaitingLeadsExpiryDue,
     "CampaignCommand": CampaignCommand,
+    "CampaignCommandRecord": CampaignCommandRecord,
+    "CampaignCommands": CampaignCommands,
     "CampaignStateChanged": CampaignStateChanged,
     "CampaignCommandRejected": CampaignCommandRejected,
     "CampaignEvent": CampaignEvent,
@@ -87,6 +93,8 @@ MODELS: dict[str, type] = {
     "SequenceEventAppended": SequenceEventAppended,
     "PendingSignalsCheckDue": PendingSignalsCheckDue,
     "MessagePlacement": MessagePlacement,
+    "MessagePlacements": MessagePlacements,
+    "PlacementRecord": PlacementRecord,
     "AuditEntry": AuditEntry,
 }
 
@@ -99,7 +107,9 @@ __all__ = [
     "BitScoreEvaluated",
     "CampaignAudited",
     "CampaignCommand",
+    "CampaignCommandRecord",
     "CampaignCommandRejected",
+    "CampaignCommands",
     "CampaignEvent",
     "CampaignHealthEvaluated",
     "CampaignHealthInput",
@@ -128,8 +138,10 @@ __all__ = [
     "LeadsGated",
     "MergeFields",
     "MessagePlacement",
+    "MessagePlacements",
     "OutreachErrorRaised",
     "PendingSignalsCheckDue",
+    "PlacementRecord",
     "ProviderEventNormalized",
     "SendRecorded",
     "SequenceCommand",

@@ -5,6 +5,10 @@ proposes; the hub decides. `outreach.campaign.events` carries two events told ap
 ``type`` tag (`CampaignEvent`): every transition (`CampaignStateChanged`, versioned) and every
 refused command (`CampaignCommandRejected`, with its reason: a command is never dropped
 silently). Records written before the tag existed are transitions.
+
+`outreach.campaign.commands` carries `CampaignCommandRecord`: one command, or the campaign
+requests a batch of gate verdicts made for one partition, packed (`CampaignCommands`;
+streams/contracts/packing.py says why).
 """
 
 from __future__ import annotations
@@ -73,6 +77,8 @@ class CampaignCommand(Frozen):
     ``operator:<name>``, ``policy:<name>``, ``system:gate``, ``system:health``,
     ``system:audit`` or ``system:ttl``."""
 
+    # Not written: a command's record is what it was before the gate's requests were packed.
+    type: Literal["campaign_command"] = Field(default="campaign_command", exclude=True)
     command_id: str = Field(min_length=1)
     command: CommandName
     campaign_id: str = Field(min_length=1)
@@ -92,6 +98,39 @@ class CampaignCommand(Frozen):
     health_verdict_id: str | None = None  # pause_for_health
     audit_verdict_id: str | None = None  # complete / fail
     audience: int | None = Field(default=None, ge=0)  # request: persons allowed so far
+
+
+class CampaignCommands(Frozen):
+    """Commands whose campaigns hash to one partition, in the order decided: the requests a
+    batch of gate verdicts made (agents/campaigns/request_packing.py). Keyed by the first one's
+    campaign; each keeps its own command id, which is what the campaign deduplicates on."""
+
+    type: Literal["campaign_commands"] = "campaign_commands"
+    commands: tuple[CampaignCommand, ...] = Field(min_length=1)
+
+
+AnyCampaignCommandRecord = Annotated[CampaignCommands | CampaignCommand,
+                                     Field(discriminator="type")]
+
+
+class CampaignCommandRecord(RootModel[AnyCampaignCommandRecord]):
+    """The value of `outreach.campaign.commands`: one command (as operators, the CRM and every
+    stage but the gate's requests send them, without a ``type``), or packed requests."""
+
+    model_config = ConfigDict(frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tag_untyped(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "type" not in data:
+            return {**data, "type": "campaign_command"}
+        return data
+
+    @property
+    def commands(self) -> tuple[CampaignCommand, ...]:
+        """The record's commands, in order: a pack's, or the one."""
+        root = self.root
+        return root.commands if isinstance(root, CampaignCommands) else (root,)
 
 
 class CampaignStateChanged(HubEvent):

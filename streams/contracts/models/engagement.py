@@ -1,8 +1,15 @@
-"""Normalized provider events, engagement records and CL engagement signals."""
+"""Normalized provider events, engagement records and CL engagement signals.
+
+`outreach.engagement.placement` carries `PlacementRecord`: placements packed by partition
+(`MessagePlacements`, a batch of the engagement stage's at once: streams/contracts/packing.py
+says why), or one `MessagePlacement`, written without a ``type`` as before packing.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, RootModel, model_validator
 
 from streams.contracts.models.base import AwareDatetime, Frozen, HubEvent
 
@@ -72,7 +79,39 @@ class MessagePlacement(Frozen):
     (from the hub's send records), or "this event about M waits to be placed", or (neither)
     the placement timer's nudge to expire what waited too long."""
 
+    # Not written: a single placement's record is what it was before packing.
+    type: Literal["message_placement"] = Field(default="message_placement", exclude=True)
     provider_message_id: str
     aggregate_id: str | None = None
     event: ProviderEventNormalized | None = None
     issued_at: AwareDatetime
+
+
+class MessagePlacements(Frozen):
+    """Placements whose message ids hash to one partition, in the order decided; keyed by the
+    first one's message id."""
+
+    type: Literal["message_placements"] = "message_placements"
+    placements: tuple[MessagePlacement, ...] = Field(min_length=1)
+
+
+AnyPlacementRecord = Annotated[MessagePlacements | MessagePlacement, Field(discriminator="type")]
+
+
+class PlacementRecord(RootModel[AnyPlacementRecord]):
+    """The value of `outreach.engagement.placement`: packed placements, or one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tag_untyped(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "type" not in data:
+            return {**data, "type": "message_placement"}  # written before packing
+        return data
+
+    @property
+    def placements(self) -> tuple[MessagePlacement, ...]:
+        """The record's placements, in order: a pack's, or the one."""
+        root = self.root
+        return root.placements if isinstance(root, MessagePlacements) else (root,)

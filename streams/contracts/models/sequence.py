@@ -100,6 +100,14 @@ class SequenceCommand(RootModel[AnyCommand]):
                     else "check_due_touches"}
         return data
 
+    @property
+    def enrollments(self) -> tuple[EnrollContact, ...]:
+        """The record's enrollments, in order: a pack's, the one, or none (a nudge)."""
+        root = self.root
+        if isinstance(root, EnrollContacts):
+            return root.enrollments
+        return (root,) if isinstance(root, EnrollContact) else ()
+
 
 def command_key(command: AnyCommand) -> str:
     """The record key of a command (topics.yaml: contact_key)."""

@@ -38,7 +38,9 @@ from streams.contracts.models import (
     BitScoreEvaluated,
     CampaignAudited,
     CampaignCommand,
+    CampaignCommandRecord,
     CampaignCommandRejected,
+    CampaignCommands,
     CampaignEvent,
     CampaignHealthEvaluated,
     CampaignHealthInput,
@@ -59,7 +61,9 @@ from streams.contracts.models import (
     LeadCardsReceived,
     LeadsGated,
     MessagePlacement,
+    MessagePlacements,
     PendingSignalsCheckDue,
+    PlacementRecord,
     ProviderEventNormalized,
     SendRecorded,
     SequenceEventAppended,
@@ -129,7 +133,8 @@ def test_every_topic_value_has_a_schema_file_and_its_key_is_a_field(spec: Any) -
     # many persons, keyed by its first one (test_a_command_is_keyed_by_its_person), and packed
     # lead cards, verdicts, enrollments and health observations, keyed by their first item's
     # key (streams/contracts/packing.py).
-    packed = (LeadCardsReceived, LeadsGated, EnrollContacts, CampaignHealthObservations)
+    packed = (LeadCardsReceived, LeadsGated, EnrollContacts, CampaignHealthObservations,
+              MessagePlacements, CampaignCommands)
     members = [m for m in _members(MODELS[spec.value]) if m not in (CheckDuePeople, *packed)]
     assert spec.key == "any" or all(any(k in m.model_fields for k in spec.key_fields)
                                     for m in members)
@@ -345,6 +350,12 @@ def _hand_built() -> list[BaseModel]:
         WaitingLeadsExpiryDue(company_sov_id="cmp_0001", issued_at=NOW),
         CampaignCommand(command_id="c-1", command="approve", campaign_id="cmp-camp-1",
                         actor="ops@hub", issued_at=NOW, tier="HOT"),
+        CampaignCommands(commands=(CampaignCommand(
+            command_id="gate:v-1", command="request", campaign_id="cmp-camp-1",
+            actor="system:gate", issued_at=NOW, tier="HOT", audience=1),)),
+        CampaignCommandRecord(CampaignCommand(command_id="c-9", command="pause",
+                                              campaign_id="cmp-camp-1", actor="operator:ann",
+                                              issued_at=NOW)),
         CampaignStateChanged(**_hub(), campaign_id="camp-1", version=2, from_state="draft",
                              to_state="scheduled", actor="ops", expires_at=NOW + timedelta(days=7)),
         CampaignEvent(CampaignCommandRejected(
@@ -384,6 +395,9 @@ def _hand_built() -> list[BaseModel]:
         SequenceCommand(CheckDueTouches(contact_key="ck-1", issued_at=NOW)),
         PendingSignalsCheckDue(contact_key="ck-1", issued_at=NOW),
         MessagePlacement(provider_message_id="m-1", aggregate_id="seq-1:ck-1", issued_at=NOW),
+        MessagePlacements(placements=(MessagePlacement(
+            provider_message_id="m-1", aggregate_id="seq-1:ck-1", issued_at=NOW),)),
+        PlacementRecord(MessagePlacement(provider_message_id="m-2", issued_at=NOW)),
         SequenceEventAppended(**_hub("sequence"), aggregate_id="seq-1:ck-1", version=1,
                               idempotency_key="seq-1:ck-1:step1", type="touch_requested",
                               touch_index=1, sequence_id="seq-1", contact_key="ck-1",

@@ -526,9 +526,9 @@ async def test_a_batchs_emits_to_a_packed_topic_go_packed_by_partition_before_an
                   packs={"sequence_commands": packed_enrollments})
     await stage.run_batch([event(n, n) for n in range(10)])
 
-    commands = [SequenceCommand.model_validate(codec.loads(v)).root
+    commands = [SequenceCommand.model_validate(codec.loads(v))
                 for t, _, v, _ in producer.accepted if t == "outreach.sequence.commands"]
-    items = [[c] if isinstance(c, EnrollContact) else list(c.enrollments) for c in commands]
+    items = [c.enrollments for c in commands]
     assert all(1 <= len(i) <= per_record for i in items)
     assert all(len({partition_for(e.contact_key, 4) for e in i}) == 1 for i in items)
     got = [e.lead_id for i in items for e in i]
@@ -536,6 +536,6 @@ async def test_a_batchs_emits_to_a_packed_topic_go_packed_by_partition_before_an
     for p in range(4):
         mine = [f"l-{n}" for n in range(10) if partition_for(f"person-{n}", 4) == p]
         assert [lead for lead in got if lead in mine] == mine
-    assert (per_record == 1) == all(isinstance(c, EnrollContact) for c in commands)
+    assert (per_record == 1) == all(isinstance(c.root, EnrollContact) for c in commands)
     assert log.index("write seen") == len(producer.accepted)  # every emit acknowledged first
     assert table["seen"] == 10
