@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from streams.contracts.exceptions import ConfigurationError
 from streams.contracts.models import MODELS
@@ -26,10 +27,27 @@ def _checkout_schemas(directory: Path | None) -> Path:
     return SCHEMA_DIR
 
 
+def _untagged_unions_plain(schema: dict[str, Any]) -> dict[str, Any]:
+    """A topic union whose single item is written without its tag (packed topics: the record
+    of one item is what it was before packing) keeps its `oneOf`, which tells the two apart by
+    their required fields, but not pydantic's OpenAPI `discriminator`: a tool that honours it
+    would refuse the untagged item."""
+    tag = schema.get("discriminator", {}).get("propertyName")
+    if tag is None:
+        return schema
+    defs = schema.get("$defs", {})
+    branches = [defs.get(ref.rsplit("/", 1)[-1], {}) for ref in
+                schema["discriminator"].get("mapping", {}).values()]
+    if all(tag in branch.get("properties", {}) for branch in branches):
+        return schema
+    return {k: v for k, v in schema.items() if k != "discriminator"}
+
+
 def render() -> dict[str, str]:
     out = {}
     for name, model in sorted(MODELS.items()):
-        schema = model.model_json_schema(mode="serialization")  # type: ignore[attr-defined]
+        schema = _untagged_unions_plain(
+            model.model_json_schema(mode="serialization"))  # type: ignore[attr-defined]
         schema["$id"] = f"https://outreach-hub.invalid/schemas/{name}.json"
         out[f"{name}.json"] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
     return out

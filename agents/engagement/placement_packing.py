@@ -23,6 +23,15 @@ def placement_weight(placement: MessagePlacement) -> int:
     return len(codec.dumps(placement))
 
 
+def placement_id(placement: MessagePlacement) -> str:
+    """What names one placement among a pack's (a dead letter's item): its message, and the
+    send or the provider event it places (none: the timer's nudge)."""
+    event = placement.event
+    what = (f"{event.provider}:{event.provider_event_id}" if event is not None
+            else placement.aggregate_id or "expiry")
+    return f"{placement.provider_message_id}|{what}"
+
+
 def packed_placements(emits: Iterable[Emit], partition_of: Callable[[str], int],
                       per_record: int, max_bytes: int) -> tuple[list[Emit], list[Emit]]:
     """The placements among `emits` packed, and the other emits as they were."""

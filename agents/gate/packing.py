@@ -1,4 +1,5 @@
-"""Gate verdicts packed many to a record: what one gate decision sends to one partition.
+"""Gate verdicts packed many to a record: what a batch of the gate's records sends to one
+partition (streams/kernel/loop.py `Stage.packs`).
 
 A record of 100 lead cards gives up to 100 verdicts, and a company's new score re-gates up to
 200 remembered leads: one record of `outreach.gate.verdict` each was a Faust hop of its own at

@@ -1,4 +1,5 @@
-"""Enrollments packed many to a record: what one record of verdicts enrolls, per partition.
+"""Enrollments packed many to a record: what a batch of verdict records enrolls, per partition
+(streams/kernel/loop.py `Stage.packs`).
 
 A record of 100 verdicts gave up to 100 enrollments, one record of `outreach.sequence.commands`
 each: a third of the records the sequencer took in the end-to-end bench, each a Faust hop of

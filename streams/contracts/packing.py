@@ -2,9 +2,10 @@
 
 A Faust hop costs per record far more than per item: `bench/faust_floor.py` measures a record
 of 100 items (2 sends and a table write each) at several times the items/s of one item per
-record (2.1x to 19x in the runs the README quotes). Where a topic is the hub's own and its
-consumers decide item by item, the hub packs what one decision sends to it by the partition
-each item's key goes to: a record holds items of one partition only, keyed by its first
+record (1.4x to 19x in the runs the README quotes). Where a topic is the hub's own and its
+consumers decide item by item, the hub packs what one decision (intake's batch of cards) or
+one batch of a stage's records (`Stage.packs`, streams/kernel/loop.py) sends to it by the
+partition each item's key goes to: a record holds items of one partition only, keyed by its first
 item's key, so it lands where each of its items would have landed alone. The consumer decides
 the items in order, each as a record of its own was decided, and checks that each one's key
 is at home on the record's partition (a record packed with another partition count than the

@@ -147,17 +147,23 @@ class Stage:
             run.emitted += emits
 
     async def _send_held(self, run: _Run) -> None:
-        """The batch's held emits, packed per topic (in the order decided, per partition)."""
+        """The batch's held emits, packed per topic (in the order decided, per partition). A
+        producer that raises is a refusal like any other: `until_accepted` sends them again."""
         held, run.held = run.held, []
+        packed: list[Emit] = []
         for topic, packer in self.packs.items():
             where = partial(partition_for, partitions=produced_partitions(self.hub, topic))
-            packed, held = packer(held, where,
-                                  self.hub.settings.items_per_record,
-                                  pack_bytes(self.hub, topic))
+            records, held = packer(held, where, self.hub.settings.items_per_record,
+                                   pack_bytes(self.hub, topic))
+            packed += records
+        packed += held  # what no packer took, as it was
+        run.emitted += packed
+        try:
             run.acks += await send_emits(self.hub, packed)
-            run.emitted += packed
-        run.acks += await send_emits(self.hub, held)  # what no packer took, as it was
-        run.emitted += held
+        except Exception as exc:
+            refused: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            refused.set_exception(exc)
+            run.acks.append(refused)
 
     @staticmethod
     def _staged(run: _Run, event: Any, decided: list[Decided[Any]]) -> None:

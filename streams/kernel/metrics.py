@@ -88,7 +88,8 @@ COUNTERS: dict[CounterName, Counter] = {
         "Campaign health verdict changes emitted, by verdict and by the scope that decided",
         ["verdict", "scope"], registry=REGISTRY),
     "events_emitted_total": Counter(
-        "outreach_events_emitted_total", "Events emitted", ["topic"], registry=REGISTRY
+        "outreach_events_emitted_total", "Records emitted (a packed record counts once)",
+        ["topic"], registry=REGISTRY
     ),
     # ENGAGEMENT_RATE's terms, so PromQL computes the rate across workers and restarts.
     "engagement_sends_total": _engagement("sends"),

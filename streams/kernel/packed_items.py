@@ -9,8 +9,10 @@ back on its topic. The pack's other items are decided.
 A stage whose items are folded per key (a person, a scope, a message) groups a pack's items
 with `by_key_at_home`, which also sends on alone, under its own key, an item whose key is not
 at home on the record's partition (the pack was made with another partition count than the
-broker's: streams/kernel/home.py); `guarded` makes a fold step of a decision that dead-letters
-the item it raises on and leaves the state as it was.
+broker's: streams/kernel/home.py); `folded_each` folds each key's items, dead-lettering the
+items of a key whose fold raises; `guarded` makes a fold step of a decision that dead-letters
+the item it raises on and leaves the state as it was. Keys are folded one after another, each
+key's items in order: items of two keys are not decided in the order they were packed in.
 """
 
 from __future__ import annotations
@@ -64,7 +66,6 @@ def item_dead_letter(hub: Hub, stage: str, event: Any, item: BaseModel, key: str
     return Decided(None, "", None, letter)
 
 
-
 def by_key_at_home(items: Sequence[Packed], key_of: Callable[[Packed], str], home: Home,
                    topic: str) -> tuple[dict[str, list[Packed]], list[Decided[Any]]]:
     """A pack's items grouped by key, in order; and, as outcomes, each item of several whose
@@ -79,6 +80,22 @@ def by_key_at_home(items: Sequence[Packed], key_of: Callable[[Packed], str], hom
         else:
             groups.setdefault(key, []).append(item)
     return groups, away
+
+
+def folded_each(hub: Hub, stage: str, event: Any, groups: dict[str, list[Packed]],
+                fold: Callable[[str, list[Packed]], Decided[Any]],
+                id_of: Callable[[Packed], str]) -> list[Decided[Any]]:
+    """`fold(key, items)` for each key of a pack; a key whose fold raises (its stored state
+    does not read, say) has each of its items dead-lettered alone: the other keys are
+    decided, and a replay of one letter does not carry the others with it."""
+    out: list[Decided[Any]] = []
+    for key, items in groups.items():
+        try:
+            out.append(fold(key, items))
+        except Exception as exc:  # this key's items only
+            out += [item_dead_letter(hub, stage, event, item, key, exc, id_of(item))
+                    for item in items]
+    return out
 
 
 def guarded(hub: Hub, stage: str, event: Any, letters: list[Decided[Any]],

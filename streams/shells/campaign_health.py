@@ -34,7 +34,7 @@ from streams.kernel.channel import Channel
 from streams.kernel.home import home_check
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage, routed
-from streams.kernel.packed_items import by_key_at_home, guarded
+from streams.kernel.packed_items import by_key_at_home, folded_each, guarded
 from streams.kernel.store import Decided, TableStore
 
 # Campaigns whose rates this worker exports at once: the most recently evaluated ones (a
@@ -57,6 +57,10 @@ def register(hub: Hub) -> None:
 
     home_of = home_check(hub, TOPIC, TOPIC)
 
+    def item_id(observation: CampaignHealthObserved) -> str:
+        # A report's campaign and domain observations share its observation id.
+        return f"{observation.scope}|{observation.observation_id}"
+
     def fold(record: CampaignHealthInput, event: Any) -> list[Decided[Any]]:
         now = hub.clock.now()
         scopes, out = by_key_at_home(record.observations, lambda o: o.scope, home_of(event),
@@ -65,16 +69,17 @@ def register(hub: Hub) -> None:
         def one(state: ScopeHealth, item: CampaignHealthObserved) -> Decision[ScopeHealth]:
             return decide(state, item, now, policy, STABLE_IDS)
 
-        step = guarded(hub, "campaign-health", event, out, one, lambda o: o.scope,
-                       lambda o: o.observation_id)
-        for scope, observed in scopes.items():
+        step = guarded(hub, "campaign-health", event, out, one, lambda o: o.scope, item_id)
+
+        def fold_scope(scope: str, observed: list[CampaignHealthObserved]) -> Decided[Any]:
             kind, _, key = scope.partition(":")
             store = domains if kind == "domain" else campaigns
             decided = store.folded(key, observed, step)
             if decided.decision.state is not decided.before:
                 export(kind, key, decided.decision.state, now)
-            out.append(decided)
-        return out
+            return decided
+
+        return [*folded_each(hub, "campaign-health", event, scopes, fold_scope, item_id), *out]
 
     def export(kind: str, key: str, state: ScopeHealth, now: datetime) -> None:
         sends, hard, complaints, opens, replies = window_tally(state, now, policy)

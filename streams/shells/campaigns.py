@@ -38,7 +38,7 @@ from streams.kernel.domain_health import DomainHealthView
 from streams.kernel.home import home_check
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage, routed
-from streams.kernel.packed_items import by_key_at_home, each_item, guarded
+from streams.kernel.packed_items import by_key_at_home, each_item, folded_each, guarded
 from streams.kernel.store import Decided, TableStore
 from streams.kernel.timer import nudge_owned
 from streams.shells.campaign_audit import register_audit
@@ -139,8 +139,9 @@ def register(hub: Hub) -> None:
 
         step = guarded(hub, "campaigns", event, out, one, lambda c: c.campaign_id,
                        lambda c: c.command_id)
-        return [*(campaigns.folded(key, mine, step) for key, mine in by_campaign.items()),
-                *out]
+        return [*folded_each(hub, "campaigns", event, by_campaign,
+                             lambda key, mine: campaigns.folded(key, mine, step),
+                             lambda c: c.command_id), *out]
 
     Stage(hub, "campaigns", Channel(hub, "gate_verdicts"), route_verdicts,
           packs={COMMANDS_TOPIC: packed_requests}).agent("campaign-requests")

@@ -19,7 +19,11 @@ from agents.engagement.person import (
     key_of,
 )
 from agents.engagement.placement import MessageState, decide_placement, placement_check
-from agents.engagement.placement_packing import PLACEMENT_TOPIC, packed_placements
+from agents.engagement.placement_packing import (
+    PLACEMENT_TOPIC,
+    packed_placements,
+    placement_id,
+)
 from agents.engagement.rate import RateState, counted
 from agents.engagement.route import route_webhook
 from streams.contracts.decision import Decision
@@ -29,7 +33,7 @@ from streams.kernel.channel import Channel
 from streams.kernel.home import home_check
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage, routed
-from streams.kernel.packed_items import by_key_at_home, guarded
+from streams.kernel.packed_items import by_key_at_home, folded_each, guarded
 from streams.kernel.store import Decided, TableStore
 from streams.kernel.timer import nudge_owned
 
@@ -78,8 +82,10 @@ def register(hub: Hub) -> None:
             return decide_placement(state, item, now, STABLE_IDS, wait)
 
         step = guarded(hub, "engagement", event, out, one, lambda p: p.provider_message_id,
-                       lambda p: f"{p.provider_message_id}@{p.issued_at.isoformat()}")
-        return [*(messages.folded(key, mine, step) for key, mine in by_message.items()), *out]
+                       placement_id)
+        return [*folded_each(hub, "engagement", event, by_message,
+                             lambda key, mine: messages.folded(key, mine, step), placement_id),
+                *out]
 
     placements = Channel(hub, PLACEMENT_TOPIC)
     Stage(hub, "engagement", placements, place).agent("engagement-placement")

@@ -42,7 +42,7 @@ from streams.kernel.channel import Channel
 from streams.kernel.home import home_check
 from streams.kernel.hub import Hub
 from streams.kernel.loop import Stage, routed
-from streams.kernel.packed_items import by_key_at_home, each_item, guarded
+from streams.kernel.packed_items import by_key_at_home, each_item, folded_each, guarded
 from streams.kernel.schedule import DueSchedule
 from streams.kernel.store import Decided, TableStore
 from streams.kernel.timer import nudge_due
@@ -118,7 +118,9 @@ def register(hub: Hub) -> None:
 
         step = guarded(hub, "sequencer", event, out, one, lambda e: e.contact_key,
                        lambda e: e.enrollment_id)
-        return [*(people.folded(key, mine, step) for key, mine in people_here.items()), *out]
+        return [*folded_each(hub, "sequencer", event, people_here,
+                             lambda key, mine: people.folded(key, mine, step),
+                             lambda e: e.enrollment_id), *out]
 
     def stopped_on_arrival(raw: bytes, event: Any, now: datetime) -> list[Decided[PersonState]]:
         """The webhook's events that end a sequence of a person of this partition, decided as

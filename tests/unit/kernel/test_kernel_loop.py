@@ -539,3 +539,77 @@ async def test_a_batchs_emits_to_a_packed_topic_go_packed_by_partition_before_an
     assert (per_record == 1) == all(isinstance(c.root, EnrollContact) for c in commands)
     assert log.index("write seen") == len(producer.accepted)  # every emit acknowledged first
     assert table["seen"] == 10
+
+
+class RaisingProducer(FakeProducer):
+    """Raises from `send` itself (a full buffer, a metadata timeout) `raises` times."""
+
+    def __init__(self, log: list[str], raises: int) -> None:
+        super().__init__(log)
+        self.raises = raises
+
+    async def send(self, topic: str, key: bytes | None, value: bytes, partition: int | None,
+                   timestamp: Any, headers: Any) -> asyncio.Future[None]:
+        if self.raises:
+            self.raises -= 1
+            raise ConnectionError("producer buffer full")
+        return await super().send(topic, key, value, partition, timestamp, headers)
+
+
+async def test_held_emits_a_producer_raises_on_are_sent_again_before_any_write() -> None:
+    from agents.sequencer.packing import packed_enrollments
+    from streams.contracts.models import EnrollContact, SequenceCommand
+
+    log: list[str] = []
+    producer, table = RaisingProducer(log, raises=1), FakeTable(log)
+    app = FakeApp(producer)
+    app.consumer = FakeConsumer()  # type: ignore[attr-defined]
+    hub = FakeHub(app, load_catalog(), FakeClock())
+    hub.settings = FakeSettings(100)  # type: ignore[attr-defined]
+    store: TableStore[int] = TableStore(table, lambda _k, raw: int(raw), lambda s: s,
+                                        lambda _k: 0)
+
+    def decide(item: Note, _event: Any) -> Decided[int]:
+        enrollment = EnrollContact(
+            enrollment_id=f"e-{item.n}", contact_key=f"person-{item.n}", lead_id=f"l-{item.n}",
+            strategy="PERSONALIZED_EMAIL", to_email="someone@example.invalid",
+            correlation_id="c", requested_at=NOW)
+        before = store.get("seen")
+        return store.decided("seen", before, Decision(before + 1, (
+            Emit("sequence_commands", enrollment.contact_key, enrollment),)))
+
+    await Stage(hub, "test", Decode(), decide,  # type: ignore[arg-type]
+                packs={"sequence_commands": packed_enrollments}).run_batch(
+        [event(n, n) for n in range(6)])
+    leads = sorted(e.lead_id for _, _, v, _ in producer.accepted
+                   for e in SequenceCommand.model_validate(codec.loads(v)).enrollments)
+    assert leads == [f"l-{n}" for n in range(6)]  # none lost (a pack may go twice)
+    assert log[-1] == "write seen" and table["seen"] == 6
+
+
+async def test_a_key_whose_fold_raises_dead_letters_its_items_alone() -> None:
+    # One stored state that does not read must not take the pack's other keys with it, nor
+    # make one letter of their items: each of its items is a letter of its own.
+    from streams.kernel.packed_items import folded_each, guarded
+
+    _, hub, _, table = setup()
+    table["good"], table["bad"] = 1, "not a number"
+    store: TableStore[int] = TableStore(table, lambda _k, raw: int(raw), lambda s: s,
+                                        lambda _k: 0)
+    items = [Note(n=1), Note(n=2), Note(n=3), Note(n=4)]
+    groups = {"good": items[:2], "bad": items[2:3], "worse": items[3:]}
+    out: list[Decided[Any]] = []
+
+    def add(state: int, item: Note) -> Decision[int]:
+        if item.n == 4:
+            raise ValueError("a rule the item breaks")
+        return Decision(state + item.n)
+
+    step = guarded(hub, "test", event(0), out, add, lambda _i: "k", lambda i: f"n{i.n}")
+    decided = folded_each(hub, "test", event(0), groups,
+                          lambda key, mine: store.folded(key, mine, step),
+                          lambda i: f"n{i.n}")
+    states = {d.key: d.decision.state for d in decided if d.store is not None}
+    assert states == {"good": 4, "worse": 0}  # 1 + 1 + 2; the failed item left 0 as it was
+    letters = [e.event for d in [*decided, *out] if d.store is None for e in d.decision.emits]
+    assert len(letters) == 2 and len({letter.event_id for letter in letters}) == 2
