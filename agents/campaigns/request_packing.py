@@ -12,27 +12,18 @@ commands travel alone, as before.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 
-from streams.contracts import codec
-from streams.contracts.decision import Emit
 from streams.contracts.models.campaign import CampaignCommand, CampaignCommands
-from streams.contracts.packing import packed_emits
+from streams.contracts.packing import encoded_size, packer
 
 COMMANDS_TOPIC = "campaign_commands"
-
-
-def command_weight(command: CampaignCommand) -> int:
-    return len(codec.dumps(command))
-
-
-def packed_requests(emits: Iterable[Emit], partition_of: Callable[[str], int],
-                    per_record: int, max_bytes: int) -> tuple[list[Emit], list[Emit]]:
-    """The commands among `emits` packed, and the other emits as they were."""
-    return packed_emits(emits, COMMANDS_TOPIC, CampaignCommand, partition_of, per_record,
-                        max_bytes, command_weight, pack)
 
 
 def pack(members: Sequence[tuple[str, CampaignCommand]]) -> CampaignCommands:
     """One record of commands whose campaigns share a partition."""
     return CampaignCommands(commands=tuple(c for _, c in members))
+
+
+command_weight = encoded_size
+packed_requests = packer(COMMANDS_TOPIC, CampaignCommand, command_weight, pack)

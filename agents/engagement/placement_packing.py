@@ -9,18 +9,12 @@ The engagement stage reads one report a record, so it packs a whole batch's plac
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 
-from streams.contracts import codec
-from streams.contracts.decision import Emit
 from streams.contracts.models.engagement import MessagePlacement, MessagePlacements
-from streams.contracts.packing import packed_emits
+from streams.contracts.packing import encoded_size, packer
 
 PLACEMENT_TOPIC = "engagement_placement"
-
-
-def placement_weight(placement: MessagePlacement) -> int:
-    return len(codec.dumps(placement))
 
 
 def placement_id(placement: MessagePlacement) -> str:
@@ -32,13 +26,10 @@ def placement_id(placement: MessagePlacement) -> str:
     return f"{placement.provider_message_id}|{what}"
 
 
-def packed_placements(emits: Iterable[Emit], partition_of: Callable[[str], int],
-                      per_record: int, max_bytes: int) -> tuple[list[Emit], list[Emit]]:
-    """The placements among `emits` packed, and the other emits as they were."""
-    return packed_emits(emits, PLACEMENT_TOPIC, MessagePlacement, partition_of, per_record,
-                        max_bytes, placement_weight, pack)
-
-
 def pack(members: Sequence[tuple[str, MessagePlacement]]) -> MessagePlacements:
     """One record of placements whose message ids share a partition."""
     return MessagePlacements(placements=tuple(p for _, p in members))
+
+
+placement_weight = encoded_size
+packed_placements = packer(PLACEMENT_TOPIC, MessagePlacement, placement_weight, pack)

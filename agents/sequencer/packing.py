@@ -10,27 +10,18 @@ order, each as a record of its own was.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 
-from streams.contracts import codec
-from streams.contracts.decision import Emit
 from streams.contracts.models.sequence import EnrollContact, EnrollContacts
-from streams.contracts.packing import packed_emits
+from streams.contracts.packing import encoded_size, packer
 
 COMMANDS_TOPIC = "sequence_commands"
-
-
-def enrollment_weight(enrollment: EnrollContact) -> int:
-    return len(codec.dumps(enrollment))
-
-
-def packed_enrollments(emits: Iterable[Emit], partition_of: Callable[[str], int],
-                       per_record: int, max_bytes: int) -> tuple[list[Emit], list[Emit]]:
-    """The enrollments among `emits` packed, and the other emits as they were."""
-    return packed_emits(emits, COMMANDS_TOPIC, EnrollContact, partition_of, per_record,
-                        max_bytes, enrollment_weight, pack)
 
 
 def pack(members: Sequence[tuple[str, EnrollContact]]) -> EnrollContacts:
     """One record of enrollments whose persons share a partition."""
     return EnrollContacts(enrollments=tuple(enrollment for _, enrollment in members))
+
+
+enrollment_weight = encoded_size
+packed_enrollments = packer(COMMANDS_TOPIC, EnrollContact, enrollment_weight, pack)

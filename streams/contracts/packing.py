@@ -22,6 +22,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
+from streams.contracts import codec
 from streams.contracts.decision import Emit
 from streams.contracts.ids import IdFactory
 from streams.contracts.models.base import HubEvent
@@ -80,6 +81,24 @@ def packed_emits(emits: Iterable[Emit], topic: str, item: type[T],
             others.append(emit)
     return ([Emit(topic, chunk[0][0], record(chunk))
              for chunk in packs(members, partition_of, per_record, max_bytes, weight)], others)
+
+
+def packer(topic: str, item: type[T], weight: Callable[[T], int],
+           record: Callable[[Sequence[tuple[str, T]]], BaseModel]) -> Packer:
+    """The `Packer` of a topic's `item`s (`packed_emits` with the topic's own parts), as a
+    stage names it in `Stage.packs`."""
+
+    def pack(emits: Iterable[Emit], partition_of: Callable[[str], int], per_record: int,
+             max_bytes: int) -> tuple[list[Emit], list[Emit]]:
+        return packed_emits(emits, topic, item, partition_of, per_record, max_bytes, weight,
+                            record)
+
+    return pack
+
+
+def encoded_size(model: BaseModel) -> int:
+    """What an item weighs in a pack: its own JSON's bytes."""
+    return len(codec.dumps(model))
 
 
 def envelope(kind: str, items: Sequence[HubEvent], ids: IdFactory) -> dict[str, object]:

@@ -494,17 +494,12 @@ class FakeSettings:
     items_per_record: int
 
 
-@pytest.mark.parametrize("per_record", [100, 3, 1])
-async def test_a_batchs_emits_to_a_packed_topic_go_packed_by_partition_before_any_write(
-        per_record: int) -> None:
-    # The enrollment stage's shape: each record enrolls one person. The batch's enrollments
-    # reach the broker packed, each person's on the partition it hashes to, in the order
-    # decided, before any state is written; with one item a record, each goes alone.
+def enrolling_stage(producer: FakeProducer, table: FakeTable, per_record: int) -> Stage:
+    """The enrollment stage's shape: each record enrolls one person (and emits a note of its
+    own, not packed); its enrollments are packed."""
     from agents.sequencer.packing import packed_enrollments
-    from streams.contracts.models import EnrollContact, SequenceCommand
-    from streams.kernel.partitioning import partition_for
+    from streams.contracts.models import EnrollContact
 
-    log, _, producer, table = setup()
     app = FakeApp(producer)
     app.consumer = FakeConsumer()  # type: ignore[attr-defined]
     hub = FakeHub(app, load_catalog(), FakeClock())
@@ -522,12 +517,31 @@ async def test_a_batchs_emits_to_a_packed_topic_go_packed_by_partition_before_an
             Emit("sequence_commands", enrollment.contact_key, enrollment),
             Emit("sequence_events", "seen", Note(n=item.n)))))
 
-    stage = Stage(hub, "test", Decode(), decide,  # type: ignore[arg-type]
-                  packs={"sequence_commands": packed_enrollments})
-    await stage.run_batch([event(n, n) for n in range(10)])
+    return Stage(hub, "test", Decode(), decide,  # type: ignore[arg-type]
+                 packs={"sequence_commands": packed_enrollments})
 
-    commands = [SequenceCommand.model_validate(codec.loads(v))
-                for t, _, v, _ in producer.accepted if t == "outreach.sequence.commands"]
+
+def enrollments_sent(producer: FakeProducer) -> list[Any]:
+    from streams.contracts.models import SequenceCommand
+
+    return [SequenceCommand.model_validate(codec.loads(v))
+            for t, _, v, _ in producer.accepted if t == "outreach.sequence.commands"]
+
+
+@pytest.mark.parametrize("per_record", [100, 3, 1])
+async def test_a_batchs_emits_to_a_packed_topic_go_packed_by_partition_before_any_write(
+        per_record: int) -> None:
+    # The batch's enrollments reach the broker packed, each person's on the partition it
+    # hashes to, in the order decided, before any state is written; with one item a record,
+    # each goes alone.
+    from streams.contracts.models import EnrollContact
+    from streams.kernel.partitioning import partition_for
+
+    log, _, producer, table = setup()
+    await enrolling_stage(producer, table, per_record).run_batch(
+        [event(n, n) for n in range(10)])
+
+    commands = enrollments_sent(producer)
     items = [c.enrollments for c in commands]
     assert all(1 <= len(i) <= per_record for i in items)
     assert all(len({partition_for(e.contact_key, 4) for e in i}) == 1 for i in items)
@@ -542,7 +556,8 @@ async def test_a_batchs_emits_to_a_packed_topic_go_packed_by_partition_before_an
 
 
 class RaisingProducer(FakeProducer):
-    """Raises from `send` itself (a full buffer, a metadata timeout) `raises` times."""
+    """Raises from `send` itself (a full buffer, a metadata timeout) `raises` times, for the
+    packed topic's records (the ones held to the batch's wait)."""
 
     def __init__(self, log: list[str], raises: int) -> None:
         super().__init__(log)
@@ -550,39 +565,17 @@ class RaisingProducer(FakeProducer):
 
     async def send(self, topic: str, key: bytes | None, value: bytes, partition: int | None,
                    timestamp: Any, headers: Any) -> asyncio.Future[None]:
-        if self.raises:
+        if self.raises and topic == "outreach.sequence.commands":
             self.raises -= 1
             raise ConnectionError("producer buffer full")
         return await super().send(topic, key, value, partition, timestamp, headers)
 
 
 async def test_held_emits_a_producer_raises_on_are_sent_again_before_any_write() -> None:
-    from agents.sequencer.packing import packed_enrollments
-    from streams.contracts.models import EnrollContact, SequenceCommand
-
     log: list[str] = []
     producer, table = RaisingProducer(log, raises=1), FakeTable(log)
-    app = FakeApp(producer)
-    app.consumer = FakeConsumer()  # type: ignore[attr-defined]
-    hub = FakeHub(app, load_catalog(), FakeClock())
-    hub.settings = FakeSettings(100)  # type: ignore[attr-defined]
-    store: TableStore[int] = TableStore(table, lambda _k, raw: int(raw), lambda s: s,
-                                        lambda _k: 0)
-
-    def decide(item: Note, _event: Any) -> Decided[int]:
-        enrollment = EnrollContact(
-            enrollment_id=f"e-{item.n}", contact_key=f"person-{item.n}", lead_id=f"l-{item.n}",
-            strategy="PERSONALIZED_EMAIL", to_email="someone@example.invalid",
-            correlation_id="c", requested_at=NOW)
-        before = store.get("seen")
-        return store.decided("seen", before, Decision(before + 1, (
-            Emit("sequence_commands", enrollment.contact_key, enrollment),)))
-
-    await Stage(hub, "test", Decode(), decide,  # type: ignore[arg-type]
-                packs={"sequence_commands": packed_enrollments}).run_batch(
-        [event(n, n) for n in range(6)])
-    leads = sorted(e.lead_id for _, _, v, _ in producer.accepted
-                   for e in SequenceCommand.model_validate(codec.loads(v)).enrollments)
+    await enrolling_stage(producer, table, 100).run_batch([event(n, n) for n in range(6)])
+    leads = sorted(e.lead_id for c in enrollments_sent(producer) for e in c.enrollments)
     assert leads == [f"l-{n}" for n in range(6)]  # none lost (a pack may go twice)
     assert log[-1] == "write seen" and table["seen"] == 6
 
