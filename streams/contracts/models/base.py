@@ -9,9 +9,9 @@ pattern ``outreach-execution-{campaign|sequence|send|engage}-{YYYYMMDD}-{8 hex}`
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 PROCESS_ID_PATTERN = r"^outreach-execution-(campaign|sequence|send|engage)-\d{8}-[0-9a-f]{8}$"
 
@@ -46,3 +46,16 @@ class HubEvent(Frozen):
     occurred_at: AwareDatetime
     correlation_id: str = Field(min_length=1)
     process_id: str = Field(pattern=PROCESS_ID_PATTERN)
+
+
+def untagged_as(tag: str) -> Any:
+    """A topic union's before-validator: a record without a ``type`` is the union's `tag` (one
+    item of a packed topic, written as before packing; an event written before its topic's
+    tag existed). Assigned in the union's body: ``_tag_untyped = untagged_as("lead_gated")``."""
+
+    def tag_untyped(data: Any) -> Any:
+        if isinstance(data, dict) and "type" not in data:
+            return {**data, "type": tag}
+        return data
+
+    return model_validator(mode="before")(tag_untyped)

@@ -13,11 +13,11 @@ streams/contracts/packing.py says why).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, RootModel, model_validator
+from pydantic import ConfigDict, Field, RootModel
 
-from streams.contracts.models.base import AwareDatetime, Frozen, HubEvent
+from streams.contracts.models.base import AwareDatetime, Frozen, HubEvent, untagged_as
 from streams.contracts.models.gate import Strategy, Tier
 
 CampaignState = Literal[
@@ -119,12 +119,7 @@ class CampaignCommandRecord(RootModel[AnyCampaignCommandRecord]):
 
     model_config = ConfigDict(frozen=True)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _tag_untyped(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "type" not in data:
-            return {**data, "type": "campaign_command"}
-        return data
+    _tag_untyped = untagged_as("campaign_command")
 
     @property
     def commands(self) -> tuple[CampaignCommand, ...]:
@@ -185,9 +180,4 @@ class CampaignEvent(RootModel[AnyCampaignEvent]):
 
     model_config = ConfigDict(frozen=True)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _tag_untyped(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "type" not in data:
-            return {**data, "type": "state_changed"}  # written before rejections existed
-        return data
+    _tag_untyped = untagged_as("state_changed")  # written before rejections existed

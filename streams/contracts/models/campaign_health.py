@@ -13,11 +13,11 @@ with OUTREACH_ITEMS_PER_RECORD=1, without a ``type``).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, RootModel, model_validator
+from pydantic import ConfigDict, Field, RootModel
 
-from streams.contracts.models.base import AwareDatetime, Frozen, HubEvent
+from streams.contracts.models.base import AwareDatetime, Frozen, HubEvent, untagged_as
 
 HealthVerdict = Literal["HEALTHY", "PAUSE", "REVIEW"]
 ObservationKind = Literal["send", "hard_bounce", "complaint", "open", "reply"]
@@ -56,12 +56,7 @@ class CampaignHealthInput(RootModel[AnyCampaignHealthInput]):
 
     model_config = ConfigDict(frozen=True)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _tag_untyped(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "type" not in data:
-            return {**data, "type": "campaign_health_observed"}  # written before packing
-        return data
+    _tag_untyped = untagged_as("campaign_health_observed")  # written before packing
 
     @property
     def observations(self) -> tuple[CampaignHealthObserved, ...]:

@@ -7,11 +7,11 @@ says why), or one `MessagePlacement`, written without a ``type`` as before packi
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, RootModel, model_validator
+from pydantic import ConfigDict, Field, RootModel
 
-from streams.contracts.models.base import AwareDatetime, Frozen, HubEvent
+from streams.contracts.models.base import AwareDatetime, Frozen, HubEvent, untagged_as
 
 EngagementType = Literal[
     "delivered",
@@ -103,12 +103,7 @@ class PlacementRecord(RootModel[AnyPlacementRecord]):
 
     model_config = ConfigDict(frozen=True)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _tag_untyped(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "type" not in data:
-            return {**data, "type": "message_placement"}  # written before packing
-        return data
+    _tag_untyped = untagged_as("message_placement")  # written before packing
 
     @property
     def placements(self) -> tuple[MessagePlacement, ...]:

@@ -9,11 +9,11 @@ may write) is read too: the topic's value is `GateVerdictRecord`, which tells th
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, RootModel, model_validator
+from pydantic import ConfigDict, Field, RootModel
 
-from streams.contracts.models.base import AwareDatetime, Frozen, HubEvent
+from streams.contracts.models.base import AwareDatetime, Frozen, HubEvent, untagged_as
 from streams.contracts.models.lead_batch import Contact
 
 Verdict = Literal["ALLOW", "CONTENT_ONLY", "DO_NOT_CONTACT", "BLOCKED"]
@@ -71,12 +71,7 @@ class GateVerdictRecord(RootModel[AnyGateVerdictRecord]):
 
     model_config = ConfigDict(frozen=True)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _tag_untyped(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "type" not in data:
-            return {**data, "type": "lead_gated"}  # written before verdicts were packed
-        return data
+    _tag_untyped = untagged_as("lead_gated")  # written before verdicts were packed
 
     @property
     def verdicts(self) -> tuple[LeadGated, ...]:

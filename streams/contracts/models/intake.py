@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, RootModel, model_validator
+from pydantic import ConfigDict, Field, RootModel
 
-from streams.contracts.models.base import AwareDatetime, HubEvent
+from streams.contracts.models.base import AwareDatetime, HubEvent, untagged_as
 
 # FORWARDED: ENRICHED, sent on to the gate. AWAITING_ENRICHMENT: REQUESTED, waits for a later
 # batch. NOT_EXECUTABLE: NONE / FAILED, recorded with the reason.
@@ -56,12 +56,7 @@ class LeadCardRecord(RootModel[AnyLeadCardRecord]):
 
     model_config = ConfigDict(frozen=True)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _tag_untyped(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "type" not in data:
-            return {**data, "type": "lead_card"}  # written before cards were packed
-        return data
+    _tag_untyped = untagged_as("lead_card")  # written before cards were packed
 
     @property
     def cards(self) -> tuple[LeadCardReceived, ...]:
