@@ -1,7 +1,8 @@
 """End to end at scale (issue 14): N leads from lead batches to first touch requested, on the
 embedded broker and PostgreSQL, the hub's workers as an operator runs them, measured from outside.
 
-    .venv/bin/python bench/e2e.py [--leads 1000000] [--layout one|pools|both|sender-apart]
+    .venv/bin/python bench/e2e.py [--leads 1000000]
+        [--layout one|pools|both|sender-apart|sink-apart]
         [--rates 0.2,0.5,1.0] [--reply-rates 0.5] [--phase-seconds 30] [--soak-minutes 0]
         [--paced-rate 0] [--floor-records 20000]
 
@@ -10,7 +11,8 @@ measured there. Then the publisher holds 20%, 50% and 100% of the measured rate 
 --phase-seconds each (latency per hop); at 50% (or the fractions --reply-rates names) replies
 of touched persons go in too (the stop latency). --soak-minutes holds 50% that long, sampling
 the workers' RSS every 10 s. Layouts: `one` worker with every stage, six stage `pools`, or
-`sender-apart` (every stage but the sender in one worker, the sender in another). Every
+`sender-apart` / `sink-apart` (every stage but the sender, or the sink, in one worker, it in
+another). Every
 campaign is approved by the approval policy (OUTREACH_AUTO_APPROVE_TIERS: all tiers). Ends
 with `<rate> leads/s to first touch requested` and the reconciliation; exits 1 when a lead is
 not accounted for.
@@ -94,6 +96,7 @@ def start_workers(layout: str, bootstrap: str, url: str, data: Path) -> list[Wor
     every = Settings().stages
     pools = {"pools": POOLS,
              "sender-apart": (",".join(st for st in every if st != "sender"), "sender"),
+             "sink-apart": (",".join(st for st in every if st != "sink"), "sink"),
              }.get(layout, (",".join(every),))
     workers = [WorkerProcess.start(bootstrap, url, data / f"worker-{i}.log", {
         **WORKER_ENV, "OUTREACH_STAGES": stages, "OUTREACH_DATA_DIR": str(data / f"var-{i}")})
@@ -355,7 +358,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--leads", type=int, default=1_000_000)
-    parser.add_argument("--layout", choices=("one", "pools", "both", "sender-apart"),
+    parser.add_argument("--layout", choices=("one", "pools", "both", "sender-apart", "sink-apart"),
                         default="one")
     parser.add_argument("--rates", default="0.2,0.5,1.0",
                         help="fractions of the measured rate to hold for latency ('' skips)")
