@@ -2,7 +2,7 @@
 embedded broker and PostgreSQL, the hub's workers as an operator runs them, measured from outside.
 
     .venv/bin/python bench/e2e.py [--leads 1000000]
-        [--layout one|pools|both|sender-apart|sink-apart]
+        [--layout one|pools|both|sender-apart|sink-apart|split|replicas]
         [--rates 0.2,0.5,1.0] [--reply-rates 0.5] [--phase-seconds 30] [--soak-minutes 0]
         [--paced-rate 0] [--floor-records 20000]
 
@@ -12,7 +12,8 @@ measured there. Then the publisher holds 20%, 50% and 100% of the measured rate 
 of touched persons go in too (the stop latency). --soak-minutes holds 50% that long, sampling
 the workers' RSS every 10 s. Layouts: `one` worker with every stage, six stage `pools`, or
 `sender-apart` / `sink-apart` (every stage but the sender, or the sink, in one worker, it in
-another). Every
+another), `split` (intake to sequencer and the sink in one worker, the send side in another), or
+two `replicas` of the one worker (one consumer group, the partitions shared). Every
 campaign is approved by the approval policy (OUTREACH_AUTO_APPROVE_TIERS: all tiers). Ends
 with `<rate> leads/s to first touch requested` and the reconciliation; exits 1 when a lead is
 not accounted for.
@@ -97,6 +98,8 @@ def start_workers(layout: str, bootstrap: str, url: str, data: Path) -> list[Wor
     pools = {"pools": POOLS,
              "sender-apart": (",".join(st for st in every if st != "sender"), "sender"),
              "sink-apart": (",".join(st for st in every if st != "sink"), "sink"),
+             "split": ("intake,gate,campaigns,sequencer,sink", "sender,engagement,campaign-health"),
+             "replicas": (",".join(every), ",".join(every)),
              }.get(layout, (",".join(every),))
     workers = [WorkerProcess.start(bootstrap, url, data / f"worker-{i}.log", {
         **WORKER_ENV, "OUTREACH_STAGES": stages, "OUTREACH_DATA_DIR": str(data / f"var-{i}")})
@@ -358,8 +361,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--leads", type=int, default=1_000_000)
-    parser.add_argument("--layout", choices=("one", "pools", "both", "sender-apart", "sink-apart"),
-                        default="one")
+    parser.add_argument("--layout", default="one", choices=(
+        "one", "pools", "both", "sender-apart", "sink-apart", "split", "replicas"))
     parser.add_argument("--rates", default="0.2,0.5,1.0",
                         help="fractions of the measured rate to hold for latency ('' skips)")
     parser.add_argument("--phase-seconds", type=float, default=30)
