@@ -6,7 +6,8 @@ webhook landed on can be decided there, a hop sooner (agents/engagement/route.py
 agents/sequencer/reply.py); any other goes the long way round. "There" holds only when
 
 - the webhook topic has as many partitions on the broker as the person's topic (an operator
-  may have made it otherwise: the counts are the broker's, not topics.yaml's, and a table
+  may have made it otherwise: the counts are the broker's, not topics.yaml's, read from this
+  worker's own metadata on every worker of a group, leader or not; and a table
   written under a record of a topic of another count raises Faust's PartitionsMismatch);
 - the person's partition is the murmur2 partition of the contact key, as the hub's producers
   place it (streams/kernel/partitioning.py);
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from streams.kernel.hub import Hub
-from streams.kernel.partitioning import partition_for
+from streams.kernel.partitioning import broker_partitions, partition_for
 from streams.kernel.timer import owned_partitions
 
 Home = Callable[[str], bool]
@@ -38,9 +39,9 @@ def home_check(hub: Hub, source_alias: str, person_alias: str) -> Callable[[Any]
     source, person = hub.catalog[source_alias].name, hub.catalog[person_alias].name
 
     def home(event: Any) -> Home:
-        consumer, partition = hub.app.consumer, event.message.partition
-        count = consumer.topic_partitions(source)
-        if (count is None or count != consumer.topic_partitions(person)
+        partition = event.message.partition
+        count = broker_partitions(hub.app, source)
+        if (count is None or count != broker_partitions(hub.app, person)
                 or partition not in owned_partitions(hub.app, person)):
             return _nowhere
         return lambda key: partition_for(key, count) == partition

@@ -7,7 +7,7 @@ through a hub-produced topic before any table relies on co-partitioning.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiokafka.partitioner import murmur2
 
@@ -19,12 +19,25 @@ def partition_for(key: str, partitions: int) -> int:
     return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
+def broker_partitions(app: Any, topic: str) -> int | None:
+    """How many partitions `topic` has on the broker, as this worker's consumer last read its
+    metadata (it reads that of the topics it subscribes to); None if it has not.
+
+    Not Faust's `Consumer.topic_partitions`: that reads aiokafka's snapshot of the group's
+    metadata, which only the group's leader keeps (it computes the assignment). On every other
+    worker of a group it said None, so each packed record landing there had its items sent on
+    alone, one record each: two replicas took 50% more records than one worker.
+    """
+    consumer = getattr(getattr(app.consumer, "_thread", None), "_consumer", None)
+    found = consumer.partitions_for_topic(topic) if consumer is not None else None
+    return len(found) if found else None
+
+
 def produced_partitions(hub: Hub, alias: str) -> int:
     """How many partitions the topic `alias` has, as this worker's consumer last read them from
     the broker when it reads that topic, else as topics.yaml declares (what the hub creates)."""
     spec = hub.catalog[alias]
-    count = hub.app.consumer.topic_partitions(spec.name)
-    return int(count) if count else spec.partitions
+    return broker_partitions(hub.app, spec.name) or spec.partitions
 
 
 def pack_bytes(hub: Hub, alias: str) -> int:

@@ -15,9 +15,20 @@ from streams.kernel.partitioning import partition_for
 KEYS = [f"person-{n}" for n in range(40)]
 
 
+def consumer(counts: dict[str, int | None]) -> Any:
+    """Faust's consumer over aiokafka's, which knows the partitions of the topics it reads
+    (None for a topic whose metadata it has not read)."""
+    def partitions_for_topic(topic: str) -> set[int] | None:
+        n = counts.get(topic)
+        return None if n is None else set(range(n))
+
+    inner = SimpleNamespace(partitions_for_topic=partitions_for_topic)
+    return SimpleNamespace(_thread=SimpleNamespace(_consumer=inner))
+
+
 def hub(counts: dict[str, int | None], owned: set[int]) -> Any:
     tps = {TP("persons", p) for p in owned} | {TP("webhooks", 1)}  # another topic's: not counted
-    app = SimpleNamespace(consumer=SimpleNamespace(topic_partitions=counts.get),
+    app = SimpleNamespace(consumer=consumer(counts),
                           assignor=SimpleNamespace(assigned_actives=lambda: tps))
     catalog = {"provider_events": SimpleNamespace(name="webhooks"),
                "engagement_routed": SimpleNamespace(name="persons")}

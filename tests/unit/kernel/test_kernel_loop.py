@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any, get_args
 
 import pytest
@@ -485,8 +486,14 @@ def test_every_metric_name_is_declared_and_every_declared_metric_is_named() -> N
 
 
 class FakeConsumer:
-    def topic_partitions(self, _topic: str) -> int:
-        return 4
+    """Faust's consumer, over an aiokafka consumer that read every topic's metadata: 4
+    partitions each."""
+
+    class _Inner:
+        def partitions_for_topic(self, _topic: str) -> set[int]:
+            return {0, 1, 2, 3}
+
+    _thread = SimpleNamespace(_consumer=_Inner())
 
 
 @dataclass
