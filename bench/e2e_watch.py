@@ -263,15 +263,20 @@ class Progress:
 
 
 async def settle(watch: Watcher, expect: list[str], progress: Progress, timeout: float) -> bool:
-    """Until every expected lead has its verdict, every enrolled person a first touch, and
-    nothing moved for 3 s (a late score's leads are gated after the wait expires)."""
+    """Until every expected lead has its verdict, every ALLOW verdict that starts a sequence
+    its enrollment, every enrolled person a first touch, and nothing moved for 3 s (a late
+    score's leads are gated after the wait expires). Without the enrollments counted, a
+    saturated worker's 3-s pause between its last verdict and its next enrollments read as
+    the end: 100,000 leads measured to 14,876 first touches of 32,258 (ecea4b3)."""
     s, deadline, quiet = watch.seen, time.monotonic() + timeout, (0, 0.0)
     while time.monotonic() < deadline:
         progress.tick()
         state = len(s.verdict_ts) + len(s.enroll_ts) + len(s.touch1_ts)
         if state != quiet[0]:
             quiet = (state, time.monotonic())
+        enrollable = s.verdicts["ALLOW"] - sum(s.allow_held.values())
         done = (all(lead in s.verdict_ts for lead in expect)
+                and len(s.enroll_ts) >= enrollable
                 and all(c in s.touch1_ts for c in s.contact_of.values()))
         if done and time.monotonic() - quiet[1] > 3:
             return True
