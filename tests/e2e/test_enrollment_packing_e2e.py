@@ -26,7 +26,7 @@ from streams.kernel.partitioning import partition_for
 from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
-from tests.e2e.topic_reader import topic_reader
+from tests.e2e.topic_reader import topic_records
 
 pytestmark = pytest.mark.e2e
 
@@ -119,16 +119,7 @@ async def test_a_packed_enrollment_elsewhere_goes_alone_and_a_person_twice_gets_
         assert worker.stop() == 0
     assert got == Counter(keys), (tmp_path / "worker.log").read_text()[-4000:]
 
-    consumer = topic_reader(broker, "outreach.sequence.commands")
-    records: list[dict] = []
-    idle = 0
-    while idle < 6:
-        msg = consumer.poll(0.5)
-        if msg is None or msg.error():
-            idle += 1
-            continue
-        records.append(json.loads(msg.value()))
-    consumer.close()
+    records = topic_records(broker, "outreach.sequence.commands")
     # Bob's enrollment, sent on alone to his partition as written before packing.
     alone = [r for r in records if r.get("type") == "enroll_contact"]
     assert [r["contact_key"] for r in alone] == [contact_key_for(bob)]

@@ -21,7 +21,7 @@ from streams.kernel.settings import Settings
 from streams.process import WorkerProcess
 from streams.runtime import prepare
 from streams.sample import lead_batch
-from tests.e2e.topic_reader import topic_reader
+from tests.e2e.topic_reader import topic_records
 
 pytestmark = pytest.mark.e2e
 
@@ -49,21 +49,6 @@ def both_settled(workers: list[WorkerProcess], timeout: float) -> None:
                          + "; ".join(w.log_path.read_text()[-1500:] for w in workers))
 
 
-def card_records(broker: str) -> list[dict]:
-    consumer = topic_reader(broker, CARDS_TOPIC)
-    records: list[dict] = []
-    idle = 0
-    while idle < 6:
-        msg = consumer.poll(0.5)
-        if msg is None or msg.error():
-            idle += 1
-            continue
-        idle = 0
-        records.append(json.loads(msg.value()))
-    consumer.close()
-    return records
-
-
 async def test_the_packs_of_either_worker_of_a_group_are_decided_where_they_land(
         broker: str, database_url: str, tmp_path: Path) -> None:
     await prepare(Settings(topic_partitions=2), broker, database_url)
@@ -86,7 +71,7 @@ async def test_the_packs_of_either_worker_of_a_group_are_decided_where_they_land
         while time.monotonic() < deadline and sum(map(gate_records, workers)) < 2:
             time.sleep(0.25)
         assert sum(map(gate_records, workers)) >= 2
-        records = card_records(broker)
+        records = topic_records(broker, CARDS_TOPIC)
     finally:
         for w in workers:
             assert w.stop() == 0

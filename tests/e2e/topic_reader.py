@@ -8,7 +8,9 @@ broker a new group's first join held each such reader ~23 s with librdkafka's de
 
 from __future__ import annotations
 
+import json
 import time
+from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
@@ -30,3 +32,20 @@ def topic_reader(bootstrap: str, topic: str, wait: float = 10) -> Consumer:
         time.sleep(0.2)
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in meta.partitions])
     return consumer
+
+
+def topic_records(bootstrap: str, topic: str, idle_polls: int = 6) -> list[dict[str, Any]]:
+    """Every record of `topic` as JSON, once `idle_polls` polls of 0.5 s in a row found none
+    (what the topic holds once its writers are done)."""
+    consumer = topic_reader(bootstrap, topic)
+    records: list[dict[str, Any]] = []
+    idle = 0
+    while idle < idle_polls:
+        msg = consumer.poll(0.5)
+        if msg is None or msg.error():
+            idle += 1
+            continue
+        idle = 0
+        records.append(json.loads(msg.value()))
+    consumer.close()
+    return records
