@@ -26,6 +26,11 @@ it (kernel/changelog.py): the records it covers were carried out, their states w
 Faust sends those writes from its producer buffer later, and a worker killed between the commit
 and the send lost them while their input was committed. If the broker has not taken them within
 `WRITES_WITHIN_S`, nothing is committed this time; the next commit waits for them again.
+Faust takes the acknowledgements a commit covers out of its books as it computes the offset,
+before the commit is made: a commit held back here gives them back (`give_back`), or the
+partition's next run would start past its base and nothing of it would be committed again
+(seen over 100,000 leads with two replicas: one held commit, then the lag of a dozen
+partitions grew for the rest of the run).
 """
 
 from __future__ import annotations
@@ -54,10 +59,48 @@ def base_of(consumer: Any, tp: Any) -> int | None:
     return fetch_guard.resumed_at(consumer, tp)
 
 
+def _run_start(consumer: Any, tp: Any) -> int | None:
+    """Where the run of acknowledged offsets Faust's `_new_offset` takes begins: the lowest
+    acknowledged offset, or a gap's first offset below it (Faust counts gaps as acknowledged)."""
+    acked = consumer._acked.get(tp)
+    if not acked:
+        return None
+    return min([min(acked), *(gap.begin for gap in consumer._gap.get(tp) or ())])
+
+
+def _taken(consumer: Any, tp: Any) -> int | None:
+    """Faust's `_new_offset`, which takes the run it commits out of `_acked`; the run is noted,
+    so a commit held back can give it back."""
+    start = _run_start(consumer, tp)
+    offset = _new_offset(consumer, tp)
+    if offset is not None and start is not None:
+        consumer.__dict__.setdefault("_outreach_taken", {})[tp] = (start, offset)
+    return offset
+
+
+def give_back(consumer: Any, offsets: Mapping[Any, int]) -> None:
+    """The acknowledgements `_new_offset` took for `offsets`, back in Faust's books: those
+    offsets were not committed, and the next commit must find its run starting at the base."""
+    taken: dict[Any, tuple[int, int]] = consumer.__dict__.get("_outreach_taken", {})
+    if not taken:
+        return
+    assigned = consumer.assignment()
+    for tp, offset in offsets.items():
+        run = taken.pop(tp, None)
+        if run is None or run[1] != offset or tp not in assigned:
+            continue  # revoked meanwhile: Faust dropped its books of the partition
+        index = consumer._acked_index[tp]
+        back = [o for o in range(run[0], offset) if o not in index]
+        acked = consumer._acked[tp]
+        acked.extend(back)
+        acked.sort()
+        index.update(back)
+
+
 def _guarded_new_offset(self: Any, tp: Any) -> int | None:
     if (self.app.in_transaction or self._is_changelog_tp(tp)
             or not fetch_guard.guarded_topic(tp.topic)):
-        return _new_offset(self, tp)
+        return _taken(self, tp)
     acked = self._acked.get(tp)
     if not acked:
         return None
@@ -73,7 +116,7 @@ def _guarded_new_offset(self: Any, tp: Any) -> int | None:
             log.info("%s[%d]: not committing past offset %s: acknowledged from %d, records "
                      "before it are not", tp.topic, tp.partition, base, first)
         return None
-    return _new_offset(self, tp)
+    return _taken(self, tp)
 
 
 CommitOffsets = Callable[..., Awaitable[bool]]
@@ -90,6 +133,7 @@ def after_table_writes(commit: CommitOffsets,
             metrics.COMMITS_HELD.inc()
             log.warning("not committing: table writes unacknowledged after %.1fs; "
                         "the next commit waits for them again", within)
+            give_back(self, offsets)
             return False
         return await commit(self, offsets, start_new_transaction=start_new_transaction)
 
