@@ -61,6 +61,8 @@ from streams.process import WorkerProcess
 from streams.runtime import prepare
 
 PARTITIONS = 4
+# Once a phase's rows are in PostgreSQL, its last records are committed within this.
+COMMITTED_WITHIN_S = 300.0
 POOLS = ("intake,gate", "campaigns,campaign-health", "sequencer", "sender", "engagement", "sink")
 WORKER_ENV = {
     "OUTREACH_APP_ID": "bench-e2e", "OUTREACH_TOPIC_PARTITIONS": str(PARTITIONS),
@@ -215,6 +217,14 @@ async def measure(args: argparse.Namespace, pub: Publisher, watch: Watcher, res:
           f"{cpu:.0f}% of one core over {wall:.0f} s")
     print(records_taken(before, await asyncio.to_thread(taken.scrape)))
     print_latencies("flat out (queueing included)", hop_latencies(seen, pub.publish_ts, span))
+    # What a restart would read again: a commit that stops advancing (1100cde) reads as lag
+    # that stays, with every lead reconciled.
+    drained = await drain(res.web_ports, COMMITTED_WITHIN_S)
+    print("  committed to the end of every partition " + (
+        f"{drained:,.1f} s after the rows landed (the provider's later events with it)"
+        if drained is not None else f"NOT within {COMMITTED_WITHIN_S:.0f} s: " + "; ".join(
+            await asyncio.to_thread(partitions_behind, res.web_ports))))
+    settled &= drained is not None
     held = args.paced_rate or rate  # an A/B of two commits holds one load
     for frac in (float(f) for f in args.rates.split(",") if f):
         settled &= await paced_phase(args, pub, watch, res, progress, held, frac, names)
